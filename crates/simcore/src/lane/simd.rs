@@ -1,0 +1,1 @@
+//! SIMD lane implementations for `wide` vectors (filled in by the CPU SIMD backend work).

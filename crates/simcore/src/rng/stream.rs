@@ -1,0 +1,195 @@
+//! The stream contract of WORKLOADS.md, "Random streams" — exact, so anyone can
+//! regenerate simlanes' numbers in another language:
+//!
+//! * key `[seed as u32, seed >> 32]`;
+//! * block `c` (u64) of stream `i` (u64) is Philox4x32-10 of counter
+//!   `[c as u32, c >> 32, i as u32, i >> 32]`; word `j` of a stream is word `j % 4` of
+//!   block `j / 4`;
+//! * uniform f32 from one word `(w >> 8)·2^-24`; f64 from two consecutive words
+//!   `(lo, hi)`: `((hi << 32 | lo) >> 11)·2^-53`;
+//! * normals by Box–Muller on uniforms `2m, 2m+1`: `r = sqrt(-2 ln(1 - u1))`,
+//!   `z_2m = r cos(2π u2)`, `z_2m+1 = r sin(2π u2)`.
+//!
+//! A [`Stream`] holds one stream per lane (lane `l` may carry any stream id) under one
+//! seed; every method takes the block or uniform index shared by all lanes.
+
+use crate::lane::{Precision, Real, UintLane};
+use crate::rng::philox4x32_10;
+
+/// One Philox stream per lane of `L`, all under the same seed.
+#[derive(Debug, Clone, Copy)]
+pub struct Stream<L: Real> {
+    key: [L::Words; 2],
+    id: [L::Words; 2],
+}
+
+/// Uniforms one Philox block yields: 4 for f32, 2 for f64.
+pub const fn uniforms_per_block<P: Precision>() -> usize {
+    4 / P::WORDS_PER_UNIFORM
+}
+
+impl<L: Real> Stream<L> {
+    /// Streams `ids(l)` for lane `l`, under `seed` (`ids` is called twice per lane).
+    #[inline(always)]
+    pub fn new(seed: u64, mut ids: impl FnMut(usize) -> u64) -> Self {
+        let key = [L::Words::splat(seed as u32), L::Words::splat((seed >> 32) as u32)];
+        let id = [L::Words::from_fn(|l| ids(l) as u32), L::Words::from_fn(|l| (ids(l) >> 32) as u32)];
+        Self { key, id }
+    }
+
+    /// Streams `first, first + 1, …` in consecutive lanes (the usual batch layout).
+    #[inline(always)]
+    pub fn consecutive(seed: u64, first: u64) -> Self {
+        Self::new(seed, |l| first.wrapping_add(l as u64))
+    }
+
+    /// The four words of block `c` of each lane's stream.
+    #[inline(always)]
+    pub fn block(&self, c: u64) -> [L::Words; 4] {
+        let ctr = [L::Words::splat(c as u32), L::Words::splat((c >> 32) as u32), self.id[0], self.id[1]];
+        philox4x32_10(ctr, self.key)
+    }
+
+    /// The uniforms of block `c`: uniforms `4c..4c+4` (f32; only the first 4 entries
+    /// are set) or `2c..2c+2` (f64; the first 2 entries).
+    #[inline(always)]
+    pub fn uniform_block(&self, c: u64) -> [L; 4] {
+        let w = self.block(c);
+        if L::Scalar::WORDS_PER_UNIFORM == 1 {
+            core::array::from_fn(|j| L::Scalar::uniform::<L>(w[j], w[j]))
+        } else {
+            let u0 = L::Scalar::uniform::<L>(w[0], w[1]);
+            let u1 = L::Scalar::uniform::<L>(w[2], w[3]);
+            [u0, u1, u0, u1]
+        }
+    }
+
+    /// Uniform `j` of each lane's stream (random access; computes its whole block).
+    #[inline(always)]
+    pub fn uniform(&self, j: u64) -> L {
+        let per = uniforms_per_block::<L::Scalar>() as u64;
+        self.uniform_block(j / per)[(j % per) as usize]
+    }
+}
+
+/// Box–Muller on the uniform pair `(u1, u2)`: `(z0, z1) = r·(cos 2πu2, sin 2πu2)`,
+/// `r = sqrt(-2 ln(1 - u1))`. `1 - u1` lies in `(0, 1]`, so `r` is finite.
+#[inline(always)]
+pub fn box_muller<L: Real>(u1: L, u2: L) -> (L, L) {
+    let one = L::splat(L::Scalar::from_f64(1.0));
+    let m2 = L::splat(L::Scalar::from_f64(-2.0));
+    let r = (m2 * (one - u1).ln()).sqrt();
+    let (s, c) = u2.sin_cos_2pi();
+    (r * c, r * s)
+}
+
+/// Normals `0, 1, 2, …` of each lane's stream, read in order.
+///
+/// Normal `2m` and `2m+1` come from uniforms `2m` and `2m+1`. One Philox block gives four
+/// normals in f32 and two in f64.
+#[derive(Debug, Clone)]
+pub struct NormalSeq<L: Real> {
+    stream: Stream<L>,
+    next_block: u64,
+    buf: [L; 4],
+    used: usize,
+    len: usize,
+}
+
+impl<L: Real> NormalSeq<L> {
+    /// Starts at normal `first` (which must be even, i.e. at a Box–Muller pair; it is
+    /// rounded down to the start of its block otherwise and the skipped normals dropped).
+    #[inline(always)]
+    pub fn new(stream: Stream<L>, first: u64) -> Self {
+        let per = uniforms_per_block::<L::Scalar>() as u64;
+        let zero = L::splat(L::Scalar::default());
+        let mut seq = Self { stream, next_block: first / per, buf: [zero; 4], used: 0, len: 0 };
+        let skip = (first % per) as usize;
+        if skip > 0 {
+            seq.refill();
+            seq.used = skip;
+        }
+        seq
+    }
+
+    #[inline(always)]
+    fn refill(&mut self) {
+        let u = self.stream.uniform_block(self.next_block);
+        self.next_block += 1;
+        let (a, b) = box_muller(u[0], u[1]);
+        if L::Scalar::WORDS_PER_UNIFORM == 1 {
+            let (c, d) = box_muller(u[2], u[3]);
+            self.buf = [a, b, c, d];
+            self.len = 4;
+        } else {
+            self.buf = [a, b, a, b];
+            self.len = 2;
+        }
+        self.used = 0;
+    }
+
+    /// The next normal of every lane.
+    #[inline(always)]
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> L {
+        if self.used == self.len {
+            self.refill();
+        }
+        let z = self.buf[self.used];
+        self.used += 1;
+        z
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_uses_the_documented_counter_and_key() {
+        let seed = 0x0123_4567_89ab_cdefu64;
+        let s = Stream::<f32>::new(seed, |_| 0xfedc_ba98_7654_3210);
+        let c = 0x1111_2222_3333_4444u64;
+        let want = philox4x32_10::<u32>(
+            [c as u32, (c >> 32) as u32, 0x7654_3210, 0xfedc_ba98],
+            [seed as u32, (seed >> 32) as u32],
+        );
+        assert_eq!(s.block(c), want);
+    }
+
+    #[test]
+    fn uniform_j_is_word_j() {
+        let s = Stream::<f32>::consecutive(7, 3);
+        for j in 0..12u64 {
+            let w = s.block(j / 4)[(j % 4) as usize];
+            assert_eq!(s.uniform(j), (w >> 8) as f32 / 16_777_216.0);
+        }
+        let s = Stream::<f64>::consecutive(7, 3);
+        for j in 0..6u64 {
+            let b = s.block(j / 2);
+            let (lo, hi) = (b[(2 * (j % 2)) as usize], b[(2 * (j % 2) + 1) as usize]);
+            let want = (((u64::from(hi) << 32) | u64::from(lo)) >> 11) as f64 / 9_007_199_254_740_992.0;
+            assert_eq!(s.uniform(j), want);
+        }
+    }
+
+    #[test]
+    fn normal_seq_follows_box_muller_pairs() {
+        for first in [0u64, 2, 4, 6] {
+            let s = Stream::<f32>::consecutive(1, 9);
+            let mut seq = NormalSeq::new(s, first);
+            for m in (first / 2)..(first / 2 + 5) {
+                let (z0, z1) = box_muller(s.uniform(2 * m), s.uniform(2 * m + 1));
+                assert_eq!(seq.next().to_bits(), z0.to_bits());
+                assert_eq!(seq.next().to_bits(), z1.to_bits());
+            }
+        }
+        let s = Stream::<f64>::consecutive(1, 9);
+        let mut seq = NormalSeq::new(s, 0);
+        for m in 0..5 {
+            let (z0, z1) = box_muller(s.uniform(2 * m), s.uniform(2 * m + 1));
+            assert_eq!(seq.next().to_bits(), z0.to_bits());
+            assert_eq!(seq.next().to_bits(), z1.to_bits());
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Test statistics and the reference laws the workload checks use.

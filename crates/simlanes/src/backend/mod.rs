@@ -1,0 +1,4 @@
+//! Backends: how each workload's core math is looped over simulations and where its data
+//! lives. The math itself is in `simcore`; a backend never re-implements it.
+
+pub mod scalar;

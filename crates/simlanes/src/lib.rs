@@ -1,0 +1,19 @@
+//! # simlanes — batched stochastic simulation, same answers on every backend
+//!
+//! One simulation is one SIMD lane or one GPU thread; thousands run side by side. The
+//! math lives once in [`simcore`]; this crate owns the memory, the loops and the
+//! backends, and checks every input before any kernel runs.
+//!
+//! Pick a backend with one value ([`Backend`]), build a [`Simulator`], and call the
+//! workload methods ([`Simulator::pi`], [`Simulator::ou_final`], …). Every backend returns
+//! the same numbers for the same seed: integer counts exactly, floats bit for bit.
+#![deny(missing_docs)]
+
+pub mod backend;
+pub mod error;
+pub mod simulator;
+pub mod workload;
+
+pub use error::SimError;
+pub use simcore;
+pub use simulator::{Backend, Simulator};

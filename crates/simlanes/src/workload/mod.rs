@@ -1,0 +1,8 @@
+//! The workloads of WORKLOADS.md: for each, its specification (sizes, seed, parameters),
+//! validation, output type, and the `impl Simulator` method that dispatches to a backend.
+
+pub mod binomial;
+pub mod jansen_rit;
+pub mod mpr;
+pub mod ou;
+pub mod pi;

@@ -1,0 +1,4 @@
+//! `cargo xtask <command>`: project automation.
+fn main() {
+    println!("xtask: nothing yet");
+}
