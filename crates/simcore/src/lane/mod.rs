@@ -20,14 +20,7 @@ use core::ops::{Add, BitAnd, BitOr, BitXor, Div, Mul, Neg, Not, Sub};
 
 /// An unsigned-integer lane (`u32`, `u64` or a SIMD vector of them). Arithmetic wraps.
 pub trait UintLane:
-    Copy
-    + Debug
-    + Send
-    + Sync
-    + 'static
-    + BitAnd<Output = Self>
-    + BitOr<Output = Self>
-    + BitXor<Output = Self>
+    Copy + Debug + Send + Sync + 'static + BitAnd<Output = Self> + BitOr<Output = Self> + BitXor<Output = Self>
 {
     /// The integer held in one lane (`u32` or `u64`).
     type Scalar: Copy + Debug;
@@ -72,7 +65,11 @@ pub trait Real:
     /// The float held in one lane (`f32` or `f64`); it chooses the elementary functions.
     type Scalar: Precision;
     /// Result of a lane-wise comparison.
-    type Mask: Copy + Debug + BitAnd<Output = Self::Mask> + BitOr<Output = Self::Mask> + Not<Output = Self::Mask>;
+    type Mask: Copy
+        + Debug
+        + BitAnd<Output = Self::Mask>
+        + BitOr<Output = Self::Mask>
+        + Not<Output = Self::Mask>;
     /// The bit pattern of each lane (u32 lanes for f32, u64 lanes for f64).
     type Bits: UintLane<Scalar = <Self::Scalar as Precision>::Bits>;
     /// 32-bit random words, one per lane.
