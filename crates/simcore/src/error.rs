@@ -20,6 +20,14 @@ pub enum ParamError {
         /// The value given.
         value: f64,
     },
+    /// A probability lies outside the open interval `(0, 1)` (e.g. a confidence level
+    /// `delta`, where 0 and 1 give no bound).
+    NotOpenProbability {
+        /// Parameter name.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+    },
     /// A parameter that must be strictly positive is not (e.g. `dt <= 0`).
     NotPositive {
         /// Parameter name.
@@ -62,6 +70,9 @@ impl fmt::Display for ParamError {
             Self::NotProbability { name, value } => {
                 write!(f, "parameter `{name}` must be a probability in [0, 1], got {value}")
             }
+            Self::NotOpenProbability { name, value } => {
+                write!(f, "parameter `{name}` must lie strictly between 0 and 1, got {value}")
+            }
             Self::NotPositive { name, value } => write!(f, "parameter `{name}` must be > 0, got {value}"),
             Self::Negative { name, value } => write!(f, "parameter `{name}` must be >= 0, got {value}"),
             Self::ZeroSize { name } => write!(f, "size `{name}` must be at least 1"),
@@ -95,6 +106,11 @@ pub fn non_negative(name: &'static str, value: f64) -> Result<f64, ParamError> {
 /// Checks that `value` is a probability in `[0, 1]` (NaN rejected).
 pub fn probability(name: &'static str, value: f64) -> Result<f64, ParamError> {
     if (0.0..=1.0).contains(&value) { Ok(value) } else { Err(ParamError::NotProbability { name, value }) }
+}
+
+/// Checks that `value` lies in the open interval `(0, 1)` (NaN rejected).
+pub fn open_probability(name: &'static str, value: f64) -> Result<f64, ParamError> {
+    if value > 0.0 && value < 1.0 { Ok(value) } else { Err(ParamError::NotOpenProbability { name, value }) }
 }
 
 /// Checks that a size is at least 1.
