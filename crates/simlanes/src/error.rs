@@ -19,4 +19,32 @@ pub enum SimError {
         /// Length given.
         got: usize,
     },
+    /// The running CPU lacks instruction-set features this binary was compiled to use
+    /// (see [`crate::cpu::check_cpu`]); running on would die of SIGILL.
+    #[error(
+        "this CPU lacks {missing:?}, which this build of simlanes requires (it targets x86-64-v3: \
+         AVX2, FMA, BMI2); rebuild with a lower target-cpu or run on a newer machine"
+    )]
+    UnsupportedCpu {
+        /// The missing features, as `is_x86_feature_detected!` names them.
+        missing: Vec<&'static str>,
+    },
+    /// The worker thread pool of [`crate::Backend::Threaded`] could not be started.
+    #[error("could not start the worker thread pool: {0}")]
+    ThreadPool(String),
+    /// A size is below the minimum the workload needs (e.g. W5's statistic window
+    /// `x[401..=nt]` needs `nt >= 401`).
+    #[error("`{name}` is {got}, must be at least {min}")]
+    TooSmall {
+        /// The argument's name.
+        name: &'static str,
+        /// Smallest accepted value.
+        min: usize,
+        /// The value given.
+        got: usize,
+    },
+    /// The GPU backend could not run (no driver, no device, PTX rejected, launch failure,
+    /// out of memory); the message says what to do.
+    #[error(transparent)]
+    Gpu(#[from] crate::backend::gpu::GpuError),
 }

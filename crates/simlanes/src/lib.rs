@@ -10,10 +10,12 @@
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod calibration;
+pub mod cpu;
 pub mod error;
 pub mod simulator;
 pub mod workload;
 
 pub use error::SimError;
 pub use simcore;
-pub use simulator::{Backend, Simulator};
+pub use simulator::{Backend, Simulator, ThreadConfig};

@@ -1,0 +1,72 @@
+//! W4 (and W4d) on the SIMD and threaded backends: `simcore::models::jansen_rit` through
+//! the Heun loop on `f32x8` groups of members, `f32` for the remainder
+//! (`backend/simd/network.rs`).
+
+use super::network::{GroupBufs, for_ranges, integrate_group, members, scatter, split};
+use crate::error::SimError;
+use crate::workload::jansen_rit::{JansenRitSpec, NV};
+use simcore::lane::Real;
+use simcore::models::heun::{HeunCoeffs, Network, RING};
+use simcore::models::jansen_rit::JansenRit;
+use std::ops::Range;
+use wide::f32x8;
+
+/// Final states of the groups starting at `firsts` (lanes of `L`), into the
+/// `[element][member − base]` block `out` of `width` members.
+fn groups<L: Real<Scalar = f32>>(
+    spec: &JansenRitSpec,
+    net: &Network<'_, f32>,
+    firsts: impl Iterator<Item = usize>,
+    base: usize,
+    width: usize,
+    out: &mut [f32],
+) -> Result<(), SimError> {
+    let (nn, bsz) = (spec.nn, spec.batch);
+    let h = HeunCoeffs::<L>::new(spec.dt, spec.sigma)?;
+    let mut bufs = GroupBufs::<L>::new(NV, nn, spec.lags.is_some());
+    for first in firsts {
+        for (e, x) in bufs.x.iter_mut().enumerate() {
+            *x = L::from_fn(|l| spec.initial.as_ref().map_or(0.0, |x0| x0[e * bsz + first + l]));
+        }
+        let model = JansenRit::<L>::new(&spec.params, members(&spec.mu, first));
+        let k = members::<L>(&spec.k, first);
+        integrate_group(&model, net, k, &h, spec.seed, first as u64, spec.nt, &mut bufs, |_, _| {});
+        for (e, x) in bufs.x.iter().enumerate() {
+            for l in 0..L::LANES {
+                out[e * width + first - base + l] = x.lane(l);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The final states of the members of `range`, `[element][member − range.start]`.
+fn range_block(
+    spec: &JansenRitSpec,
+    net: &Network<'_, f32>,
+    range: Range<usize>,
+) -> Result<Vec<f32>, SimError> {
+    let (base, width) = (range.start, range.len());
+    let mut out = vec![0.0; NV * spec.nn * width];
+    let (wide, rest) = split(range);
+    groups::<f32x8>(spec, net, wide, base, width, &mut out)?;
+    groups::<f32>(spec, net, rest, base, width, &mut out)?;
+    Ok(out)
+}
+
+/// W4 for a validated `spec` on `sim`'s backend: the final states, `[6][nn][B]`.
+///
+/// # Errors
+/// Only those of `spec.validate()` (re-checked by the core constructors).
+pub fn run(sim: &crate::Simulator, spec: &JansenRitSpec) -> Result<Vec<f32>, SimError> {
+    spec.params.validate()?;
+    let len = spec.state_len()?;
+    let net = Network::new(spec.nn, &spec.weights, spec.lags.as_deref())?;
+    let delayed = if spec.lags.is_some() { RING } else { 0 };
+    let bytes = 4 * spec.nn * (5 * NV + 2 + delayed);
+    let mut out = vec![0.0f32; len];
+    for (range, block) in for_ranges(sim, spec.batch, bytes, |r| range_block(spec, &net, r)) {
+        scatter(&mut out, spec.batch, &range, &block?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,85 @@
+//! W5 on the SIMD and threaded backends: `simcore::models::mpr` through the Heun loop on
+//! `f32x8` groups of members, `f32` for the remainder (`backend/simd/network.rs`); the
+//! statistic of each lane is accumulated by its own `RateStats`, values pushed in the
+//! scalar backend's order (steps ascending, nodes ascending), so the f64 sums match.
+
+use super::network::{GroupBufs, for_ranges, integrate_group, members, scatter, split};
+use crate::error::SimError;
+use crate::workload::mpr::{MprOutput, MprSpec, NV, R0, RateStats, STAT_FIRST, V0};
+use simcore::lane::Real;
+use simcore::models::heun::{HeunCoeffs, Network};
+use simcore::models::mpr::Mpr;
+use std::ops::Range;
+use wide::f32x8;
+
+/// One range's results: `std_r` per member and the final `[element][member]` block.
+struct Block {
+    std_r: Vec<f64>,
+    state: Vec<f32>,
+}
+
+fn groups<L: Real<Scalar = f32>>(
+    spec: &MprSpec,
+    net: &Network<'_, f32>,
+    firsts: impl Iterator<Item = usize>,
+    base: usize,
+    out: &mut Block,
+) -> Result<(), SimError> {
+    let nn = spec.nn;
+    let width = out.std_r.len();
+    let h = HeunCoeffs::<L>::new(spec.dt, spec.sigma)?;
+    let mut bufs = GroupBufs::<L>::new(NV, nn, false);
+    for first in firsts {
+        bufs.x[..nn].fill(L::splat(R0));
+        bufs.x[nn..].fill(L::splat(V0));
+        let model = Mpr::<L>::new(&spec.params, members(&spec.eta, first));
+        let k = members::<L>(&spec.k, first);
+        let mut stats = vec![RateStats::default(); L::LANES];
+        integrate_group(&model, net, k, &h, spec.seed, first as u64, spec.nt, &mut bufs, |t, x| {
+            if t >= STAT_FIRST as u64 {
+                for r in &x[..nn] {
+                    for (l, st) in stats.iter_mut().enumerate() {
+                        st.push(r.lane(l));
+                    }
+                }
+            }
+        });
+        for (l, st) in stats.iter().enumerate() {
+            out.std_r[first - base + l] = st.std();
+        }
+        for (e, x) in bufs.x.iter().enumerate() {
+            for l in 0..L::LANES {
+                out.state[e * width + first - base + l] = x.lane(l);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn range_block(spec: &MprSpec, net: &Network<'_, f32>, range: Range<usize>) -> Result<Block, SimError> {
+    let (base, width) = (range.start, range.len());
+    let mut out = Block { std_r: vec![0.0; width], state: vec![0.0; NV * spec.nn * width] };
+    let (wide, rest) = split(range);
+    groups::<f32x8>(spec, net, wide, base, &mut out)?;
+    groups::<f32>(spec, net, rest, base, &mut out)?;
+    Ok(out)
+}
+
+/// W5 for a validated `spec` on `sim`'s backend.
+///
+/// # Errors
+/// Only those of `spec.validate()` (re-checked by the core constructors).
+pub fn run(sim: &crate::Simulator, spec: &MprSpec) -> Result<MprOutput, SimError> {
+    spec.params.validate()?;
+    let net = Network::new(spec.nn, &spec.weights, None)?;
+    let bsz = spec.batch;
+    let mut std_r = vec![0.0; bsz];
+    let mut final_state = vec![0.0f32; NV * spec.nn * bsz];
+    let bytes = 4 * spec.nn * (5 * NV + 2);
+    for (range, block) in for_ranges(sim, bsz, bytes, |r| range_block(spec, &net, r)) {
+        let block = block?;
+        std_r[range.clone()].copy_from_slice(&block.std_r);
+        scatter(&mut final_state, bsz, &range, &block.state);
+    }
+    Ok(MprOutput { std_r, final_state })
+}

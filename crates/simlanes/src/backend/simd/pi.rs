@@ -1,0 +1,32 @@
+//! W1 on the SIMD and threaded backends: `simcore::models::pi::pi_hits` on `f32x16`
+//! groups (16 estimates, 16 streams per Philox call), `f32` for the remainder.
+//!
+//! Why `f32x16` (on AVX2: two `f32x8` per operation): W1 is bound by the latency of
+//! Philox's ten dependent rounds (`vpmuludq` 5 cycles, then shift/blend/xor), not by
+//! throughput; two independent chains per operation measured +15–50 % pairs/s over
+//! `f32x8` on the dev machine (noisy, shared 2-core EPYC).
+
+use super::{GroupKernel, run_groups_with};
+use crate::simulator::Simulator;
+use crate::workload::pi::PiSpec;
+use simcore::lane::{Real, UintLane};
+use simcore::models::pi::pi_hits;
+
+struct Hits<'a>(&'a PiSpec);
+
+impl GroupKernel<f32> for Hits<'_> {
+    type Out = u64;
+    fn group<L: Real<Scalar = f32>>(&self, first: u64, out: &mut [u64]) {
+        let h = pi_hits::<L>(self.0.seed, first, self.0.pairs_per_estimate);
+        for (l, o) in out.iter_mut().enumerate() {
+            *o = u64::from(h.lane(l));
+        }
+    }
+}
+
+/// Hits of every estimate of a validated `spec` on `sim`'s backend.
+pub fn run(sim: &Simulator, spec: &PiSpec) -> Vec<u64> {
+    let mut hits = vec![0u64; spec.estimates];
+    run_groups_with::<f32, wide::f32x16, _>(sim, &Hits(spec), &mut hits);
+    hits
+}
