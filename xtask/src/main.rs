@@ -1,7 +1,7 @@
 //! `cargo xtask <command>`: project automation.
 //!
 //! * `bench` — measures the machine (bandwidth, FMA peak) and runs every workload on every
-//!   available backend, reporting throughput and utilisation ([`bench`]).
+//!   available backend, reporting throughput and utilisation ([`mod@bench`]).
 //! * `ptx` — builds the device kernels to PTX and validates them with ptxas ([`ptx`]).
 
 mod bench;

@@ -1,0 +1,405 @@
+//! Kernel bodies: what GPU thread `tid` computes, as safe Rust over `simcore`.
+//!
+//! Why separate from the entry points: the same function runs on the device (called by
+//! the `extern "ptx-kernel"` entry after its bounds check) and on the host (called by the
+//! grid emulator for every thread index), so host tests prove the device logic. Each body
+//! is a pure function of its thread index and scalar arguments; outputs go either in the
+//! return value or through a `put(index, value)` sink that the caller maps to global
+//! memory, with the index documented per body.
+
+use simcore::models::heun::{self, HeunCoeffs, LaneBuf, Network, RING, Scratch};
+use simcore::models::jansen_rit::{JansenRit, JansenRitParams};
+use simcore::models::mpr::{Mpr, MprParams, RateStats};
+use simcore::models::ou::OuCoeffs;
+use simcore::rng::{NormalSeq, Stream};
+
+/// W1: hits of estimate `first + tid` over its first `pairs` pairs
+/// ([`simcore::models::pi::pi_hits`] on one lane). `pairs` must pass
+/// [`simcore::models::pi::validate_pairs`] (the host checks it).
+#[inline(always)]
+pub fn pi_hits(tid: u32, seed: u64, first: u64, pairs: u64) -> u32 {
+    simcore::models::pi::pi_hits::<f32>(seed, first.wrapping_add(u64::from(tid)), pairs)
+}
+
+/// Uniforms `0..count` of stream `first + tid`: `put(j, u_j)`. Written by the caller at
+/// `out[tid * count + j]` (row `tid` of a row-major `n × count` array: W3's pregenerated
+/// `[s][k][a]` layout when `count = n * d`).
+#[inline(always)]
+pub fn fill_uniforms(tid: u32, seed: u64, first: u64, count: u32, mut put: impl FnMut(u32, f32)) {
+    let stream = Stream::<f32>::consecutive(seed, first.wrapping_add(u64::from(tid)));
+    let mut j = 0u32;
+    let mut c = 0u64;
+    while j < count {
+        let u = stream.uniform_block(c);
+        let mut k = 0;
+        while k < 4 && j < count {
+            put(j, u[k]);
+            j += 1;
+            k += 1;
+        }
+        c += 1;
+    }
+}
+
+/// Normals `0..count` of stream `first + tid` (Box–Muller pairs, [`NormalSeq`]):
+/// `put(j, z_j)`, written by the caller at `out[tid * count + j]`.
+#[inline(always)]
+pub fn fill_normals(tid: u32, seed: u64, first: u64, count: u32, mut put: impl FnMut(u32, f32)) {
+    let mut seq = NormalSeq::new(Stream::<f32>::consecutive(seed, first.wrapping_add(u64::from(tid))), 0);
+    for j in 0..count {
+        put(j, seq.next());
+    }
+}
+
+/// W2 mode (b): the final state of simulation `first + tid` after `num_steps` steps from
+/// `x0` ([`simcore::models::ou::ou_final_group`] on one f64 lane). `relax`/`diffuse` are
+/// the host's [`simcore::models::ou::OuParams::coeffs_f64`], never recomputed here.
+#[inline(always)]
+pub fn ou_final(tid: u32, seed: u64, first: u64, num_steps: u64, x0: f64, relax: f64, diffuse: f64) -> f64 {
+    let c = OuCoeffs { relax, diffuse };
+    simcore::models::ou::ou_final_group::<f64>(seed, first.wrapping_add(u64::from(tid)), num_steps, x0, &c)
+}
+
+/// W2 mode (a): like [`ou_final`], and `put(t, x[t])` for every `t = 0..=num_steps`; the
+/// caller stores it at `out[t·n + tid]` (layout `[t][sim]`, so a warp's stores coalesce).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub fn ou_path(
+    tid: u32,
+    seed: u64,
+    first: u64,
+    num_steps: u64,
+    x0: f64,
+    relax: f64,
+    diffuse: f64,
+    put: impl FnMut(u64, f64),
+) -> f64 {
+    let c = OuCoeffs { relax, diffuse };
+    simcore::models::ou::ou_path_group::<f64>(
+        seed,
+        first.wrapping_add(u64::from(tid)),
+        num_steps,
+        x0,
+        &c,
+        put,
+    )
+}
+
+/// W2 mode (c): the final state from caller normals, `z(t)` being normal `t` of this
+/// simulation (the caller reads `z[t·n + tid]`, layout `[t][sim]`).
+#[inline(always)]
+pub fn ou_with_normals(num_steps: u64, x0: f64, relax: f64, diffuse: f64, z: impl FnMut(u64) -> f64) -> f64 {
+    let c = OuCoeffs { relax, diffuse };
+    simcore::models::ou::ou_evolve(x0, &c, num_steps, z, |_, _| {})
+}
+
+/// Grid points one W3 thread compares each uniform with ([`binomial_validate`]): the
+/// uniforms of a simulation are generated (or read) once per tile of this many points.
+pub const BINOMIAL_TILE: usize = 8;
+
+/// Where W3's uniforms come from (the device entry builds the slice from a pointer).
+#[derive(Debug, Clone, Copy)]
+pub enum Uniforms<'a> {
+    /// Generated from stream `s` of `seed` in registers.
+    Fused {
+        /// Stream seed.
+        seed: u64,
+    },
+    /// The `[s][k][a]` row-major array of `sims·n·d` uniforms.
+    Pregenerated(&'a [f32]),
+}
+
+/// The arguments of the W3 validate kernel, shared by all threads.
+#[derive(Debug, Clone, Copy)]
+pub struct BinomialArgs<'a> {
+    /// `p` of the points to count, `points × d` row-major.
+    pub p: &'a [f32],
+    /// Arms `d`.
+    pub d: usize,
+    /// Samples per arm `n` (`n·d <= 2^24`).
+    pub n: usize,
+    /// Simulations `S`.
+    pub sims: u32,
+    /// Simulations one thread handles (>= 1).
+    pub sims_per_thread: u32,
+    /// Rejection threshold `λ` (already rounded to f32).
+    pub lambda: f32,
+    /// The uniforms.
+    pub uniforms: Uniforms<'a>,
+}
+
+impl BinomialArgs<'_> {
+    /// Grid points (`p.len() / d`).
+    pub fn points(&self) -> usize {
+        self.p.len() / self.d.max(1)
+    }
+
+    /// Chunks of simulations, `ceil(S / sims_per_thread)`.
+    pub fn chunks(&self) -> u32 {
+        self.sims.div_ceil(self.sims_per_thread.max(1))
+    }
+
+    /// Threads the kernel needs: one per (tile of [`BINOMIAL_TILE`] points, chunk).
+    pub fn threads(&self) -> u64 {
+        self.points().div_ceil(BINOMIAL_TILE) as u64 * u64::from(self.chunks())
+    }
+}
+
+/// W3 validate, thread `tid`: chunk `c = tid mod chunks` of the simulations
+/// (`s` in `[c·spt, min((c+1)·spt, S))`), tile `tid / chunks` of the points; for each point
+/// `g` of the tile, `put(g, #{s in chunk : T[g,s] < λ})`, which the caller stores at
+/// `partial[g·chunks + c]` (the host sums over `c`). Counts come from
+/// [`simcore::models::binomial::count_fused_grid`] / `count_pregenerated_grid` and the
+/// statistic from [`simcore::models::binomial::statistic`], so decisions equal the CPU's.
+#[inline(always)]
+pub fn binomial_validate(tid: u32, a: &BinomialArgs<'_>, mut put: impl FnMut(usize, u32)) {
+    use simcore::models::binomial::{count_fused_grid, count_pregenerated_grid, statistic};
+    let chunks = a.chunks().max(1);
+    let (tile, c) = ((tid / chunks) as usize, tid % chunks);
+    let g0 = tile * BINOMIAL_TILE;
+    let points = a.points();
+    if g0 >= points {
+        return;
+    }
+    let gt = (points - g0).min(BINOMIAL_TILE);
+    let p = &a.p[g0 * a.d..(g0 + gt) * a.d];
+    let nd = a.n * a.d;
+    let s0 = c.saturating_mul(a.sims_per_thread);
+    let s1 = s0.saturating_add(a.sims_per_thread).min(a.sims);
+    let mut counts = [0u32; BINOMIAL_TILE];
+    let mut rej = [0u32; BINOMIAL_TILE];
+    for s in s0..s1 {
+        match a.uniforms {
+            Uniforms::Fused { seed } => {
+                count_fused_grid::<f32>(seed, u64::from(s), a.n, a.d, p, &mut counts[..gt])
+            }
+            Uniforms::Pregenerated(u) => {
+                count_pregenerated_grid::<f32>(u, s as usize, a.n, a.d, p, &mut counts[..gt])
+            }
+        }
+        for (r, &cnt) in rej.iter_mut().zip(&counts[..gt]) {
+            *r += u32::from(statistic::<f32>(cnt, nd) < a.lambda);
+        }
+    }
+    for (j, &r) in rej[..gt].iter().enumerate() {
+        put(g0 + j, r);
+    }
+}
+
+/// A [`LaneBuf`] over one member's lane of a strided `[element][batch]` array in a host
+/// slice: element `e` at `data[e·stride + lane]` — the GPU's global-memory layout, used
+/// by the grid emulator (the device uses a raw-pointer twin).
+#[derive(Debug)]
+pub struct Strided<'a> {
+    /// The whole array, all members.
+    pub data: &'a mut [f32],
+    /// Members `B` (the distance between consecutive elements of one member).
+    pub stride: usize,
+    /// This member `b`.
+    pub lane: usize,
+}
+
+impl LaneBuf<f32> for Strided<'_> {
+    #[inline(always)]
+    fn get(&self, i: usize) -> f32 {
+        self.data[i * self.stride + self.lane]
+    }
+    #[inline(always)]
+    fn set(&mut self, i: usize, x: f32) {
+        self.data[i * self.stride + self.lane] = x;
+    }
+}
+
+/// Number of f32 in [`jansen_rit_params_to_array`].
+pub const JR_PARAMS: usize = 12;
+
+/// [`JansenRitParams`] as the f32 array the kernel receives, in the order
+/// `A, B, a, b, v0, nu_max, r, J, a_1, a_2, a_3, a_4` (fixed here, not by the struct's
+/// memory layout, which host and device rustc need not share).
+pub fn jansen_rit_params_to_array(p: &JansenRitParams) -> [f32; JR_PARAMS] {
+    [p.A, p.B, p.a, p.b, p.v0, p.nu_max, p.r, p.J, p.a_1, p.a_2, p.a_3, p.a_4]
+}
+
+/// The inverse of [`jansen_rit_params_to_array`].
+#[inline(always)]
+pub fn jansen_rit_params_from_array(v: &[f32; JR_PARAMS]) -> JansenRitParams {
+    JansenRitParams {
+        A: v[0],
+        B: v[1],
+        a: v[2],
+        b: v[3],
+        v0: v[4],
+        nu_max: v[5],
+        r: v[6],
+        J: v[7],
+        a_1: v[8],
+        a_2: v[9],
+        a_3: v[10],
+        a_4: v[11],
+    }
+}
+
+/// Elements of the per-member work area of W4 (strided like the state): `xp`, `f1`, `nz`
+/// (`6·nn` each), `cv`, `c` (`nn` each) and, delayed, the ring buffer (`RING·nn`), in that
+/// order.
+pub fn jansen_rit_work_elems(nn: usize, delayed: bool) -> usize {
+    (3 * JR_NV + 2) * nn + if delayed { RING * nn } else { 0 }
+}
+
+const JR_NV: usize = simcore::models::jansen_rit::NV;
+
+/// Value of member `b` of a per-member array (length 1 broadcasts) — the workload's rule.
+#[inline(always)]
+fn member(v: &[f32], b: usize) -> f32 {
+    if v.len() == 1 { v[0] } else { v[b] }
+}
+
+/// The arguments of the W4 kernel, shared by all threads (validated by the host).
+#[derive(Debug, Clone, Copy)]
+pub struct JansenRitArgs<'a> {
+    /// Nodes `nn`.
+    pub nn: usize,
+    /// Steps `nt`.
+    pub nt: u64,
+    /// Stream seed; member `b` uses stream `b`.
+    pub seed: u64,
+    /// Time step.
+    pub dt: f32,
+    /// Noise intensity.
+    pub sigma: f32,
+    /// Model parameters ([`jansen_rit_params_to_array`]).
+    pub params: [f32; JR_PARAMS],
+    /// Coupling strength per member (length 1 or `B`).
+    pub k: &'a [f32],
+    /// Input `mu` per member (length 1 or `B`).
+    pub mu: &'a [f32],
+    /// `W[i,j]` at `i·nn + j`.
+    pub weights: &'a [f32],
+    /// Lags `L[i,j]` (W4d), or `None`.
+    pub lags: Option<&'a [u8]>,
+}
+
+/// W4 / W4d, thread `b`: integrates member `b` in place in `x` (`[6][nn]` elements of this
+/// member) for `nt` steps with [`simcore::models::heun::run`] on one f32 lane — exactly the
+/// scalar backend's `integrate_member`. `s` and `hist` are this member's work area
+/// ([`jansen_rit_work_elems`]); `hist` is used iff `a.lags` is set.
+#[inline(always)]
+pub fn jansen_rit<B: LaneBuf<f32> + ?Sized>(
+    b: u32,
+    a: &JansenRitArgs<'_>,
+    x: &mut B,
+    s: &mut Scratch<'_, B>,
+    hist: Option<&mut B>,
+) {
+    let (Ok(h), Ok(net)) = (HeunCoeffs::<f32>::new(a.dt, a.sigma), Network::new(a.nn, a.weights, a.lags))
+    else {
+        return; // unreachable: the host validated both
+    };
+    let p = jansen_rit_params_from_array(&a.params);
+    let model = JansenRit::<f32>::new(&p, member(a.mu, b as usize));
+    let mut normals = NormalSeq::new(Stream::<f32>::consecutive(a.seed, u64::from(b)), 0);
+    let hist = match (a.lags, hist) {
+        (Some(_), Some(hb)) => {
+            heun::init_history::<f32, JansenRit<f32>, B, JR_NV>(&model, a.nn, &*x, hb);
+            Some(hb)
+        }
+        _ => None,
+    };
+    heun::run::<f32, JansenRit<f32>, B, JR_NV>(
+        &model,
+        &net,
+        member(a.k, b as usize),
+        &h,
+        x,
+        hist,
+        s,
+        &mut normals,
+        0,
+        a.nt,
+        |_, _| {},
+    );
+}
+
+/// Number of f32 in [`mpr_params_to_array`].
+pub const MPR_PARAMS: usize = 5;
+
+/// [`MprParams`] as the f32 array the kernel receives: `tau, I, Delta, J, cr`.
+pub fn mpr_params_to_array(p: &MprParams) -> [f32; MPR_PARAMS] {
+    [p.tau, p.I, p.Delta, p.J, p.cr]
+}
+
+/// The inverse of [`mpr_params_to_array`].
+#[inline(always)]
+pub fn mpr_params_from_array(v: &[f32; MPR_PARAMS]) -> MprParams {
+    MprParams { tau: v[0], I: v[1], Delta: v[2], J: v[3], cr: v[4] }
+}
+
+const MPR_NV: usize = simcore::models::mpr::NV;
+
+/// Elements of the per-member work area of W5 (strided like the state): `xp`, `f1`, `nz`
+/// (`2·nn` each), `cv`, `c` (`nn` each).
+pub fn mpr_work_elems(nn: usize) -> usize {
+    (3 * MPR_NV + 2) * nn
+}
+
+/// The arguments of the W5 kernel, shared by all threads (validated by the host).
+#[derive(Debug, Clone, Copy)]
+pub struct MprArgs<'a> {
+    /// Nodes `nn`.
+    pub nn: usize,
+    /// Steps `nt`.
+    pub nt: u64,
+    /// First state `x[t]` whose `r` enters the statistic (401 in W5).
+    pub stat_first: u64,
+    /// Stream seed; member `b` uses stream `b`.
+    pub seed: u64,
+    /// Time step.
+    pub dt: f32,
+    /// Noise intensity.
+    pub sigma: f32,
+    /// Model parameters ([`mpr_params_to_array`]).
+    pub params: [f32; MPR_PARAMS],
+    /// Coupling strength per member (length 1 or `B`).
+    pub k: &'a [f32],
+    /// Excitability `eta` per member (length 1 or `B`).
+    pub eta: &'a [f32],
+    /// `W[i,j]` at `i·nn + j`.
+    pub weights: &'a [f32],
+}
+
+/// W5, thread `b`: integrates member `b` in place in `x` (`[2][nn]`, holding the initial
+/// state) for `nt` steps, exactly as the scalar backend does, and returns the population
+/// standard deviation of the stored `r` of every node over the states
+/// `x[stat_first..=nt]` ([`RateStats`], f64).
+#[inline(always)]
+pub fn mpr<B: LaneBuf<f32> + ?Sized>(b: u32, a: &MprArgs<'_>, x: &mut B, s: &mut Scratch<'_, B>) -> f64 {
+    let (Ok(h), Ok(net)) = (HeunCoeffs::<f32>::new(a.dt, a.sigma), Network::new(a.nn, a.weights, None))
+    else {
+        return f64::NAN; // unreachable: the host validated both
+    };
+    let p = mpr_params_from_array(&a.params);
+    let model = Mpr::<f32>::new(&p, member(a.eta, b as usize));
+    let mut normals = NormalSeq::new(Stream::<f32>::consecutive(a.seed, u64::from(b)), 0);
+    let mut stats = RateStats::default();
+    let nn = a.nn;
+    heun::run::<f32, Mpr<f32>, B, MPR_NV>(
+        &model,
+        &net,
+        member(a.k, b as usize),
+        &h,
+        x,
+        None,
+        s,
+        &mut normals,
+        0,
+        a.nt,
+        |t, x| {
+            if t >= a.stat_first {
+                for i in 0..nn {
+                    stats.push(x.get(i));
+                }
+            }
+        },
+    );
+    stats.std()
+}

@@ -1,0 +1,328 @@
+//! The `extern "ptx-kernel"` entry points (nvptx only): thread index, bounds check, call
+//! the [`crate::body`] function, store. All `unsafe` of the crate lives here, each block
+//! with its contract; the host runner (`simlanes::backend::gpu`) guarantees the buffer
+//! sizes stated in each `# Safety` section.
+
+use core::arch::nvptx;
+
+/// Global index of the calling thread in a 1-D grid (`blockIdx.x * blockDim.x +
+/// threadIdx.x`), widened to u64 so that it cannot wrap.
+#[inline(always)]
+fn thread_index() -> u64 {
+    // SAFETY: reading the special registers %ctaid.x, %ntid.x, %tid.x has no
+    // preconditions in a kernel; their values are non-negative.
+    unsafe { (nvptx::_block_idx_x() as u64) * (nvptx::_block_dim_x() as u64) + nvptx::_thread_idx_x() as u64 }
+}
+
+/// A panic (only reachable through a failed bounds check in core) aborts the kernel: the
+/// host sees a launch failure rather than wrong numbers.
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    // SAFETY: `trap` has no preconditions; it stops the kernel with an error.
+    unsafe { nvptx::trap() }
+}
+
+/// W1 hits: `hits[i] = body::pi_hits(i, …)` for `i < n`.
+///
+/// # Safety
+/// `hits` points to `n` writable, device-global `u32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "ptx-kernel" fn pi_hits(hits: *mut u32, seed: u64, first: u64, n: u32, pairs: u64) {
+    let i = thread_index();
+    if i < u64::from(n) {
+        let h = crate::body::pi_hits(i as u32, seed, first, pairs);
+        // SAFETY: i < n and `hits` holds n elements (caller's contract); each thread writes
+        // its own element.
+        unsafe { hits.add(i as usize).write(h) }
+    }
+}
+
+/// Uniforms: `out[i * count + j]` = uniform `j` of stream `first + i`, for `i < n`.
+///
+/// # Safety
+/// `out` points to `n * count` writable, device-global `f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "ptx-kernel" fn fill_uniforms(out: *mut f32, seed: u64, first: u64, n: u32, count: u32) {
+    let i = thread_index();
+    if i < u64::from(n) {
+        let row = i as usize * count as usize;
+        crate::body::fill_uniforms(i as u32, seed, first, count, |j, u| {
+            // SAFETY: row + j < n * count (i < n, j < count); each thread writes its own row.
+            unsafe { out.add(row + j as usize).write(u) }
+        });
+    }
+}
+
+/// Normals: `out[i * count + j]` = normal `j` of stream `first + i`, for `i < n`.
+///
+/// # Safety
+/// `out` points to `n * count` writable, device-global `f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "ptx-kernel" fn fill_normals(out: *mut f32, seed: u64, first: u64, n: u32, count: u32) {
+    let i = thread_index();
+    if i < u64::from(n) {
+        let row = i as usize * count as usize;
+        crate::body::fill_normals(i as u32, seed, first, count, |j, z| {
+            // SAFETY: row + j < n * count (i < n, j < count); each thread writes its own row.
+            unsafe { out.add(row + j as usize).write(z) }
+        });
+    }
+}
+
+/// W2 (b): `out[i]` = final state of simulation `first + i`, for `i < n`.
+///
+/// # Safety
+/// `out` points to `n` writable, device-global `f64`.
+#[unsafe(no_mangle)]
+pub unsafe extern "ptx-kernel" fn ou_final(
+    out: *mut f64,
+    seed: u64,
+    first: u64,
+    n: u32,
+    num_steps: u64,
+    x0: f64,
+    relax: f64,
+    diffuse: f64,
+) {
+    let i = thread_index();
+    if i < u64::from(n) {
+        let x = crate::body::ou_final(i as u32, seed, first, num_steps, x0, relax, diffuse);
+        // SAFETY: i < n and `out` holds n elements; each thread writes its own element.
+        unsafe { out.add(i as usize).write(x) }
+    }
+}
+
+/// W2 (a): `out[t·n + i]` = state `t` (`0..=num_steps`) of simulation `first + i`.
+///
+/// # Safety
+/// `out` points to `(num_steps + 1)·n` writable, device-global `f64`.
+#[unsafe(no_mangle)]
+pub unsafe extern "ptx-kernel" fn ou_path(
+    out: *mut f64,
+    seed: u64,
+    first: u64,
+    n: u32,
+    num_steps: u64,
+    x0: f64,
+    relax: f64,
+    diffuse: f64,
+) {
+    let i = thread_index();
+    if i < u64::from(n) {
+        let stride = n as usize;
+        crate::body::ou_path(i as u32, seed, first, num_steps, x0, relax, diffuse, |t, x| {
+            // SAFETY: t <= num_steps and i < n, so t·n + i < (num_steps + 1)·n; each
+            // thread writes its own column.
+            unsafe { out.add(t as usize * stride + i as usize).write(x) }
+        });
+    }
+}
+
+/// W2 (c): `out[i]` = final state of simulation `i` driven by `z[t·n + i]`.
+///
+/// # Safety
+/// `out` points to `n` writable `f64`, `z` to `num_steps·n` readable `f64`, both
+/// device-global.
+#[unsafe(no_mangle)]
+pub unsafe extern "ptx-kernel" fn ou_with_normals(
+    out: *mut f64,
+    z: *const f64,
+    n: u32,
+    num_steps: u64,
+    x0: f64,
+    relax: f64,
+    diffuse: f64,
+) {
+    let i = thread_index();
+    if i < u64::from(n) {
+        let stride = n as usize;
+        let x = crate::body::ou_with_normals(num_steps, x0, relax, diffuse, |t| {
+            // SAFETY: t < num_steps and i < n, so t·n + i < num_steps·n.
+            unsafe { z.add(t as usize * stride + i as usize).read() }
+        });
+        // SAFETY: i < n and `out` holds n elements; each thread writes its own element.
+        unsafe { out.add(i as usize).write(x) }
+    }
+}
+
+/// W3 validate: `partial[g·chunks + c]` = rejections at point `g` among chunk `c` of the
+/// simulations (see [`crate::body::binomial_validate`]); `u` null means fused uniforms.
+///
+/// # Safety
+/// `p` points to `points·d` readable `f32`; `partial` to `points·chunks` writable `u32`
+/// (`chunks = ceil(sims / sims_per_thread)`); `u`, unless null, to `sims·n·d` readable
+/// `f32`; all device-global, `d >= 1`, `sims_per_thread >= 1`.
+#[unsafe(no_mangle)]
+pub unsafe extern "ptx-kernel" fn binomial_validate(
+    partial: *mut u32,
+    p: *const f32,
+    points: u32,
+    d: u32,
+    n: u32,
+    sims: u32,
+    sims_per_thread: u32,
+    lambda: f32,
+    seed: u64,
+    u: *const f32,
+) {
+    let (d, n) = (d as usize, n as usize);
+    // SAFETY: `p` holds points·d f32 (caller's contract), read-only for the whole launch.
+    let p = unsafe { core::slice::from_raw_parts(p, points as usize * d) };
+    let uniforms = if u.is_null() {
+        crate::body::Uniforms::Fused { seed }
+    } else {
+        // SAFETY: a non-null `u` holds sims·n·d f32, read-only for the whole launch.
+        crate::body::Uniforms::Pregenerated(unsafe { core::slice::from_raw_parts(u, sims as usize * n * d) })
+    };
+    let args = crate::body::BinomialArgs { p, d, n, sims, sims_per_thread, lambda, uniforms };
+    let i = thread_index();
+    if i < args.threads() {
+        let chunks = args.chunks() as usize;
+        let c = i as usize % chunks;
+        crate::body::binomial_validate(i as u32, &args, |g, r| {
+            // SAFETY: g < points and c < chunks, so g·chunks + c < points·chunks; the pair
+            // (g, c) belongs to this thread alone.
+            unsafe { partial.add(g * chunks + c).write(r) }
+        });
+    }
+}
+
+/// One member's lane of a strided `[element][batch]` array in global memory: element `e`
+/// at `ptr[e·stride + lane]` (the device twin of [`crate::body::Strided`]).
+struct StridedPtr {
+    ptr: *mut f32,
+    stride: usize,
+    lane: usize,
+}
+
+impl simcore::models::heun::LaneBuf<f32> for StridedPtr {
+    #[inline(always)]
+    fn get(&self, i: usize) -> f32 {
+        // SAFETY: every StridedPtr is built in `jansen_rit` below over a region of at least
+        // (elements)·stride f32 with lane < stride, and the integrator indexes elements
+        // below the region's element count (its documented buffer sizes).
+        unsafe { self.ptr.add(i * self.stride + self.lane).read() }
+    }
+    #[inline(always)]
+    fn set(&mut self, i: usize, x: f32) {
+        // SAFETY: as in `get`; lane `b` is written by thread `b` only.
+        unsafe { self.ptr.add(i * self.stride + self.lane).write(x) }
+    }
+}
+
+/// W4 / W4d: integrates member `b < batch` in place in `x` (`[6][nn][batch]`).
+///
+/// # Safety
+/// `x`: `6·nn·batch` f32; `work`: `jansen_rit_work_elems(nn, lags != null)·batch` f32;
+/// `weights`: `nn·nn` f32; `lags`: null or `nn·nn` u8; `k`: `k_len` f32 and `mu`: `mu_len`
+/// f32 (each 1 or `batch`); `params`: `JR_PARAMS` f32; all device-global, validated values.
+#[unsafe(no_mangle)]
+pub unsafe extern "ptx-kernel" fn jansen_rit(
+    x: *mut f32,
+    work: *mut f32,
+    weights: *const f32,
+    lags: *const u8,
+    k: *const f32,
+    mu: *const f32,
+    params: *const f32,
+    nn: u32,
+    batch: u32,
+    k_len: u32,
+    mu_len: u32,
+    nt: u64,
+    seed: u64,
+    dt: f32,
+    sigma: f32,
+) {
+    use crate::body::{JR_PARAMS, JansenRitArgs};
+    let b = thread_index();
+    if b >= u64::from(batch) {
+        return;
+    }
+    let (nn, bs, lane) = (nn as usize, batch as usize, b as usize);
+    // SAFETY: sizes per this function's contract; all read-only during the launch.
+    let (weights, lags, k, mu, params) = unsafe {
+        (
+            core::slice::from_raw_parts(weights, nn * nn),
+            if lags.is_null() { None } else { Some(core::slice::from_raw_parts(lags, nn * nn)) },
+            core::slice::from_raw_parts(k, k_len as usize),
+            core::slice::from_raw_parts(mu, mu_len as usize),
+            *(params as *const [f32; JR_PARAMS]),
+        )
+    };
+    let args = JansenRitArgs { nn, nt, seed, dt, sigma, params, k, mu, weights, lags };
+    let view = |elem_offset: usize| StridedPtr {
+        // SAFETY: elem_offset·batch is within `work` (offsets below are region starts of
+        // jansen_rit_work_elems(nn, delayed) elements).
+        ptr: unsafe { work.add(elem_offset * bs) },
+        stride: bs,
+        lane,
+    };
+    let nv = simcore::models::jansen_rit::NV;
+    let (mut xp, mut f1, mut nz) = (view(0), view(nv * nn), view(2 * nv * nn));
+    let (mut cv, mut c, mut hist) = (view(3 * nv * nn), view((3 * nv + 1) * nn), view((3 * nv + 2) * nn));
+    let mut s =
+        simcore::models::heun::Scratch { xp: &mut xp, f1: &mut f1, nz: &mut nz, cv: &mut cv, c: &mut c };
+    let mut xs = StridedPtr { ptr: x, stride: bs, lane };
+    let hist = if args.lags.is_some() { Some(&mut hist) } else { None };
+    crate::body::jansen_rit(b as u32, &args, &mut xs, &mut s, hist);
+}
+
+/// W5: integrates member `b < batch` in place in `x` (`[2][nn][batch]`, holding the
+/// initial state) and writes the statistic of its `r` to `std_r[b]`.
+///
+/// # Safety
+/// `x`: `2·nn·batch` f32; `std_r`: `batch` f64; `work`: `mpr_work_elems(nn)·batch` f32;
+/// `weights`: `nn·nn` f32; `k`: `k_len` f32 and `eta`: `eta_len` f32 (each 1 or `batch`);
+/// `params`: `MPR_PARAMS` f32; all device-global, validated values.
+#[unsafe(no_mangle)]
+pub unsafe extern "ptx-kernel" fn mpr(
+    x: *mut f32,
+    std_r: *mut f64,
+    work: *mut f32,
+    weights: *const f32,
+    k: *const f32,
+    eta: *const f32,
+    params: *const f32,
+    nn: u32,
+    batch: u32,
+    k_len: u32,
+    eta_len: u32,
+    nt: u64,
+    stat_first: u64,
+    seed: u64,
+    dt: f32,
+    sigma: f32,
+) {
+    use crate::body::{MPR_PARAMS, MprArgs};
+    let b = thread_index();
+    if b >= u64::from(batch) {
+        return;
+    }
+    let (nn, bs, lane) = (nn as usize, batch as usize, b as usize);
+    // SAFETY: sizes per this function's contract; all read-only during the launch.
+    let (weights, k, eta, params) = unsafe {
+        (
+            core::slice::from_raw_parts(weights, nn * nn),
+            core::slice::from_raw_parts(k, k_len as usize),
+            core::slice::from_raw_parts(eta, eta_len as usize),
+            *(params as *const [f32; MPR_PARAMS]),
+        )
+    };
+    let args = MprArgs { nn, nt, stat_first, seed, dt, sigma, params, k, eta, weights };
+    let view = |elem_offset: usize| StridedPtr {
+        // SAFETY: elem_offset·batch is within `work` (region starts of mpr_work_elems(nn)).
+        ptr: unsafe { work.add(elem_offset * bs) },
+        stride: bs,
+        lane,
+    };
+    let nv = simcore::models::mpr::NV;
+    let (mut xp, mut f1, mut nz) = (view(0), view(nv * nn), view(2 * nv * nn));
+    let (mut cv, mut c) = (view(3 * nv * nn), view((3 * nv + 1) * nn));
+    let mut s =
+        simcore::models::heun::Scratch { xp: &mut xp, f1: &mut f1, nz: &mut nz, cv: &mut cv, c: &mut c };
+    let mut xs = StridedPtr { ptr: x, stride: bs, lane };
+    let sd = crate::body::mpr(b as u32, &args, &mut xs, &mut s);
+    // SAFETY: b < batch and `std_r` holds batch f64; each thread writes its own element.
+    unsafe { std_r.add(lane).write(sd) }
+}

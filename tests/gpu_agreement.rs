@@ -1,0 +1,134 @@
+//! CPU/GPU agreement on a real GPU: every kernel against the scalar oracle (counts exact,
+//! floats bit for bit). Without a CUDA driver or device the test prints
+//! `SKIP: no CUDA driver (...)` / `SKIP: ...` and passes — the emulator tests
+//! (`gpu_emulator`) still prove the kernel bodies on every machine.
+
+use simlanes::backend::gpu::{Gpu, GpuError};
+use simlanes::simcore::models::ou::OuParams;
+use simlanes::simcore::rng::{NormalSeq, Stream};
+use simlanes::workload::binomial::{BinomialSpec, Uniforms};
+use simlanes::workload::ou::OuSpec;
+use simlanes::workload::pi::PiSpec;
+use simlanes::{Backend, SimError, Simulator};
+
+fn gpu_or_skip() -> Option<Gpu> {
+    match Gpu::new(0) {
+        Ok(g) => {
+            let i = g.info();
+            println!(
+                "GPU: {} (cc {}.{}, {} SMs, {:.0} GB/s theoretical, {} PTX)",
+                i.name,
+                i.compute_capability.0,
+                i.compute_capability.1,
+                i.multiprocessors,
+                i.theoretical_bandwidth() / 1e9,
+                i.ptx_arch
+            );
+            Some(g)
+        }
+        Err(e @ GpuError::NoDriver) => {
+            eprintln!("SKIP: no CUDA driver ({e})");
+            None
+        }
+        Err(e) => {
+            eprintln!("SKIP: no usable GPU ({e})");
+            None
+        }
+    }
+}
+
+fn scalar() -> Simulator {
+    Simulator::new(Backend::Scalar).expect("the scalar backend always starts")
+}
+
+#[test]
+fn gpu_agrees_with_scalar_on_every_kernel() {
+    let Some(gpu) = gpu_or_skip() else { return };
+
+    // W1, around the block size and with odd pairs.
+    for (estimates, pairs) in [(1usize, 1u64), (257, 1001), (5000, 2000)] {
+        let spec = PiSpec { seed: 42, pairs_per_estimate: pairs, estimates };
+        assert_eq!(gpu.pi(&spec).unwrap(), scalar().pi(&spec).unwrap().hits, "pi {estimates} × {pairs}");
+    }
+
+    // Uniforms and Box–Muller normals (exp/ln/sin/cos on the device).
+    let (n, count) = (1000usize, 16u32);
+    let u = gpu.uniforms(5, 0, n, count).unwrap();
+    let z = gpu.normals(5, 0, n, count).unwrap();
+    for i in 0..n {
+        let stream = Stream::<f32>::consecutive(5, i as u64);
+        let mut seq = NormalSeq::new(stream, 0);
+        for j in 0..count as usize {
+            assert_eq!(u[i * count as usize + j].to_bits(), stream.uniform(j as u64).to_bits());
+            assert_eq!(z[i * count as usize + j].to_bits(), seq.next().to_bits(), "normal {j} of stream {i}");
+        }
+    }
+
+    // W2, f64 on the device.
+    let spec = OuSpec { seed: 1, num_sim: 300, num_steps: 500, params: OuParams::default() };
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&gpu.ou_final(&spec).unwrap()), bits(&scalar().ou_final(&spec).unwrap()));
+    let mut got = vec![0f64; spec.path_len().unwrap()];
+    let mut want = got.clone();
+    gpu.ou_path(&spec, &mut got).unwrap();
+    scalar().ou_path(&spec, &mut want).unwrap();
+    assert_eq!(bits(&got), bits(&want));
+    let zc: Vec<f64> = (0..spec.num_steps * spec.num_sim).map(|k| (k % 17) as f64 / 4.0 - 2.0).collect();
+    assert_eq!(
+        bits(&gpu.ou_with_normals(&spec, &zc).unwrap()),
+        bits(&scalar().ou_with_normals(&spec, &zc).unwrap())
+    );
+
+    // W3 validate, fused and pregenerated.
+    let theta = (0..37 * 4).map(|k| ((k * 37) % 61) as f64 / 20.0 - 1.5).collect();
+    let spec = BinomialSpec { seed: 8, theta, d: 4, n: 5, sims: 4097, null_truth: None };
+    let uni = scalar().binomial_fill_uniforms(8, 4097, 5, 4).unwrap();
+    let want = scalar().binomial_validate(&spec, 0.5, Uniforms::Fused).unwrap();
+    for src in [Uniforms::Fused, Uniforms::Pregenerated(&uni)] {
+        let plan = spec.plan(src).unwrap();
+        assert_eq!(gpu.binomial_validate(&plan, 0.5).unwrap(), want);
+    }
+}
+
+#[test]
+fn bad_sizes_are_typed_errors_before_any_launch() {
+    let Some(gpu) = gpu_or_skip() else { return };
+    let spec = PiSpec { seed: 0, pairs_per_estimate: 0, estimates: 4 };
+    assert!(matches!(gpu.pi(&spec), Err(SimError::Param(_))));
+    let spec = OuSpec { seed: 0, num_sim: 4, num_steps: 3, params: OuParams::default() };
+    let mut short = vec![0f64; 5];
+    assert!(matches!(gpu.ou_path(&spec, &mut short), Err(SimError::Shape { name: "out", .. })));
+}
+
+#[test]
+fn missing_driver_is_reported_not_panicked() {
+    // On a machine without libcuda this is the path users hit; with a GPU it opens.
+    match Gpu::new(0) {
+        Ok(_) => {}
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(msg.contains("install") || msg.contains("check") || msg.contains("update"), "{msg}");
+        }
+    }
+    // A device ordinal that cannot exist is NoDevice (or NoDriver without a driver).
+    assert!(matches!(Gpu::new(1 << 20), Err(GpuError::NoDevice { .. } | GpuError::NoDriver)));
+}
+
+#[test]
+fn gpu_agrees_with_scalar_on_the_network_models() {
+    use simlanes::workload::jansen_rit::JansenRitSpec;
+    use simlanes::workload::mpr::MprSpec;
+    let Some(gpu) = gpu_or_skip() else { return };
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    // W4 and W4d at the seed size with noise on (exp in the sigmoid, Box–Muller normals).
+    let spec = JansenRitSpec::seed_size(0).unwrap();
+    for s in [spec.clone(), spec.with_default_lags().unwrap()] {
+        assert_eq!(bits(&gpu.jansen_rit(&s).unwrap()), bits(&scalar().jansen_rit(&s).unwrap()));
+    }
+    // W5: the whole sweep (B = 1152) on a 16-node network.
+    let spec = MprSpec::sweep_sized(0, 16, 450).unwrap();
+    let (got, want) = (gpu.mpr(&spec).unwrap(), scalar().mpr(&spec).unwrap());
+    assert_eq!(bits(&got.final_state), bits(&want.final_state));
+    let b64 = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(b64(&got.std_r), b64(&want.std_r));
+}
