@@ -1,0 +1,318 @@
+//! The W3 binomial design as a calibration [`Model`]: `d` arms, `n` patients per arm,
+//! grid coordinates `θ[g, a]` (logits), `p[g,a] = expit(θ[g,a])` in f64 rounded to f32,
+//! statistic `T[g,s] = f32(count[g,s]) / f32(n·d)` with
+//! `count[g,s] = #{(k, a) : U[s,k,a] < p[g,a]}` (WORKLOADS.md W3; all math from
+//! `simcore::models::binomial` and `simcore::models::binomial_sorted`).
+//!
+//! Two ways to count, same counts bit for bit:
+//! * [`Counting::BruteForce`] — every `(g, s, k, a)` comparison, on `f32x8` groups of 8
+//!   simulations, each uniform generated (fused) or loaded (pregenerated) once per task and
+//!   compared with every point of the tile;
+//! * [`Counting::Sorted`] — per simulation and arm, each uniform is placed among the
+//!   tile's sorted `p[·,a]` by a bucket table and a histogram's prefix sums give every
+//!   point's count: `O(n + G')` per simulation and arm instead of `O(n·G')`.
+//!
+//! Null hypothesis: W3 has no built-in null region; by default every point is null (as in
+//! the seed sizes). Give explicit flags with [`Grid::with_null`] (the CLI's `null` column).
+
+use super::{Grid, Model};
+use crate::backend::simd::WidePrecision;
+use crate::error::SimError;
+use crate::workload::binomial::Uniforms;
+use simcore::lane::Real;
+use simcore::models::binomial::{
+    count_fused_grid, count_pregenerated_grid, expit_f32, statistic, validate_shape,
+};
+use simcore::models::binomial_sorted::{PAD, SortedArm, lut_len, take_arm_counts};
+use simcore::rng::Stream;
+use std::ops::Range;
+
+type Wide = <f32 as WidePrecision>::Wide;
+const LANES: usize = <Wide as Real>::LANES;
+
+/// How [`BinomialModel`] counts (all three give the same counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Counting {
+    /// [`Counting::Sorted`] from [`SORTED_MIN_N`] patients per arm on, else
+    /// [`Counting::BruteForce`] (for a handful of uniforms per arm, comparing them all is
+    /// cheaper than placing them among the sorted probabilities).
+    #[default]
+    Auto,
+    /// All `n·d` comparisons per grid point and simulation.
+    BruteForce,
+    /// Bucketed counting against the tile's sorted probabilities.
+    Sorted,
+}
+
+/// Smallest `n` for which [`Counting::Auto`] sorts (measured: sorting loses at `n = 5`,
+/// wins 8× at `n = 150`).
+pub const SORTED_MIN_N: usize = 16;
+
+/// The W3 design (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BinomialModel<'a> {
+    /// Seed of the streams; simulation `s` uses stream `s`.
+    pub seed: u64,
+    /// Patients per arm.
+    pub n: usize,
+    /// Arms (grid coordinates per point).
+    pub d: usize,
+    /// `n·d`.
+    nd: usize,
+    /// Fused or pregenerated (`[s][k][a]`, exactly `K·n·d` values).
+    pub uniforms: Uniforms<'a>,
+    /// Counting method.
+    pub counting: Counting,
+}
+
+/// [`BinomialModel`]'s per-grid data: `p` of every point (`G × d` row-major) and the
+/// statistic of every count `0..=n·d` (a table lookup instead of a division; left empty
+/// when `n·d > 2^16`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BinomialPrepared {
+    p: Vec<f32>,
+    table: Vec<f32>,
+}
+
+/// Largest `n·d` for which [`BinomialPrepared`] tabulates the statistic.
+const TABLE_MAX: usize = 1 << 16;
+
+impl<'a> BinomialModel<'a> {
+    /// `n` patients in each of `d` arms, fused uniforms, [`Counting::Auto`].
+    ///
+    /// # Errors
+    /// [`SimError::Param`] for `n = 0`, `d = 0` or `n·d > 2^24`.
+    pub fn new(seed: u64, n: usize, d: usize) -> Result<Self, SimError> {
+        let nd = validate_shape(n, d)?;
+        Ok(Self { seed, n, d, nd, uniforms: Uniforms::Fused, counting: Counting::default() })
+    }
+
+    /// The same model reading pregenerated uniforms (`[s][k][a]`, `K·n·d` values).
+    pub fn with_uniforms(self, uniforms: Uniforms<'a>) -> Self {
+        Self { uniforms, ..self }
+    }
+
+    /// The same model with another counting method.
+    pub fn with_counting(self, counting: Counting) -> Self {
+        Self { counting, ..self }
+    }
+
+    /// Brute-force counting of simulations `sims` at the points `p` (tile of `gp`), the
+    /// counts handed to `sink` group by group.
+    fn brute(&self, p: &[f32], sims: Range<usize>, sink: &mut Sink<'_>) {
+        let gp = p.len() / self.d;
+        let full = sims.start + sims.len() / LANES * LANES;
+        let mut wide = vec![<Wide as Real>::Bits::splat(0); gp];
+        let mut counts = vec![[0u32; LANES]; gp];
+        for first in (sims.start..full).step_by(LANES) {
+            match self.uniforms {
+                Uniforms::Fused => {
+                    count_fused_grid::<Wide>(self.seed, first as u64, self.n, self.d, p, &mut wide)
+                }
+                Uniforms::Pregenerated(u) => {
+                    count_pregenerated_grid::<Wide>(u, first, self.n, self.d, p, &mut wide)
+                }
+            }
+            for (c, w) in counts.iter_mut().zip(&wide) {
+                *c = w.to_array();
+            }
+            sink.take(first, LANES, &counts);
+        }
+        let mut one = vec![0u32; gp];
+        for s in full..sims.end {
+            match self.uniforms {
+                Uniforms::Fused => count_fused_grid::<f32>(self.seed, s as u64, self.n, self.d, p, &mut one),
+                Uniforms::Pregenerated(u) => {
+                    count_pregenerated_grid::<f32>(u, s, self.n, self.d, p, &mut one)
+                }
+            }
+            for (c, &o) in counts.iter_mut().zip(&one) {
+                c[0] = o;
+            }
+            sink.take(s, 1, &counts);
+        }
+    }
+
+    /// Sorted counting of simulations `sims` at the points `p`, 8 simulations at a time
+    /// (a last partial group computes a few simulations past `sims` and drops them).
+    fn sorted(&self, p: &[f32], sims: Range<usize>, sink: &mut Sink<'_>) {
+        let (d, nd) = (self.d, self.nd);
+        let gp = p.len() / d;
+        let lut_n = lut_len(gp);
+        let mut order = vec![0u32; gp];
+        let mut sorted = vec![0f32; (gp + PAD) * d];
+        let mut rank = vec![0u32; gp * d];
+        let mut lut = vec![0u32; lut_n * d];
+        let arms: Vec<SortedArm<'_>> = sorted
+            .chunks_mut(gp + PAD)
+            .zip(rank.chunks_mut(gp))
+            .zip(lut.chunks_mut(lut_n))
+            .enumerate()
+            .map(|(a, ((s, r), l))| SortedArm::build(p, d, a, &mut order, s, r, l))
+            .collect();
+        let mut cum = vec![[0u32; LANES]; gp + 1];
+        let mut counts = vec![[0u32; LANES]; gp];
+        let mut rows = vec![[0f32; LANES]; nd];
+        for first in sims.clone().step_by(LANES) {
+            let group = (sims.end - first).min(LANES);
+            match self.uniforms {
+                Uniforms::Fused => {
+                    let stream = Stream::<Wide>::consecutive(self.seed, first as u64);
+                    for (c, quad) in rows.chunks_mut(4).enumerate() {
+                        let u = stream.uniform_block(c as u64);
+                        for (row, uq) in quad.iter_mut().zip(u) {
+                            *row = uq.to_array();
+                        }
+                    }
+                }
+                Uniforms::Pregenerated(u) => {
+                    for (j, row) in rows.iter_mut().enumerate() {
+                        for (l, x) in row.iter_mut().enumerate() {
+                            // Lanes past the range are never read back.
+                            *x = if l < group { u[(first + l) * nd + j] } else { f32::NAN };
+                        }
+                    }
+                }
+            }
+            counts.fill([0; LANES]);
+            for (a, arm) in arms.iter().enumerate() {
+                arm.cumulative(&rows, d, a, &mut cum);
+                take_arm_counts(&mut cum, &rank[a * gp..(a + 1) * gp], &mut counts);
+            }
+            sink.take(first, group, &counts);
+        }
+    }
+
+    /// Runs the configured counting method.
+    fn count(&self, p: &[f32], sims: Range<usize>, sink: &mut Sink<'_>) {
+        match self.counting {
+            Counting::Auto if self.n >= SORTED_MIN_N => self.sorted(p, sims, sink),
+            Counting::BruteForce | Counting::Auto => self.brute(p, sims, sink),
+            Counting::Sorted => self.sorted(p, sims, sink),
+        }
+    }
+}
+
+/// Where a group's counts go: `counts[g][l]` is the count of simulation `first + l` at the
+/// tile's point `g`, for `l < group`.
+enum Sink<'s> {
+    /// Statistics, simulation-major (`stats[(s − s0)·G' + g]`), via the statistic table.
+    Stats { stats: &'s mut [f32], s0: usize, table: &'s [f32], nd: usize },
+    /// Rejection counts per point: `T < λ ⇔ count < crit` (T is non-decreasing in the count).
+    Reject { crit: u32, rejections: &'s mut [u64] },
+}
+
+impl Sink<'_> {
+    #[inline]
+    fn take(&mut self, first: usize, group: usize, counts: &[[u32; LANES]]) {
+        match self {
+            Sink::Stats { stats, s0, table, nd } => {
+                let gp = counts.len();
+                for l in 0..group {
+                    let out = &mut stats[(first + l - *s0) * gp..(first + l - *s0 + 1) * gp];
+                    if table.is_empty() {
+                        for (t, c) in out.iter_mut().zip(counts) {
+                            *t = statistic::<f32>(c[l], *nd);
+                        }
+                    } else {
+                        for (t, c) in out.iter_mut().zip(counts) {
+                            *t = table[c[l] as usize];
+                        }
+                    }
+                }
+            }
+            Sink::Reject { crit, rejections } => {
+                for (r, c) in rejections.iter_mut().zip(counts) {
+                    let k: u32 = c[..group].iter().map(|&x| u32::from(x < *crit)).sum();
+                    *r += u64::from(k);
+                }
+            }
+        }
+    }
+}
+
+impl Model for BinomialModel<'_> {
+    type Prepared = BinomialPrepared;
+
+    fn name(&self) -> &'static str {
+        "binomial"
+    }
+
+    fn dim(&self) -> usize {
+        self.d
+    }
+
+    /// Every point is null unless the grid says otherwise (see the module docs).
+    fn null_hypothesis(&self, _point: &[f64]) -> bool {
+        true
+    }
+
+    fn check_sims(&self, sims: usize) -> Result<(), SimError> {
+        if let Uniforms::Pregenerated(u) = self.uniforms {
+            let want = sims
+                .checked_mul(self.nd)
+                .ok_or(simcore::ParamError::TooLarge { name: "K*n*d", max: usize::MAX as u64 })?;
+            if u.len() != want {
+                return Err(SimError::Shape { name: "uniforms", expected: want, got: u.len() });
+            }
+        }
+        Ok(())
+    }
+
+    fn prepare(&self, grid: &Grid) -> Result<BinomialPrepared, SimError> {
+        let table = if self.nd <= TABLE_MAX {
+            (0..=self.nd as u32).map(|c| statistic::<f32>(c, self.nd)).collect()
+        } else {
+            Vec::new()
+        };
+        Ok(BinomialPrepared { p: grid.values().iter().map(|&t| expit_f32(t)).collect(), table })
+    }
+
+    fn simulate(&self, prep: &BinomialPrepared, points: Range<usize>, sims: Range<usize>, stats: &mut [f32]) {
+        let p = &prep.p[points.start * self.d..points.end * self.d];
+        let s0 = sims.start;
+        self.count(p, sims, &mut Sink::Stats { stats, s0, table: &prep.table, nd: self.nd });
+    }
+
+    /// Compares integer counts with the critical count instead of writing statistics.
+    fn count_rejections(
+        &self,
+        prep: &BinomialPrepared,
+        points: Range<usize>,
+        sims: Range<usize>,
+        lambda: f32,
+        _scratch: &mut Vec<f32>,
+        rejections: &mut [u64],
+    ) {
+        let p = &prep.p[points.start * self.d..points.end * self.d];
+        // crit = #{c in 0..=n·d : T(c) < λ}; T is non-decreasing in c, so these are 0..crit.
+        let (mut lo, mut hi) = (0u32, self.nd as u32 + 1);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if statistic::<f32>(mid, self.nd) < lambda {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        self.count(p, sims, &mut Sink::Reject { crit: lo, rejections });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorted_equals_brute_force_on_a_small_grid() {
+        let theta: Vec<f64> = (0..13 * 3).map(|i| (i as f64 * 0.61).sin() * 2.0).collect();
+        let grid = Grid::new(3, theta).unwrap();
+        let m = BinomialModel::new(5, 6, 3).unwrap();
+        let prep = m.prepare(&grid).unwrap();
+        let (mut a, mut b) = (vec![0f32; 13 * 21], vec![0f32; 13 * 21]);
+        m.with_counting(Counting::BruteForce).simulate(&prep, 0..13, 3..24, &mut a);
+        m.with_counting(Counting::Sorted).simulate(&prep, 0..13, 3..24, &mut b);
+        assert_eq!(a, b);
+        assert!(a.iter().all(|t| (0.0..=1.0).contains(t)));
+    }
+}

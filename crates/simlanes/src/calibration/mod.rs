@@ -1,0 +1,522 @@
+//! The calibration engine: type I error of a trial design over a parameter grid
+//! ([`validate`]) and the rejection threshold that keeps it below α everywhere
+//! ([`calibrate`]) — the use case behind W3, for any design that implements [`Model`].
+//!
+//! **Why an engine.** A statistician's design is a [`Model`]: given a tile of grid points and
+//! a range of simulations it returns test statistics (lower = more evidence; the design
+//! rejects when `T < λ`). The engine owns everything else — which points are null, tiling,
+//! threads, the counting, the order statistics, the Clopper–Pearson bounds — so the
+//! binomial W3 model ([`binomial::BinomialModel`]) and a two-arm z-test
+//! ([`two_arm_z::TwoArmZModel`]) share the same exact, parallel, tiled code.
+//!
+//! **Common random numbers**: simulation `s` uses random stream `s` at every grid point
+//! (a model contract; both models here follow it), so thresholds are monotone across the
+//! grid and simulation `s` is one and the same virtual trial everywhere.
+//!
+//! **Tiling and determinism.** The work is cut into tasks of `grid_tile` points ×
+//! `sim_tile` simulations ([`Tiling`]); each task's statistics buffer (and the model's
+//! uniforms) stays in cache. Every statistic `T[g,s]` depends only on `(g, s)`, rejection
+//! counts are integer sums and the order statistic is unique, so results are bit-identical
+//! for every tile shape, thread count and backend (tested in `tests/calibration.rs`).
+//!
+//! **Readings chosen** (WORKLOADS.md / the issue leave them open):
+//! * λ is rounded to f32 before comparing (statistics are f32); it must not be NaN
+//!   (±inf is allowed: rejects everything / nothing).
+//! * At points where the null does not hold, `validate` reports count 0, rate 0 and the
+//!   Clopper–Pearson bound of 0 rejections; `calibrate` reports `λ* = NaN` there and those
+//!   points do not enter the overall minimum.
+//! * `m = max(⌊(K+1)·α⌋, 1)` is taken in f64 (as the seed), rejected if `m > K`.
+//! * If no grid point is null, the overall minimum is `NaN` with no index.
+
+use crate::error::SimError;
+use crate::simulator::Simulator;
+use rayon::prelude::*;
+use simcore::ParamError;
+use std::ops::Range;
+
+pub mod binomial;
+pub mod tune;
+pub mod two_arm_z;
+
+/// A parameter grid: `len` points of `dim` coordinates each, row-major, every value
+/// finite, and optionally an explicit null-hypothesis flag per point (else the model's
+/// [`Model::null_hypothesis`] decides).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grid {
+    dim: usize,
+    values: Vec<f64>,
+    null: Option<Vec<bool>>,
+}
+
+impl Grid {
+    /// A grid of `values.len() / dim` points.
+    ///
+    /// # Errors
+    /// [`SimError::Param`]: `dim = 0` or no point (`ZeroSize`, names `"dim"`, `"grid"`), a
+    /// NaN or infinite value (`NotFinite`, name `"theta"`); [`SimError::Shape`] when the
+    /// length is not a multiple of `dim`.
+    pub fn new(dim: usize, values: Vec<f64>) -> Result<Self, SimError> {
+        simcore::error::nonzero("dim", dim)?;
+        if !values.len().is_multiple_of(dim) {
+            let len = values.len();
+            return Err(SimError::Shape { name: "grid", expected: len - len % dim, got: len });
+        }
+        simcore::error::nonzero("grid", values.len() / dim)?;
+        if let Some(&value) = values.iter().find(|v| !v.is_finite()) {
+            return Err(ParamError::NotFinite { name: "theta", value }.into());
+        }
+        Ok(Self { dim, values, null: None })
+    }
+
+    /// The same grid with explicit null-hypothesis flags (one per point).
+    ///
+    /// # Errors
+    /// [`SimError::Shape`] when `null.len()` differs from the number of points.
+    pub fn with_null(self, null: Vec<bool>) -> Result<Self, SimError> {
+        if null.len() != self.len() {
+            return Err(SimError::Shape { name: "null", expected: self.len(), got: null.len() });
+        }
+        Ok(Self { null: Some(null), ..self })
+    }
+
+    /// Coordinates per point.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.values.len() / self.dim
+    }
+
+    /// Always false (a grid has at least one point); for clippy's sake.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Point `g`'s coordinates.
+    pub fn point(&self, g: usize) -> &[f64] {
+        &self.values[g * self.dim..(g + 1) * self.dim]
+    }
+
+    /// All coordinates, row-major.
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
+
+    /// Whether the null holds at each point, by the explicit flags or else `model`.
+    pub fn null_flags<M: Model + ?Sized>(&self, model: &M) -> Vec<bool> {
+        match &self.null {
+            Some(n) => n.clone(),
+            None => (0..self.len()).map(|g| model.null_hypothesis(self.point(g))).collect(),
+        }
+    }
+
+    /// The sub-grid of the points `idx` (flags dropped).
+    fn subset(&self, idx: &[usize]) -> Grid {
+        let values = idx.iter().flat_map(|&g| self.point(g).iter().copied()).collect();
+        Grid { dim: self.dim, values, null: None }
+    }
+}
+
+/// A trial design to calibrate: it simulates trials at grid points and returns their test
+/// statistics (lower = more evidence against the null; reject when `T < λ`).
+///
+/// Contract: statistic `T[g,s]` must depend only on the point's coordinates and the
+/// simulation index `s` (use stream `s` of the seed at every point — common random
+/// numbers), never on the tile it was computed in. NaN statistics never reject and sort
+/// last.
+pub trait Model: Sync {
+    /// What [`Model::prepare`] derives from a grid (e.g. per-point probabilities).
+    type Prepared: Sync;
+
+    /// Short name (used in reports and on the command line).
+    fn name(&self) -> &'static str;
+
+    /// Coordinates per grid point this model expects.
+    fn dim(&self) -> usize;
+
+    /// Whether the null hypothesis holds at `point` (used when the grid has no explicit
+    /// flags).
+    fn null_hypothesis(&self, point: &[f64]) -> bool;
+
+    /// Checks that `sims` simulations can be run (e.g. a pregenerated array is long
+    /// enough). Default: any `sims >= 1`.
+    ///
+    /// # Errors
+    /// A [`SimError`] naming the argument.
+    fn check_sims(&self, sims: usize) -> Result<(), SimError> {
+        let _ = sims;
+        Ok(())
+    }
+
+    /// Per-grid work done once (the grid has `self.dim()` coordinates per point).
+    ///
+    /// # Errors
+    /// A [`SimError`] for coordinates the model cannot use.
+    fn prepare(&self, grid: &Grid) -> Result<Self::Prepared, SimError>;
+
+    /// Statistics of simulations `sims` at the prepared points `points`, written
+    /// simulation-major: `stats[(s − sims.start)·points.len() + (g − points.start)]`.
+    fn simulate(&self, prep: &Self::Prepared, points: Range<usize>, sims: Range<usize>, stats: &mut [f32]);
+
+    /// Adds to `rejections[g − points.start]` the number of simulations `sims` with
+    /// `T[g,s] < λ`. The default runs [`Model::simulate`] into `scratch` and compares; a
+    /// model may override it to decide without materialising statistics (it must give the
+    /// same counts).
+    fn count_rejections(
+        &self,
+        prep: &Self::Prepared,
+        points: Range<usize>,
+        sims: Range<usize>,
+        lambda: f32,
+        scratch: &mut Vec<f32>,
+        rejections: &mut [u64],
+    ) {
+        let gp = points.len();
+        scratch.resize(gp * sims.len(), 0.0);
+        self.simulate(prep, points, sims, scratch);
+        for row in scratch.chunks_exact(gp) {
+            for (r, &t) in rejections.iter_mut().zip(row) {
+                *r += u64::from(t < lambda);
+            }
+        }
+    }
+}
+
+/// Task shape: grid points × simulations per task. Results never depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tiling {
+    /// Grid points per task (>= 1).
+    pub grid_tile: usize,
+    /// Simulations per task (>= 1; a multiple of 8 keeps every SIMD group full).
+    pub sim_tile: usize,
+}
+
+impl Default for Tiling {
+    /// 256 points × 256 simulations: a 256 KiB statistics buffer per task.
+    fn default() -> Self {
+        Self { grid_tile: 256, sim_tile: 256 }
+    }
+}
+
+impl Tiling {
+    /// `grid_tile` points × `sim_tile` simulations.
+    pub fn new(grid_tile: usize, sim_tile: usize) -> Self {
+        Self { grid_tile, sim_tile }
+    }
+
+    /// Checks both sizes are at least 1.
+    ///
+    /// # Errors
+    /// [`SimError::Param`] (`ZeroSize`, names `"grid_tile"`, `"sim_tile"`).
+    pub fn validate(&self) -> Result<(), SimError> {
+        simcore::error::nonzero("grid_tile", self.grid_tile)?;
+        simcore::error::nonzero("sim_tile", self.sim_tile)?;
+        Ok(())
+    }
+}
+
+/// A progress callback: called from worker threads with the number of
+/// `(grid point, simulation)` pairs just finished.
+pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
+
+/// Result of [`validate`] at one grid point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PointValidation {
+    /// Whether the null hypothesis holds here (else everything is 0).
+    pub null: bool,
+    /// Rejections `#{s : T[g,s] < λ}` among the `K` simulations.
+    pub count: u64,
+    /// Type I error estimate `count / K`.
+    pub rate: f64,
+    /// One-sided Clopper–Pearson upper bound at confidence `1 − δ`:
+    /// `betaincinv(count + 1, K − count, 1 − δ)`, 1 when `count = K`.
+    pub upper: f64,
+}
+
+/// Result of [`validate`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Validation {
+    /// Simulations `K`.
+    pub sims: usize,
+    /// The threshold used (rounded to f32).
+    pub lambda: f32,
+    /// `δ` of the upper bounds.
+    pub delta: f64,
+    /// One entry per grid point, in grid order.
+    pub points: Vec<PointValidation>,
+}
+
+/// Result of [`calibrate`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calibration {
+    /// Simulations `K`.
+    pub sims: usize,
+    /// Target level α.
+    pub alpha: f64,
+    /// Rank `m = max(⌊(K+1)·α⌋, 1)` (1-based) of `λ*` among the `K` statistics.
+    pub rank: usize,
+    /// `λ*[g]`, the `m`-th smallest statistic at point `g`; NaN where the null is false.
+    pub lambda: Vec<f32>,
+    /// `min_g λ*[g]` over null points: the threshold that controls the type I error at
+    /// every point of the grid (NaN when no point is null).
+    pub min_lambda: f32,
+    /// The point attaining [`Calibration::min_lambda`] (first one on ties).
+    pub argmin: Option<usize>,
+}
+
+/// The tasks: simulation tiles outer, point tiles inner.
+fn tasks(points: usize, sims: usize, t: Tiling) -> Vec<(Range<usize>, Range<usize>)> {
+    let mut v = Vec::new();
+    for s0 in (0..sims).step_by(t.sim_tile) {
+        for g0 in (0..points).step_by(t.grid_tile) {
+            v.push((g0..(g0 + t.grid_tile).min(points), s0..(s0 + t.sim_tile).min(sims)));
+        }
+    }
+    v
+}
+
+/// Runs `f(buffer, points, sims)` on every task (in parallel on a threaded simulator, each
+/// worker reusing one buffer) and returns the results in task order.
+fn run<R: Send>(
+    sim: &Simulator,
+    tasks: &[(Range<usize>, Range<usize>)],
+    progress: Option<Progress<'_>>,
+    f: impl Fn(&mut Vec<f32>, &Range<usize>, &Range<usize>) -> R + Sync,
+) -> Vec<R> {
+    let one = |buf: &mut Vec<f32>, (g, s): &(Range<usize>, Range<usize>)| {
+        let r = f(buf, g, s);
+        if let Some(p) = progress {
+            p((g.len() * s.len()) as u64);
+        }
+        r
+    };
+    match sim.pool() {
+        Some(pool) => pool.install(|| tasks.par_iter().map_init(Vec::new, one).collect()),
+        None => {
+            let mut buf = Vec::new();
+            tasks.iter().map(|t| one(&mut buf, t)).collect()
+        }
+    }
+}
+
+/// What [`setup`] returns: the null flags, the indices of the null points, and the model's
+/// preparation of those points.
+struct Setup<P> {
+    null: Vec<bool>,
+    active: Vec<usize>,
+    prep: P,
+}
+
+/// Common checks; returns the null flags and the prepared null points.
+fn setup<M: Model>(
+    model: &M,
+    grid: &Grid,
+    sims: usize,
+    tiling: Tiling,
+) -> Result<Setup<M::Prepared>, SimError> {
+    simcore::error::nonzero("K", sims)?;
+    tiling.validate()?;
+    if grid.dim() != model.dim() {
+        return Err(SimError::Shape { name: "grid columns", expected: model.dim(), got: grid.dim() });
+    }
+    model.check_sims(sims)?;
+    let null = grid.null_flags(model);
+    let active: Vec<usize> = (0..grid.len()).filter(|&g| null[g]).collect();
+    let prep = model.prepare(&grid.subset(&active))?;
+    Ok(Setup { null, active, prep })
+}
+
+/// **validate**: at every grid point where the null holds, the number of the `K = sims`
+/// simulations that reject (`T[g,s] < λ`, λ rounded to f32), the type I error estimate
+/// `count/K` and its one-sided `1 − δ` Clopper–Pearson upper bound.
+///
+/// # Errors
+/// [`SimError::Param`]: `λ` NaN, `δ` outside `(0, 1)`, `K = 0`, a tile size 0; a grid of
+/// the wrong dimension ([`SimError::Shape`]); whatever the model's checks report.
+pub fn validate<M: Model>(
+    sim: &Simulator,
+    model: &M,
+    grid: &Grid,
+    lambda: f64,
+    delta: f64,
+    sims: usize,
+    tiling: Tiling,
+) -> Result<Validation, SimError> {
+    validate_with_progress(sim, model, grid, lambda, delta, sims, tiling, None)
+}
+
+/// [`validate`] reporting progress (see [`Progress`]).
+///
+/// # Errors
+/// As [`validate`].
+#[allow(clippy::too_many_arguments)]
+pub fn validate_with_progress<M: Model>(
+    sim: &Simulator,
+    model: &M,
+    grid: &Grid,
+    lambda: f64,
+    delta: f64,
+    sims: usize,
+    tiling: Tiling,
+    progress: Option<Progress<'_>>,
+) -> Result<Validation, SimError> {
+    if lambda.is_nan() {
+        return Err(ParamError::NotFinite { name: "lambda", value: lambda }.into());
+    }
+    simcore::error::open_probability("delta", delta)?;
+    let Setup { null, active, prep } = setup(model, grid, sims, tiling)?;
+    let lam = lambda as f32;
+    let tasks = tasks(active.len(), sims, tiling);
+    let parts = run(sim, &tasks, progress, |buf, g, s| {
+        let mut c = vec![0u64; g.len()];
+        model.count_rejections(&prep, g.clone(), s.clone(), lam, buf, &mut c);
+        c
+    });
+    let mut counts = vec![0u64; active.len()];
+    for ((g, _), part) in tasks.iter().zip(parts) {
+        for (c, p) in counts[g.clone()].iter_mut().zip(part) {
+            *c += p;
+        }
+    }
+    let mut full = vec![0u64; grid.len()];
+    for (&g, &c) in active.iter().zip(&counts) {
+        full[g] = c;
+    }
+    let k = sims as u64;
+    let points = full
+        .iter()
+        .zip(&null)
+        .map(|(&count, &null)| {
+            Ok(PointValidation {
+                null,
+                count,
+                rate: count as f64 / sims as f64,
+                upper: simcore::stats::clopper_pearson_upper(count, k, delta)?,
+            })
+        })
+        .collect::<Result<Vec<_>, ParamError>>()?;
+    Ok(Validation { sims, lambda: lam, delta, points })
+}
+
+/// Statistics held at once by [`calibrate`] (`2^24` f32 = 64 MiB); larger grids are done
+/// in chunks of points, each re-running its simulations.
+pub const CALIBRATE_BUDGET: usize = 1 << 24;
+
+/// **calibrate**: at every null grid point, `λ*[g]` = the `m`-th smallest of the `K = sims`
+/// statistics, `m = max(⌊(K+1)·α⌋, 1)`, found by O(K) selection
+/// ([`simcore::stats::select_nth`]), and the overall minimum over the grid.
+///
+/// # Errors
+/// [`SimError::Param`]: `α` outside `(0, 1)` or so close to 1 that `m > K`, `K = 0`, a
+/// tile size 0; a grid of the wrong dimension; whatever the model's checks report.
+pub fn calibrate<M: Model>(
+    sim: &Simulator,
+    model: &M,
+    grid: &Grid,
+    alpha: f64,
+    sims: usize,
+    tiling: Tiling,
+) -> Result<Calibration, SimError> {
+    calibrate_with_progress(sim, model, grid, alpha, sims, tiling, None)
+}
+
+/// [`calibrate`] reporting progress (see [`Progress`]).
+///
+/// # Errors
+/// As [`calibrate`].
+pub fn calibrate_with_progress<M: Model>(
+    sim: &Simulator,
+    model: &M,
+    grid: &Grid,
+    alpha: f64,
+    sims: usize,
+    tiling: Tiling,
+    progress: Option<Progress<'_>>,
+) -> Result<Calibration, SimError> {
+    simcore::error::open_probability("alpha", alpha)?;
+    simcore::error::nonzero("K", sims)?;
+    let rank = simcore::stats::calibration_index(sims as u64, alpha)?;
+    let Setup { active, prep, .. } = setup(model, grid, sims, tiling)?;
+    let mut lambda = vec![f32::NAN; grid.len()];
+    let chunk = (CALIBRATE_BUDGET / sims).max(1);
+    let mut matrix: Vec<f32> = Vec::new();
+    for c0 in (0..active.len()).step_by(chunk) {
+        let cg = chunk.min(active.len() - c0);
+        let mut ts = tasks(cg, sims, tiling);
+        for (g, _) in &mut ts {
+            *g = g.start + c0..g.end + c0;
+        }
+        let parts = run(sim, &ts, progress, |_, g, s| {
+            let mut stats = vec![0f32; g.len() * s.len()];
+            model.simulate(&prep, g.clone(), s.clone(), &mut stats);
+            stats
+        });
+        matrix.resize(cg * sims, 0.0);
+        for ((g, s), part) in ts.iter().zip(parts) {
+            let w = g.len();
+            for (si, row) in part.chunks_exact(w).enumerate() {
+                for (gi, &t) in row.iter().enumerate() {
+                    matrix[(g.start - c0 + gi) * sims + s.start + si] = t;
+                }
+            }
+        }
+        let select = |row: &mut [f32]| simcore::stats::select_nth(row, rank);
+        let lams: Vec<Result<f32, ParamError>> = match sim.pool() {
+            Some(pool) => pool.install(|| matrix.par_chunks_mut(sims).map(select).collect()),
+            None => matrix.chunks_mut(sims).map(select).collect(),
+        };
+        for (gi, l) in lams.into_iter().enumerate() {
+            lambda[active[c0 + gi]] = l?;
+        }
+    }
+    let mut argmin: Option<usize> = None;
+    for &g in &active {
+        // The same total order as the selection: NaN last.
+        let better = match argmin {
+            None => true,
+            Some(b) => lambda[g] < lambda[b] || (lambda[b].is_nan() && !lambda[g].is_nan()),
+        };
+        if better {
+            argmin = Some(g);
+        }
+    }
+    let min_lambda = argmin.map_or(f32::NAN, |g| lambda[g]);
+    Ok(Calibration { sims, alpha, rank, lambda, min_lambda, argmin })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tasks_cover_every_pair_once() {
+        for (p, s, t) in [(1, 1, Tiling::new(3, 5)), (10, 17, Tiling::new(3, 8)), (4, 4, Tiling::new(4, 4))] {
+            let mut seen = vec![0u8; p * s];
+            for (g, ss) in tasks(p, s, t) {
+                for gi in g.clone() {
+                    for si in ss.clone() {
+                        seen[gi * s + si] += 1;
+                    }
+                }
+            }
+            assert!(seen.iter().all(|&c| c == 1));
+        }
+    }
+
+    #[test]
+    fn grid_checks() {
+        assert!(matches!(Grid::new(0, vec![]), Err(SimError::Param(ParamError::ZeroSize { name: "dim" }))));
+        assert!(matches!(Grid::new(2, vec![]), Err(SimError::Param(ParamError::ZeroSize { name: "grid" }))));
+        assert!(matches!(Grid::new(2, vec![1.0; 3]), Err(SimError::Shape { name: "grid", .. })));
+        assert!(matches!(
+            Grid::new(2, vec![1.0, f64::INFINITY]),
+            Err(SimError::Param(ParamError::NotFinite { name: "theta", .. }))
+        ));
+        let g = Grid::new(2, vec![1.0, 2.0, 3.0, 4.0]).unwrap();
+        assert_eq!((g.len(), g.point(1)), (2, &[3.0, 4.0][..]));
+        assert!(matches!(g.clone().with_null(vec![true]), Err(SimError::Shape { name: "null", .. })));
+        assert_eq!(g.subset(&[1]).values(), &[3.0, 4.0]);
+    }
+}

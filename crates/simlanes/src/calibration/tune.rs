@@ -1,0 +1,90 @@
+//! Tile-shape tuning on the running machine.
+//!
+//! The seed swept batch sizes by hand and found a narrow optimum for memory-bound cases.
+//! [`sweep`] times [`super::validate`] for a list of [`Tiling`]s (the data for a
+//! throughput-versus-tile-size plot, e.g. in `cargo xtask bench`), and [`autotune`] runs a
+//! short sweep and returns the fastest shape. Results never depend on the shape, only the
+//! time does, so tuning is always safe.
+
+use super::{Grid, Model, Tiling, validate};
+use crate::error::SimError;
+use crate::simulator::Simulator;
+use std::time::Instant;
+
+/// One timed tile shape.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SweepPoint {
+    /// The shape timed.
+    pub tiling: Tiling,
+    /// Best wall time of the repetitions, seconds.
+    pub seconds: f64,
+    /// `(null grid points) × K / seconds`: statistics computed per second. Multiply by
+    /// the model's work per statistic (W3: `n·d` comparisons) for its own unit.
+    pub stats_per_s: f64,
+}
+
+/// The shapes [`autotune`] tries: grid tiles `{16, 64, 256, 1024}` (capped at the grid
+/// size) × simulation tiles `{64, 256, 1024, 4096}` (capped at `K`, multiples of 8),
+/// duplicates removed.
+pub fn default_shapes(points: usize, sims: usize) -> Vec<Tiling> {
+    let mut v = Vec::new();
+    for g in [16usize, 64, 256, 1024] {
+        for s in [64usize, 256, 1024, 4096] {
+            let t = Tiling::new(g.min(points.max(1)), s.min(sims.max(1).next_multiple_of(8)));
+            if !v.contains(&t) {
+                v.push(t);
+            }
+        }
+    }
+    v
+}
+
+/// Times `validate(λ = 0.5, δ = 0.01)` of `model` on `grid` with `sims` simulations for
+/// each shape, `reps` times each (the best time is kept; at least 1 repetition).
+///
+/// # Errors
+/// As [`super::validate`].
+pub fn sweep<M: Model>(
+    sim: &Simulator,
+    model: &M,
+    grid: &Grid,
+    sims: usize,
+    shapes: &[Tiling],
+    reps: usize,
+) -> Result<Vec<SweepPoint>, SimError> {
+    let null = grid.null_flags(model).iter().filter(|&&b| b).count();
+    shapes
+        .iter()
+        .map(|&tiling| {
+            let mut best = f64::INFINITY;
+            for _ in 0..reps.max(1) {
+                let t0 = Instant::now();
+                validate(sim, model, grid, 0.5, 0.01, sims, tiling)?;
+                best = best.min(t0.elapsed().as_secs_f64());
+            }
+            Ok(SweepPoint { tiling, seconds: best, stats_per_s: (null * sims) as f64 / best.max(1e-12) })
+        })
+        .collect()
+}
+
+/// Picks the fastest of [`default_shapes`] for this machine: a [`sweep`] with one
+/// repetition on at most `probe_sims` simulations (e.g. 4096; rounded up to 8). Returns
+/// the best shape and the sweep.
+///
+/// # Errors
+/// As [`super::validate`].
+pub fn autotune<M: Model>(
+    sim: &Simulator,
+    model: &M,
+    grid: &Grid,
+    probe_sims: usize,
+) -> Result<(Tiling, Vec<SweepPoint>), SimError> {
+    let sims = probe_sims.max(8).next_multiple_of(8);
+    let shapes = default_shapes(grid.len(), sims);
+    let points = sweep(sim, model, grid, sims, &shapes, 1)?;
+    let best = points
+        .iter()
+        .max_by(|a, b| a.stats_per_s.total_cmp(&b.stats_per_s))
+        .map_or_else(Tiling::default, |p| p.tiling);
+    Ok((best, points))
+}
