@@ -24,6 +24,14 @@ pub enum Backend {
     /// of consecutive simulations, each tile written by one thread into its own part of
     /// the output. Identical results for any thread count and tile size.
     Threaded(ThreadConfig),
+    /// One CUDA thread per simulation on GPU `device` (0 = the first), running the PTX
+    /// built from the same core functions. [`Simulator::new`] fails with a typed
+    /// [`crate::backend::gpu::GpuError`] when there is no driver, no such device, or the
+    /// PTX is rejected.
+    Gpu {
+        /// CUDA device ordinal.
+        device: usize,
+    },
 }
 
 impl Backend {
@@ -33,6 +41,7 @@ impl Backend {
             Backend::Scalar => "scalar",
             Backend::Simd => "simd",
             Backend::Threaded(_) => "threaded",
+            Backend::Gpu { .. } => "gpu",
         }
     }
 }
@@ -109,6 +118,7 @@ impl ThreadConfig {
 pub struct Simulator {
     backend: Backend,
     pool: Option<Arc<rayon::ThreadPool>>,
+    gpu: Option<Arc<crate::backend::gpu::Gpu>>,
 }
 
 impl Simulator {
@@ -119,10 +129,14 @@ impl Simulator {
     /// [`SimError::ThreadPool`] if the threads cannot be started.
     pub fn new(backend: Backend) -> Result<Self, SimError> {
         let pool = match backend {
-            Backend::Scalar | Backend::Simd => None,
+            Backend::Scalar | Backend::Simd | Backend::Gpu { .. } => None,
             Backend::Threaded(cfg) => Some(Arc::new(crate::backend::threaded::build_pool(&cfg)?)),
         };
-        Ok(Self { backend, pool })
+        let gpu = match backend {
+            Backend::Gpu { device } => Some(Arc::new(crate::backend::gpu::Gpu::new(device)?)),
+            _ => None,
+        };
+        Ok(Self { backend, pool, gpu })
     }
 
     /// The backend this simulator runs on.
@@ -133,6 +147,17 @@ impl Simulator {
     /// The worker pool ([`Backend::Threaded`] only).
     pub(crate) fn pool(&self) -> Option<&rayon::ThreadPool> {
         self.pool.as_deref()
+    }
+
+    /// The opened GPU ([`Backend::Gpu`] only): device facts for reports.
+    pub fn gpu(&self) -> Option<&crate::backend::gpu::Gpu> {
+        self.gpu.as_deref()
+    }
+
+    /// The opened GPU, for dispatch; only called under [`Backend::Gpu`], where
+    /// [`Simulator::new`] has opened it.
+    pub(crate) fn device(&self) -> Result<&crate::backend::gpu::Gpu, SimError> {
+        self.gpu.as_deref().ok_or(SimError::Gpu(crate::backend::gpu::GpuError::NoDriver))
     }
 }
 

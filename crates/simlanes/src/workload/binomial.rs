@@ -168,6 +168,7 @@ impl Simulator {
             Backend::Simd | Backend::Threaded(_) => {
                 crate::backend::simd::binomial::validate(self, &plan, lambda)
             }
+            Backend::Gpu { .. } => self.device()?.binomial_validate(&plan, lambda)?,
         })
     }
 
@@ -189,6 +190,8 @@ impl Simulator {
         Ok(match self.backend() {
             Backend::Scalar => crate::backend::scalar::binomial::calibrate(&plan, m)?,
             Backend::Simd | Backend::Threaded(_) => crate::backend::simd::binomial::calibrate(self, &plan, m),
+            // W3 calibrate has no GPU kernel yet: its selection runs on the CPU threads.
+            Backend::Gpu { .. } => crate::backend::simd::binomial::calibrate(self, &plan, m),
         })
     }
 
@@ -213,6 +216,10 @@ impl Simulator {
             Backend::Scalar => simcore::models::binomial::fill_uniforms(seed, 0, nd, &mut out),
             Backend::Simd | Backend::Threaded(_) => {
                 crate::backend::simd::binomial::fill_uniforms(self, seed, nd, &mut out)
+            }
+            Backend::Gpu { .. } => {
+                let count = u32::try_from(nd).map_err(|_| ParamError::TooLarge { name: "n*d", max: u32::MAX.into() })?;
+                out = self.device()?.uniforms(seed, 0, sims, count)?;
             }
         }
         Ok(out)

@@ -215,6 +215,7 @@ impl Simulator {
         match self.backend() {
             Backend::Scalar => crate::backend::scalar::jansen_rit::run(spec),
             Backend::Simd | Backend::Threaded(_) => crate::backend::simd::jansen_rit::run(self, spec),
+            Backend::Gpu { .. } => self.device()?.jansen_rit(spec),
         }
     }
 }

@@ -142,6 +142,7 @@ impl Simulator {
         match self.backend() {
             Backend::Scalar => crate::backend::scalar::mpr::run(spec),
             Backend::Simd | Backend::Threaded(_) => crate::backend::simd::mpr::run(self, spec),
+            Backend::Gpu { .. } => self.device()?.mpr(spec),
         }
     }
 }

@@ -65,6 +65,7 @@ impl Simulator {
         let hits = match self.backend() {
             Backend::Scalar => crate::backend::scalar::pi::run(spec),
             Backend::Simd | Backend::Threaded(_) => crate::backend::simd::pi::run(self, spec),
+            Backend::Gpu { .. } => self.device()?.pi(spec)?,
         };
         Ok(PiOutput::from_hits(hits, spec.pairs_per_estimate))
     }
