@@ -1,0 +1,76 @@
+//! W1 rows — Monte Carlo π, pairs per second.
+//!
+//! Sizes (`N` pairs per estimate, `I` estimates): quick `N = 50_000, I = 256`; seed
+//! `N = 50_000, I = 10_000` (5e8 pairs, the CPU seed size; `I = 50_000` on the GPU
+//! backend, its seed size); sweep `I = 1_000, 10_000, 50_000`. The scalar backend runs at most 5e7 pairs per
+//! row (`I` cut to 1_000 at `N = 50_000`): the seed size would take about 10 s a run.
+//!
+//! Byte model: the outputs only, 16 bytes per estimate (hit count u64 + estimate f64)
+//! written; the pairs live in registers. Compute-bound on the generator (integer Philox
+//! rounds, not flops), so no flop count and no % of FMA peak.
+//!
+//! Check (WORKLOADS.md): the mean estimate within 4 standard errors of π,
+//! `se = sqrt(π(4 − π)/(N·I))`.
+
+use simlanes::Backend;
+use simlanes::workload::pi::PiSpec;
+
+use super::{Ctx, Measured, Meta, Size, simulator, within_4se};
+use crate::bench::report::Row;
+use crate::bench::stream::Traffic;
+use crate::bench::timing::repeat;
+
+/// Most pairs one scalar row runs.
+const SCALAR_MAX_PAIRS: u64 = 50_000_000;
+
+/// The rows of W1 on `b`.
+pub fn rows(b: Backend, ctx: &Ctx) -> Vec<Row> {
+    let n = 50_000u64;
+    let gpu = matches!(b, Backend::Gpu { .. });
+    let sizes: &[usize] = match ctx.size {
+        Size::Quick => &[256],
+        Size::Seed if gpu => &[50_000],
+        Size::Seed => &[10_000],
+        Size::Sweep => &[1_000, 10_000, 50_000],
+    };
+    let mut done = Vec::new();
+    let mut rows = Vec::new();
+    for &i in sizes {
+        let (i, reduced) = if b == Backend::Scalar && n * i as u64 > SCALAR_MAX_PAIRS {
+            let cut = (SCALAR_MAX_PAIRS / n) as usize;
+            (cut, Some(format!("scalar runs I = {cut} instead of {i} (at most {SCALAR_MAX_PAIRS} pairs)")))
+        } else {
+            (i, None)
+        };
+        if done.contains(&i) {
+            continue;
+        }
+        done.push(i);
+        let meta = Meta::new("W1", "pi", b, "pairs/s").size(format!("N={n} I={i}"), reduced);
+        rows.push(run(&meta, b, ctx, n, i));
+    }
+    rows
+}
+
+fn run(meta: &Meta, b: Backend, ctx: &Ctx, n: u64, i: usize) -> Row {
+    let sim = match simulator(b) {
+        Ok(s) => s,
+        Err(e) => return meta.failed(e),
+    };
+    let spec = PiSpec { seed: ctx.seed, pairs_per_estimate: n, estimates: i };
+    let (stats, out) = repeat(ctx.repeats(), ctx.budget_s(), || sim.pi(&spec));
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => return meta.failed(e.to_string()),
+    };
+    let pi = std::f64::consts::PI;
+    let pairs = (n * i as u64) as f64;
+    let se = (pi * (4.0 - pi) / pairs).sqrt();
+    meta.row(Measured {
+        stats,
+        work: pairs,
+        bytes: Some((16.0 * i as f64, Traffic::Write)),
+        flops: None,
+        check: within_4se("mean", out.mean, pi, se),
+    })
+}
