@@ -162,6 +162,54 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// W2 parallel in time: the bits depend on the chunk count only, not on the backend,
+    /// the lane groups (1, 4 or 8 chunks per task) or the threads.
+    #[test]
+    fn w2_ou_parallel_in_time_agrees(
+        seed in any::<u64>(), n in batch(4), steps in 0usize..400, chunks in 1usize..40, th in threads(),
+    ) {
+        let spec = OuSpec { seed, num_sim: n, num_steps: steps, params: OuParams::default() };
+        let want = scalar().ou_final_parallel_in_time(&spec, chunks).expect("valid spec");
+        for sim in backends(th, None) {
+            let got = sim.ou_final_parallel_in_time(&spec, chunks).expect("valid spec");
+            prop_assert_eq!(bits64(&got), bits64(&want), "{:?}", sim.backend());
+        }
+    }
+}
+
+/// W4/W5 on networks big enough for the blocked coupling (`nn = 11`: blocks of 8 rows on
+/// `f32x8`, of 4 rows on `f32x16`, and remainders) and batches that use `f32x16`, `f32x8`
+/// and single-member groups (16 + 8 + 3).
+#[test]
+fn w4_w5_wide_groups_and_row_blocks_agree() {
+    let b = 27;
+    for delays in [false, true] {
+        let mut spec = JansenRitSpec::with_size(7, 11, 6, b).expect("valid size");
+        spec.sigma = 0.1;
+        spec.k = (0..b).map(|i| 0.01 + i as f32 * 1e-3).collect();
+        if delays {
+            spec = spec.with_default_lags().expect("valid size");
+        }
+        let want = scalar().jansen_rit(&spec).expect("valid spec");
+        for sim in backends(2, Some(19)) {
+            assert_eq!(bits32(&sim.jansen_rit(&spec).expect("valid")), bits32(&want), "{:?}", sim.backend());
+        }
+    }
+    let mut spec = MprSpec::sweep_sized(5, 11, 401).expect("valid size");
+    spec.batch = b;
+    spec.k = (0..b).map(|i| (2.0 * (i % 32) as f64 / 31.0) as f32).collect();
+    spec.eta = (0..b).map(|i| -6.0 + 3.0 * (i % 36) as f32 / 35.0).collect();
+    let want = scalar().mpr(&spec).expect("valid spec");
+    for sim in backends(2, None) {
+        let got = sim.mpr(&spec).expect("valid spec");
+        assert_eq!(bits64(&got.std_r), bits64(&want.std_r), "{:?}", sim.backend());
+        assert_eq!(bits32(&got.final_state), bits32(&want.final_state));
+    }
+}
+
 #[test]
 fn bad_thread_settings_are_typed_errors() {
     use simlanes::SimError;

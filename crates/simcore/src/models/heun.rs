@@ -211,10 +211,26 @@ where
 const ROWS: usize = 8;
 
 /// `c[i] = k * sum_j W[i,j] * cv[j]` for every node: `j` ascending, one FMA per term
-/// starting from 0, then one multiply by `k`. (Rows are evaluated eight at a time with
-/// separate accumulators; that changes no rounding.)
+/// starting from 0, then one multiply by `k`. (Rows are evaluated several at a time with
+/// separate accumulators — 8 rows on lanes of up to 8, 4 rows on wider lanes such
+/// as `f32x16`, two registers each, so that the accumulators stay in the 16 AVX2
+/// registers; that changes no rounding.)
 #[inline(always)]
 pub fn coupling<L, B>(net: &Network<'_, L::Scalar>, k: L, cv: &B, c: &mut B)
+where
+    L: Real,
+    B: LaneBuf<L> + ?Sized,
+{
+    if L::LANES > 8 {
+        coupling_rows::<L, B, { ROWS / 2 }>(net, k, cv, c);
+    } else {
+        coupling_rows::<L, B, ROWS>(net, k, cv, c);
+    }
+}
+
+/// [`coupling`] with `R` rows side by side.
+#[inline(always)]
+fn coupling_rows<L, B, const R: usize>(net: &Network<'_, L::Scalar>, k: L, cv: &B, c: &mut B)
 where
     L: Real,
     B: LaneBuf<L> + ?Sized,
@@ -223,8 +239,8 @@ where
     let w = net.weights;
     let zero = L::splat(L::Scalar::default());
     let mut i = 0;
-    while i + ROWS <= nn {
-        let mut acc = [zero; ROWS];
+    while i + R <= nn {
+        let mut acc = [zero; R];
         for j in 0..nn {
             let x = cv.get(j);
             for (r, a) in acc.iter_mut().enumerate() {
@@ -234,7 +250,7 @@ where
         for (r, a) in acc.into_iter().enumerate() {
             c.set(i + r, k * a);
         }
-        i += ROWS;
+        i += R;
     }
     for i in i..nn {
         let mut acc = zero;
@@ -254,6 +270,25 @@ where
     L: Real,
     B: LaneBuf<L> + ?Sized,
 {
+    if L::LANES > 8 {
+        coupling_delayed_rows::<L, B, { ROWS / 2 }>(net, k, t, hist, c);
+    } else {
+        coupling_delayed_rows::<L, B, ROWS>(net, k, t, hist, c);
+    }
+}
+
+/// [`coupling_delayed`] with `R` rows side by side.
+#[inline(always)]
+fn coupling_delayed_rows<L, B, const R: usize>(
+    net: &Network<'_, L::Scalar>,
+    k: L,
+    t: u64,
+    hist: &B,
+    c: &mut B,
+) where
+    L: Real,
+    B: LaneBuf<L> + ?Sized,
+{
     let nn = net.nn;
     let w = net.weights;
     let zero = L::splat(L::Scalar::default());
@@ -263,8 +298,8 @@ where
         hist.get(((now + RING - lag) % RING) * nn + j)
     };
     let mut i = 0;
-    while i + ROWS <= nn {
-        let mut acc = [zero; ROWS];
+    while i + R <= nn {
+        let mut acc = [zero; R];
         for j in 0..nn {
             for (r, a) in acc.iter_mut().enumerate() {
                 let e = (i + r) * nn + j;
@@ -274,7 +309,7 @@ where
         for (r, a) in acc.into_iter().enumerate() {
             c.set(i + r, k * a);
         }
-        i += ROWS;
+        i += R;
     }
     for i in i..nn {
         let mut acc = zero;
@@ -585,6 +620,18 @@ mod tests {
         for (i, ci) in c.iter().enumerate() {
             let x = |j: usize| hist[((t as usize + RING - usize::from(lags[i * nn + j])) % RING) * nn + j];
             assert_eq!(ci.to_bits(), naive(i, &x).to_bits(), "delayed row {i}");
+        }
+        // The half-height blocks of wide lanes (4 rows: four blocks and a remainder of 3).
+        let net = Network::new(nn, &w, None).unwrap();
+        coupling_rows::<f32, [f32], { ROWS / 2 }>(&net, k, &cv[..], &mut c[..]);
+        for (i, ci) in c.iter().enumerate() {
+            assert_eq!(ci.to_bits(), naive(i, &|j| cv[j]).to_bits(), "row {i} (4-row blocks)");
+        }
+        let net = Network::new(nn, &w, Some(&lags)).unwrap();
+        coupling_delayed_rows::<f32, [f32], { ROWS / 2 }>(&net, k, t, &hist[..], &mut c[..]);
+        for (i, ci) in c.iter().enumerate() {
+            let x = |j: usize| hist[((t as usize + RING - usize::from(lags[i * nn + j])) % RING) * nn + j];
+            assert_eq!(ci.to_bits(), naive(i, &x).to_bits(), "delayed row {i} (4-row blocks)");
         }
     }
 

@@ -20,7 +20,9 @@
 //! (c) normals supplied by the caller (the `normals` closure of [`ou_evolve`]).
 
 use crate::error::{self, ParamError};
-use crate::lane::{Precision, Real};
+use crate::lane::{Precision, Real, UintLane};
+use crate::rng::philox4x32_10::philox4x32_10;
+use crate::rng::stream::box_muller;
 use crate::rng::{NormalSeq, Stream};
 
 /// Parameters of the OU process (WORKLOADS.md W2 symbols).
@@ -136,10 +138,266 @@ pub fn ou_path_group<L: Real>(
     ou_evolve(x0, c, num_steps, |_| z.next(), row)
 }
 
+/// Normals one Philox block yields for precision `P` (4 in f32, 2 in f64): a chunk of the
+/// parallel-in-time mode must start at a multiple of this (see [`ou_chunk_sums`]).
+pub const fn normals_per_block<P: Precision>() -> u64 {
+    (4 / P::WORDS_PER_UNIFORM) as u64
+}
+
+/// The normals of one Philox block in stream order (first 2 entries in f64, 4 in f32):
+/// exactly those [`NormalSeq`] yields for that block.
+#[inline(always)]
+fn block_normals<L: Real>(w: [L::Words; 4]) -> [L; 4] {
+    if L::Scalar::WORDS_PER_UNIFORM == 1 {
+        let u: [L; 4] = core::array::from_fn(|j| L::Scalar::uniform::<L>(w[j], w[j]));
+        let (a, b) = box_muller(u[0], u[1]);
+        let (c, d) = box_muller(u[2], u[3]);
+        [a, b, c, d]
+    } else {
+        let (a, b) = box_muller(L::Scalar::uniform::<L>(w[0], w[1]), L::Scalar::uniform::<L>(w[2], w[3]));
+        [a, b, a, b]
+    }
+}
+
+/// Parallel-in-time W2, stage 1: lane `l` runs the OU recurrence **from 0** over steps
+/// `start(l) .. start(l) + len` of stream `sim` (normals `z[start(l)] ..` of that one
+/// stream; every lane reads the same stream at its own counters), and returns
+/// `y_l = Σ_s relax^(len-1-s)·diffuse·z[start(l) + s]` as the steps round it
+/// ([`ou_step`], same roundings as the sequential loop).
+///
+/// The recurrence is linear, so the state after a chunk is `x_end = relax^len·x_start +
+/// y` ([`ou_stitch`]): chunks of one path run side by side in lanes (or threads) and are
+/// stitched afterwards. `start(l)` must be a multiple of [`normals_per_block`] (a chunk
+/// starts at a Box–Muller pair, at the start of a block); `len` may be anything (a partial
+/// last block uses its first normals only).
+///
+/// Why lanes along time: W2's seed size has 8 simulations and 5e6 steps, two `f64x4`
+/// groups — too few to feed threads; chunks of time give as many independent lanes as
+/// wanted.
+#[inline(always)]
+pub fn ou_chunk_sums<L: Real>(
+    seed: u64,
+    sim: u64,
+    start: impl Fn(usize) -> u64,
+    len: u64,
+    c: &OuCoeffs<L>,
+) -> L {
+    let per = normals_per_block::<L::Scalar>();
+    let key = [L::Words::splat(seed as u32), L::Words::splat((seed >> 32) as u32)];
+    let id = [L::Words::splat(sim as u32), L::Words::splat((sim >> 32) as u32)];
+    let block0 = |l: usize| start(l) / per;
+    let nblocks = len.div_ceil(per);
+    // Fast path: no lane's low counter word wraps inside the chunk, so block k of lane l
+    // is `[lo_l + k, hi_l]` with a plain vector add; otherwise the counters are rebuilt.
+    let no_wrap = (0..L::LANES).all(|l| u64::from(block0(l) as u32) + nblocks <= 1 << 32);
+    let lo0 = L::Words::from_fn(|l| block0(l) as u32);
+    let hi0 = L::Words::from_fn(|l| (block0(l) >> 32) as u32);
+    let ctr = |k: u64| {
+        if no_wrap {
+            [lo0.wrapping_add(L::Words::splat(k as u32)), hi0, id[0], id[1]]
+        } else {
+            let b = |l: usize| block0(l).wrapping_add(k);
+            [L::Words::from_fn(|l| b(l) as u32), L::Words::from_fn(|l| (b(l) >> 32) as u32), id[0], id[1]]
+        }
+    };
+    let mut y = L::splat(L::Scalar::default());
+    let full = len / per;
+    for k in 0..full {
+        let z = block_normals::<L>(philox4x32_10(ctr(k), key));
+        for zi in &z[..per as usize] {
+            y = ou_step(y, *zi, c);
+        }
+    }
+    let rest = (len % per) as usize;
+    if rest > 0 {
+        let z = block_normals::<L>(philox4x32_10(ctr(full), key));
+        for zi in &z[..rest] {
+            y = ou_step(y, *zi, c);
+        }
+    }
+    y
+}
+
+/// [`ou_chunk_sums`] for two lane groups at once, their Philox blocks drawn by one call
+/// on the twice-as-wide word lanes `W` (`W::LANES = 2·L::LANES`, e.g. `u32x8` for two
+/// `f64x4` groups, whose own words are only `u32x4`): group `A` lane `l` runs the chunk
+/// starting at `start(l)`, group `B` lane `l` the one at `start(L::LANES + l)`. Each lane
+/// gives the bits [`ou_chunk_sums`] gives (same normals, same steps). Falls back to two
+/// [`ou_chunk_sums`] calls when the widths do not match.
+///
+/// Why: in f64 one Philox block feeds only two normals, and on AVX2 a `u32x4` Philox
+/// leaves half of each vector idle; a `u32x8` call fills it, and the two groups' step
+/// chains run side by side.
+#[inline(always)]
+pub fn ou_chunk_sums_x2<L: Real, W: UintLane<Scalar = u32>>(
+    seed: u64,
+    sim: u64,
+    start: impl Fn(usize) -> u64,
+    len: u64,
+    c: &OuCoeffs<L>,
+) -> (L, L) {
+    let n = L::LANES;
+    if W::LANES != 2 * n {
+        let a = ou_chunk_sums::<L>(seed, sim, &start, len, c);
+        return (a, ou_chunk_sums::<L>(seed, sim, |l| start(n + l), len, c));
+    }
+    let per = normals_per_block::<L::Scalar>();
+    let key = [W::splat(seed as u32), W::splat((seed >> 32) as u32)];
+    let id = [W::splat(sim as u32), W::splat((sim >> 32) as u32)];
+    let block0 = |l: usize| start(l) / per;
+    let nblocks = len.div_ceil(per);
+    let no_wrap = (0..W::LANES).all(|l| u64::from(block0(l) as u32) + nblocks <= 1 << 32);
+    let lo0 = W::from_fn(|l| block0(l) as u32);
+    let hi0 = W::from_fn(|l| (block0(l) >> 32) as u32);
+    let ctr = |k: u64| {
+        if no_wrap {
+            [lo0.wrapping_add(W::splat(k as u32)), hi0, id[0], id[1]]
+        } else {
+            let b = |l: usize| block0(l).wrapping_add(k);
+            [W::from_fn(|l| b(l) as u32), W::from_fn(|l| (b(l) >> 32) as u32), id[0], id[1]]
+        }
+    };
+    let (mut ya, mut yb) = (L::splat(L::Scalar::default()), L::splat(L::Scalar::default()));
+    let full = len / per;
+    for k in 0..full {
+        let (za, zb) = halves::<L, W>(philox4x32_10(ctr(k), key));
+        for j in 0..per as usize {
+            ya = ou_step(ya, za[j], c);
+            yb = ou_step(yb, zb[j], c);
+        }
+    }
+    let rest = (len % per) as usize;
+    if rest > 0 {
+        let (za, zb) = halves::<L, W>(philox4x32_10(ctr(full), key));
+        for j in 0..rest {
+            ya = ou_step(ya, za[j], c);
+            yb = ou_step(yb, zb[j], c);
+        }
+    }
+    (ya, yb)
+}
+
+/// The normals of a block drawn on `W` lanes, split into the low and the high `L::LANES`
+/// lanes (a function, not a closure, so that it is always inlined into the step loop).
+#[inline(always)]
+fn halves<L: Real, W: UintLane<Scalar = u32>>(w: [W; 4]) -> ([L; 4], [L; 4]) {
+    let n = L::LANES;
+    let a: [L::Words; 4] = core::array::from_fn(|j| L::Words::from_fn(|l| w[j].lane(l)));
+    let b: [L::Words; 4] = core::array::from_fn(|j| L::Words::from_fn(|l| w[j].lane(n + l)));
+    (block_normals::<L>(a), block_normals::<L>(b))
+}
+
+/// Mode (a) parallel in time, stage 1: simulations `first, first + 1, …` (one per lane)
+/// over steps `start .. start + len` **from 0**: `row(s, y_s)` receives the state after
+/// step `start + s` (`s = 0..len`), with normals `z[start] ..` of each lane's stream. The
+/// true path is `x[start + s + 1] = relax^(s+1)·x[start] + y_s` (linearity); the backend
+/// adds that carry afterwards. `start` should be even (a Box–Muller pair boundary).
+#[inline(always)]
+pub fn ou_path_chunk_group<L: Real>(
+    seed: u64,
+    first: u64,
+    start: u64,
+    len: u64,
+    c: &OuCoeffs<L>,
+    mut row: impl FnMut(u64, L),
+) -> L {
+    let mut z = NormalSeq::new(Stream::<L>::consecutive(seed, first), start);
+    let mut y = L::splat(L::Scalar::default());
+    for s in 0..len {
+        y = ou_step(y, z.next(), c);
+        row(s, y);
+    }
+    y
+}
+
+/// Two lane groups of simulations at once: group `A` lane `l` is simulation `first + l`,
+/// group `B` lane `l` is `first + L::LANES + l`; their Philox blocks come from one call on
+/// the twice-as-wide word lanes `W` (`W::LANES = 2·L::LANES`: `u32x8` for two `f64x4`).
+/// From states `x0`, steps `start .. start + len` with normals `z[start] ..` of each
+/// lane's stream (`start` a multiple of [`normals_per_block`]); `row(s, a, b)` receives
+/// the states after step `start + s`. Each lane gives the bits of the one-group loops
+/// ([`ou_path_group`] for `start = 0`, [`ou_path_chunk_group`] from 0). Falls back to
+/// two [`ou_path_chunk_group`]-style loops when the widths do not match.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub fn ou_evolve_x2<L: Real, W: UintLane<Scalar = u32>>(
+    seed: u64,
+    first: u64,
+    start: u64,
+    len: u64,
+    x0: (L, L),
+    c: &OuCoeffs<L>,
+    mut row: impl FnMut(u64, L, L),
+) -> (L, L) {
+    let n = L::LANES;
+    let (mut xa, mut xb) = x0;
+    if W::LANES != 2 * n {
+        let mut za = NormalSeq::new(Stream::<L>::consecutive(seed, first), start);
+        let mut zb = NormalSeq::new(Stream::<L>::consecutive(seed, first.wrapping_add(n as u64)), start);
+        for s in 0..len {
+            xa = ou_step(xa, za.next(), c);
+            xb = ou_step(xb, zb.next(), c);
+            row(s, xa, xb);
+        }
+        return (xa, xb);
+    }
+    let per = normals_per_block::<L::Scalar>();
+    let key = [W::splat(seed as u32), W::splat((seed >> 32) as u32)];
+    let ids = |l: usize| first.wrapping_add(l as u64);
+    let id = [W::from_fn(|l| ids(l) as u32), W::from_fn(|l| (ids(l) >> 32) as u32)];
+    let b0 = start / per;
+    let ctr = |k: u64| {
+        let b = b0.wrapping_add(k);
+        [W::splat(b as u32), W::splat((b >> 32) as u32), id[0], id[1]]
+    };
+    let full = len / per;
+    let mut s = 0u64;
+    for k in 0..full {
+        let (za, zb) = halves::<L, W>(philox4x32_10(ctr(k), key));
+        for j in 0..per as usize {
+            xa = ou_step(xa, za[j], c);
+            xb = ou_step(xb, zb[j], c);
+            row(s, xa, xb);
+            s += 1;
+        }
+    }
+    let rest = (len % per) as usize;
+    if rest > 0 {
+        let (za, zb) = halves::<L, W>(philox4x32_10(ctr(full), key));
+        for j in 0..rest {
+            xa = ou_step(xa, za[j], c);
+            xb = ou_step(xb, zb[j], c);
+            row(s, xa, xb);
+            s += 1;
+        }
+    }
+    (xa, xb)
+}
+
+/// `relax^n` in f64 by binary powering (`⌈log2 n⌉` squarings and at most as many
+/// multiplies, each rounded once: relative error below `2·⌈log2(n+1)⌉·2^-53`).
+pub fn relax_pow(relax: f64, n: u64) -> f64 {
+    let (mut base, mut n, mut acc) = (relax, n, 1.0f64);
+    while n > 0 {
+        if n & 1 == 1 {
+            acc *= base;
+        }
+        base *= base;
+        n >>= 1;
+    }
+    acc
+}
+
+/// Parallel-in-time W2, stage 2: the state after a chunk, `fma(x_start, carry, y)` with
+/// `carry = relax^len` ([`relax_pow`]) and `y` the chunk's [`ou_chunk_sums`] lane.
+#[inline(always)]
+pub fn ou_stitch<L: Real>(x_start: L, carry: L, y: L) -> L {
+    x_start.mul_add(carry, y)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::stream::box_muller;
 
     #[test]
     fn defaults_and_coefficients() {
@@ -231,5 +489,79 @@ mod tests {
         let x = ou_evolve(4.0f64, &c, 3, |t| z[t as usize], |_, _| {});
         // 4 → 2 + 2 = 4 → 2 - 2 = 0 → 0 + 0.5 = 0.5
         assert_eq!(x, 0.5);
+    }
+
+    /// The oracle of a chunk: the sequential loop from 0 over normals `start..start+len`
+    /// of the stream, read through [`NormalSeq`].
+    fn hand_chunk<L: Real>(seed: u64, sim: u64, start: u64, len: u64, c: &OuCoeffs<L>) -> L {
+        let mut z = NormalSeq::new(Stream::<L>::new(seed, |_| sim), start);
+        ou_evolve(L::splat(L::Scalar::default()), c, len, |_| z.next(), |_, _| {})
+    }
+
+    #[test]
+    fn chunk_sums_equal_the_sequential_loop_from_zero() {
+        let c64 = OuParams::default().coeffs::<f64>();
+        let c32 = OuParams::default().coeffs::<f32>();
+        for (start, len) in [(0u64, 0u64), (0, 1), (0, 9), (4, 7), (8, 16), (12, 3), (400, 101)] {
+            let got = ou_chunk_sums::<f64>(3, 5, |_| start, len, &c64);
+            assert_eq!(got.to_bits(), hand_chunk::<f64>(3, 5, start, len, &c64).to_bits(), "{start} {len}");
+            let got = ou_chunk_sums::<f32>(3, 5, |_| start, len, &c32);
+            assert_eq!(got.to_bits(), hand_chunk::<f32>(3, 5, start, len, &c32).to_bits(), "{start} {len}");
+        }
+        // Chunk 0 from x0 = 0 is the sequential mode itself, bit for bit.
+        assert_eq!(
+            ou_chunk_sums::<f64>(9, 2, |_| 0, 1000, &c64),
+            ou_final_group::<f64>(9, 2, 1000, 0.0, &c64)
+        );
+    }
+
+    #[test]
+    fn chunk_counters_crossing_a_low_word_wrap_take_the_slow_path() {
+        // Block 2^32 - 2 .. 2^32 + 1: the low counter word wraps inside the chunk.
+        let c = OuParams::default().coeffs::<f64>();
+        let start = ((1u64 << 32) - 2) * 2;
+        let got = ou_chunk_sums::<f64>(1, 7, |_| start, 8, &c);
+        assert_eq!(got.to_bits(), hand_chunk::<f64>(1, 7, start, 8, &c).to_bits());
+    }
+
+    #[test]
+    fn stitched_chunks_match_the_sequential_final_state() {
+        // Two chunks of 500 steps stitched vs 1000 sequential steps, from x0 = 1.5. The
+        // bound of the simlanes parallel-in-time mode (a few ULP of the path's scale
+        // times 1/(1 - relax)) is ~1e-13 here; both are checked against 1e-12.
+        let p = OuParams { x0: 1.5, ..OuParams::default() };
+        let c = p.coeffs::<f64>();
+        let seq = ou_final_group::<f64>(4, 1, 1000, 1.5, &c);
+        let y0 = ou_chunk_sums::<f64>(4, 1, |_| 0, 500, &c);
+        let y1 = ou_chunk_sums::<f64>(4, 1, |_| 500, 500, &c);
+        let carry = relax_pow(c.relax, 500);
+        let par = ou_stitch(ou_stitch(1.5, carry, y0), carry, y1);
+        assert!((par - seq).abs() < 1e-12, "{par} {seq}");
+        assert_ne!(y1, 0.0);
+    }
+
+    #[test]
+    fn relax_pow_is_binary_powering() {
+        assert_eq!(relax_pow(0.5, 0), 1.0);
+        assert_eq!(relax_pow(0.5, 10), 1.0 / 1024.0);
+        assert_eq!(relax_pow(3.0, 5), 243.0);
+        let r = libm::exp(-0.1);
+        for n in [1u64, 7, 64, 1000, 4_999] {
+            let want = libm::exp(-0.1 * n as f64);
+            let bound = 2.0 * (64 - n.leading_zeros()) as f64 * f64::EPSILON + n as f64 * f64::EPSILON;
+            assert!((relax_pow(r, n) / want - 1.0).abs() <= bound, "{n}");
+        }
+    }
+
+    #[test]
+    fn path_chunk_rows_are_the_chunk_sums_prefixes() {
+        let c = OuParams::default().coeffs::<f64>();
+        let mut rows = [f64::NAN; 9];
+        let last = ou_path_chunk_group::<f64>(6, 2, 12, 9, &c, |s, y| rows[s as usize] = y);
+        for (s, r) in rows.iter().enumerate() {
+            let want = ou_chunk_sums::<f64>(6, 2, |_| 12, s as u64 + 1, &c);
+            assert_eq!(r.to_bits(), want.to_bits(), "{s}");
+        }
+        assert_eq!(last, rows[8]);
     }
 }

@@ -61,6 +61,7 @@ impl Simulator {
         Ok(match self.backend() {
             Backend::Scalar => crate::backend::scalar::ou::final_states(spec),
             Backend::Simd | Backend::Threaded(_) => crate::backend::simd::ou::final_states(self, spec),
+            Backend::Gpu { .. } => self.device()?.ou_final(spec)?,
         })
     }
 
@@ -78,6 +79,7 @@ impl Simulator {
         match self.backend() {
             Backend::Scalar => crate::backend::scalar::ou::path(spec, out),
             Backend::Simd | Backend::Threaded(_) => crate::backend::simd::ou::path(spec, out),
+            Backend::Gpu { .. } => self.device()?.ou_path(spec, out)?,
         }
         Ok(())
     }
@@ -99,6 +101,218 @@ impl Simulator {
         Ok(match self.backend() {
             Backend::Scalar => crate::backend::scalar::ou::with_normals(spec, z),
             Backend::Simd | Backend::Threaded(_) => crate::backend::simd::ou::with_normals(self, spec, z),
+            Backend::Gpu { .. } => self.device()?.ou_with_normals(spec, z)?,
         })
+    }
+
+    /// W2 mode (b), **parallel in time**: the final states, computed by cutting each path
+    /// into at most `chunks_per_sim` chunks of `len = ⌈num_steps/chunks⌉` steps (rounded up
+    /// to a multiple of 4), running every chunk **from 0** as its own lane or thread task
+    /// ([`simcore::models::ou::ou_chunk_sums`]), and stitching in order:
+    /// `x ← fma(x, relax^len_c, y_c)` from `x0`. The recurrence is linear, so this is the
+    /// same quantity as [`Self::ou_final`] (the sequential oracle and the default) up to
+    /// rounding. Every backend gives the same bits for the same `chunks_per_sim`; on
+    /// [`Backend::Gpu`] this mode runs on the CPU, on one thread (no GPU kernel yet).
+    ///
+    /// **Agreement bound.** With `u = 2^-53`, `r = relax`, `M_x = max_t |x_t|` over the
+    /// path and `M_z = max_t |diffuse·z_t|`, `C` chunks of `len` steps:
+    ///
+    /// `|x_par − x_seq| ≤ u·[(2·M_z + 3·M_x)/(1 − r) + C·M_x·(2 + 2⌈log2(len + 1)⌉)]`.
+    ///
+    /// Derivation: a step `fl(x·r + fl(d·z))` errs by at most `u·(|d·z| + |x'|)` and
+    /// errors decay by `r` per step, so the sequential loop is within
+    /// `u·(M_z + M_x)/(1 − r)` of the exact recurrence (same `r`, `d`). A chunk sum runs
+    /// the same recurrence with states `|y| ≤ 2·M_x` (`y = x_t − r^s·x_start`); its errors
+    /// are decayed by the later carries exactly as per-step errors are, so all chunk sums
+    /// together add at most `u·(M_z + 2·M_x)/(1 − r)`. Each stitch rounds once (`u·M_x`)
+    /// and its carry `relax^len` has relative error `≤ 2⌈log2(len + 1)⌉·u` (binary
+    /// powering), multiplying `|x| ≤ M_x`. At the seed size (σ = 2, `r = e^-0.1`,
+    /// `M_x ≈ 5σ`, `M_z ≈ 5.5·d`), 64 chunks: `≈ 3e-13 ≈ 1.5e-13·σ`.
+    ///
+    /// # Errors
+    /// As [`OuSpec::validate`], and [`SimError::Param`] (`ZeroSize`) for
+    /// `chunks_per_sim = 0`.
+    pub fn ou_final_parallel_in_time(
+        &self,
+        spec: &OuSpec,
+        chunks_per_sim: usize,
+    ) -> Result<Vec<f64>, SimError> {
+        spec.validate()?;
+        nonzero("chunks_per_sim", chunks_per_sim)?;
+        let Some(ch) = crate::backend::simd::ou::Chunking::new(spec.num_steps, chunks_per_sim) else {
+            return Ok(vec![spec.params.x0; spec.num_sim]);
+        };
+        Ok(crate::backend::simd::ou::final_states_parallel_in_time(self, spec, &ch))
+    }
+
+    /// W2 mode (a), **parallel in time**: every state, `out[t·num_sim + i] = x_i[t]`, by
+    /// chunks of rows computed from 0 on threads and then corrected with the carry
+    /// `relax^k·x_start` (see `backend::simd::ou::path_parallel_in_time` for the steps).
+    /// [`Self::ou_path`] stays the sequential oracle and the default. Every backend gives
+    /// the same bits for the same `chunks_per_sim`; on [`Backend::Gpu`] this mode runs on
+    /// the CPU, on one thread.
+    ///
+    /// **Agreement bound** (notation of [`Self::ou_final_parallel_in_time`]), for every `t`:
+    /// `|x_par[t] − x_seq[t]| ≤ u·[(2·M_z + 3·M_x)/(1 − r) + C·M_x·(2 + 1/(1 − r))]`:
+    /// the carries are running products, `relax^k` to within `k·u` relative, so a
+    /// correction errs by at most `M_x·u·k·r^k ≤ M_x·u/(e·ln(1/r)) ≤ M_x·u/(1 − r)`.
+    ///
+    /// # Errors
+    /// As [`Self::ou_path`], and [`SimError::Param`] (`ZeroSize`) for
+    /// `chunks_per_sim = 0`. Nothing is written on error.
+    pub fn ou_path_parallel_in_time(
+        &self,
+        spec: &OuSpec,
+        out: &mut [f64],
+        chunks_per_sim: usize,
+    ) -> Result<(), SimError> {
+        spec.validate()?;
+        nonzero("chunks_per_sim", chunks_per_sim)?;
+        let expected = spec.path_len()?;
+        if out.len() != expected {
+            return Err(SimError::Shape { name: "out", expected, got: out.len() });
+        }
+        match crate::backend::simd::ou::Chunking::new(spec.num_steps, chunks_per_sim) {
+            None => out.fill(spec.params.x0),
+            Some(ch) => crate::backend::simd::ou::path_parallel_in_time(self, spec, &ch, out),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ThreadConfig;
+    use simcore::models::ou::ou_step;
+    use simcore::rng::{NormalSeq, Stream};
+
+    /// The sequential final state of simulation `i`, with `M_x = max |x_t|` and
+    /// `M_z = max |diffuse·z_t|` along the path.
+    fn oracle(spec: &OuSpec, i: u64) -> (f64, f64, f64) {
+        let c = spec.params.coeffs::<f64>();
+        let mut z = NormalSeq::new(Stream::<f64>::consecutive(spec.seed, i), 0);
+        let (mut x, mut mx, mut mz) = (spec.params.x0, spec.params.x0.abs(), 0.0f64);
+        for _ in 0..spec.num_steps {
+            let zt = z.next();
+            mz = mz.max((c.diffuse * zt).abs());
+            x = ou_step(x, zt, &c);
+            mx = mx.max(x.abs());
+        }
+        (x, mx, mz)
+    }
+
+    #[test]
+    fn parallel_in_time_is_within_the_stated_bound_of_sequential() {
+        let u = f64::EPSILON / 2.0;
+        let sims = [
+            Simulator::new(Backend::Scalar).expect("scalar"),
+            Simulator::new(Backend::Simd).expect("simd"),
+            Simulator::new(Backend::Threaded(ThreadConfig::new(2))).expect("threads"),
+        ];
+        for (seed, steps, chunks, x0, tau) in
+            [(1u64, 20_000usize, 16usize, 0.0, 1.0), (2, 20_001, 7, 3.0, 1.0), (3, 9_999, 40, -1.0, 30.0)]
+        {
+            let params = OuParams { x0, tau, ..OuParams::default() };
+            let spec = OuSpec { seed, num_sim: 5, num_steps: steps, params };
+            let seq = sims[0].ou_final(&spec).expect("valid");
+            let par = sims[0].ou_final_parallel_in_time(&spec, chunks).expect("valid");
+            let r = spec.params.coeffs::<f64>().relax;
+            let ch = crate::backend::simd::ou::Chunking::new(steps, chunks).expect("steps > 0");
+            let log = (usize::BITS - ch.len.leading_zeros()) as f64; // ⌈log2(len + 1)⌉
+            for i in 0..spec.num_sim {
+                let (x, mx, mz) = oracle(&spec, i as u64);
+                assert_eq!(x, seq[i]);
+                let bound =
+                    u * ((2.0 * mz + 3.0 * mx) / (1.0 - r) + ch.count as f64 * mx * (2.0 + 2.0 * log));
+                assert!((par[i] - x).abs() <= bound, "seed {seed} sim {i}: {} vs {x}, bound {bound}", par[i]);
+            }
+            for sim in &sims[1..] {
+                let got = sim.ou_final_parallel_in_time(&spec, chunks).expect("valid");
+                assert_eq!(
+                    got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    par.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    "{:?}",
+                    sim.backend()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn parallel_in_time_edge_cases() {
+        let sim = Simulator::new(Backend::Simd).expect("simd");
+        let spec = OuSpec {
+            seed: 0,
+            num_sim: 3,
+            num_steps: 0,
+            params: OuParams { x0: 1.25, ..OuParams::default() },
+        };
+        assert_eq!(sim.ou_final_parallel_in_time(&spec, 4).expect("valid"), vec![1.25; 3]);
+        assert!(matches!(
+            sim.ou_final_parallel_in_time(&spec, 0),
+            Err(SimError::Param(ParamError::ZeroSize { name: "chunks_per_sim" }))
+        ));
+        // One chunk starting from x0 = 0 is the sequential loop itself, bit for bit.
+        let spec = OuSpec { num_steps: 1001, params: OuParams::default(), ..spec };
+        assert_eq!(
+            sim.ou_final_parallel_in_time(&spec, 1).expect("valid"),
+            sim.ou_final(&spec).expect("valid")
+        );
+        // More chunks than steps: chunks of 4 steps.
+        let spec = OuSpec { num_steps: 10, ..spec };
+        let got = sim.ou_final_parallel_in_time(&spec, 100).expect("valid");
+        let want = sim.ou_final(&spec).expect("valid");
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-14, "{g} {w}");
+        }
+    }
+
+    #[test]
+    fn parallel_in_time_path_is_within_the_stated_bound_of_sequential() {
+        let u = f64::EPSILON / 2.0;
+        let sims = [
+            Simulator::new(Backend::Scalar).expect("scalar"),
+            Simulator::new(Backend::Simd).expect("simd"),
+            Simulator::new(Backend::Threaded(ThreadConfig::new(2))).expect("threads"),
+        ];
+        for (seed, n, steps, chunks, x0, tau) in [
+            (1u64, 5usize, 20_000usize, 3usize, 2.0, 1.0),
+            (2, 4, 9_001, 7, -3.0, 1.0),
+            (3, 1, 2_000, 5, 1.0, 300.0),
+        ] {
+            let params = OuParams { x0, tau, ..OuParams::default() };
+            let spec = OuSpec { seed, num_sim: n, num_steps: steps, params };
+            let len = spec.path_len().expect("fits");
+            let mut seq = vec![0.0; len];
+            sims[0].ou_path(&spec, &mut seq).expect("valid");
+            let mut par = vec![0.0; len];
+            sims[0].ou_path_parallel_in_time(&spec, &mut par, chunks).expect("valid");
+            let r = spec.params.coeffs::<f64>().relax;
+            let count =
+                crate::backend::simd::ou::Chunking::new(steps, chunks).expect("steps > 0").count as f64;
+            let mut worst = 0.0f64;
+            for i in 0..n {
+                let (_, mx, mz) = oracle(&spec, i as u64);
+                let bound = u * ((2.0 * mz + 3.0 * mx) / (1.0 - r) + count * mx * (2.0 + 1.0 / (1.0 - r)));
+                for t in 0..=steps {
+                    let d = (par[t * n + i] - seq[t * n + i]).abs();
+                    assert!(d <= bound, "seed {seed} sim {i} t {t}: {d} > {bound}");
+                    worst = worst.max(d);
+                }
+            }
+            assert!(par != seq || worst == 0.0);
+            for sim in &sims[1..] {
+                let mut got = vec![f64::NAN; len];
+                sim.ou_path_parallel_in_time(&spec, &mut got, chunks).expect("valid");
+                assert!(got.iter().zip(&par).all(|(a, b)| a.to_bits() == b.to_bits()), "{:?}", sim.backend());
+            }
+        }
+        let spec = OuSpec { seed: 0, num_sim: 2, num_steps: 3, params: OuParams::default() };
+        let mut short = vec![0.0; 7];
+        assert!(matches!(
+            sims[1].ou_path_parallel_in_time(&spec, &mut short, 2),
+            Err(SimError::Shape { name: "out", expected: 8, got: 7 })
+        ));
     }
 }

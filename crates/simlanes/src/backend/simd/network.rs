@@ -1,6 +1,7 @@
-//! The W4/W5 network SDEs on SIMD lanes: one group of members (8 on `f32x8`, 1 on `f32`)
-//! through the one Heun loop of `simcore::models::heun`, with the group's state in
-//! contiguous `[var][node]` buffers of lanes (lane `l` = member `first + l`).
+//! The W4/W5 network SDEs on SIMD lanes: one group of members (16 on `f32x16`, 8 on
+//! `f32x8`, 1 on `f32`) through the one Heun loop of `simcore::models::heun`, with the
+//! group's state in contiguous `[var][node]` buffers of lanes (lane `l` = member
+//! `first + l`).
 //!
 //! The outputs are `[var][node][B]` (batch innermost), strided for a group, so a range of
 //! members ([`for_ranges`]: the whole batch on one thread, or tiles on the pool) returns
@@ -75,11 +76,10 @@ pub(crate) fn members<L: Real<Scalar = f32>>(v: &[f32], first: usize) -> L {
     L::from_fn(|l| if v.len() == 1 { v[0] } else { v[first + l] })
 }
 
-/// `range` as the first members of its full `f32x8` groups and the remaining members.
-pub(crate) fn split(range: Range<usize>) -> (impl Iterator<Item = usize>, Range<usize>) {
-    const LANES: usize = 8;
-    let full = range.start + range.len() / LANES * LANES;
-    ((range.start..full).step_by(LANES), full..range.end)
+/// `range` as the first members of its full groups of `lanes`, and the remaining members.
+pub(crate) fn split_by(range: Range<usize>, lanes: usize) -> (impl Iterator<Item = usize>, Range<usize>) {
+    let full = range.start + range.len() / lanes * lanes;
+    ((range.start..full).step_by(lanes), full..range.end)
 }
 
 /// `f(range)` over `[0, batch)`: once on [`Backend::Simd`], per tile (in tile order) on

@@ -1,16 +1,24 @@
 //! W2 on the SIMD and threaded backends: the OU loop of `simcore::models::ou` on `f64x4`
 //! groups (4 simulations, 4 streams per Philox call), `f64` for the remainder.
 //!
+//! Mode (b) also has a parallel-in-time variant ([`final_states_parallel_in_time`]):
+//! lanes and threads along the time axis of each path, stitched afterwards.
+//!
 //! Modes (b) and (c) have one output per simulation and run on tiles when threaded.
 //! Mode (a) writes layout `[t][sim]`, where a group's values are strided across every
 //! row, so it runs on one thread on both backends (its seed size has 8 simulations, two
 //! `f64x4` groups: there is little to split).
 
-use super::{GroupKernel, WidePrecision, run_groups};
-use crate::simulator::Simulator;
+use super::{GroupKernel, WidePrecision, drive, run_groups};
+use crate::backend::threaded::{for_each_tile, map_tiles};
+use crate::simulator::{Backend, Simulator};
 use crate::workload::ou::OuSpec;
 use simcore::lane::Real;
-use simcore::models::ou::{ou_evolve, ou_final_group, ou_path_group};
+use simcore::models::ou::{
+    ou_chunk_sums, ou_chunk_sums_x2, ou_evolve, ou_evolve_x2, ou_final_group, ou_path_chunk_group,
+    ou_path_group, ou_stitch, relax_pow,
+};
+use wide::{f64x4, u32x8};
 
 struct Final<'a>(&'a OuSpec);
 
@@ -43,9 +51,50 @@ impl GroupKernel<f64> for WithNormals<'_> {
 }
 
 /// Mode (b) for a validated `spec` on `sim`'s backend.
+///
+/// On SIMD and threaded backends, groups of 8 simulations run as two `f64x4` fed by one
+/// `u32x8` Philox call per block ([`ou_evolve_x2`], the same bits as `f64x4` groups), the
+/// rest as `f64x4` groups and single lanes.
 pub fn final_states(sim: &Simulator, spec: &OuSpec) -> Vec<f64> {
-    let mut out = vec![0.0; spec.num_sim];
-    run_groups(sim, &Final(spec), &mut out);
+    let n = spec.num_sim;
+    let mut out = vec![0.0; n];
+    if sim.backend() == Backend::Scalar {
+        run_groups(sim, &Final(spec), &mut out);
+        return out;
+    }
+    let x8 = n / 8 * 8;
+    let (head, tail) = out.split_at_mut(x8);
+    let c4 = spec.params.coeffs::<f64x4>();
+    let x0 = f64x4::splat(spec.params.x0);
+    let run8 = |first: usize, chunk: &mut [f64]| {
+        for (g, o) in chunk.chunks_exact_mut(8).enumerate() {
+            let f = (first + 8 * g) as u64;
+            let (a, b) = ou_evolve_x2::<f64x4, u32x8>(
+                spec.seed,
+                f,
+                0,
+                spec.num_steps as u64,
+                (x0, x0),
+                &c4,
+                |_, _, _| {},
+            );
+            o[..4].copy_from_slice(&a.to_array());
+            o[4..].copy_from_slice(&b.to_array());
+        }
+    };
+    match (sim.backend(), sim.pool()) {
+        // Tiles are multiples of 16 simulations, so every tile holds whole groups of 8.
+        (Backend::Threaded(cfg), Some(pool)) => {
+            for_each_tile(pool, cfg.tile_for(x8, 64).next_multiple_of(8), 1, head, run8);
+            for_each_tile(pool, cfg.tile_for(tail.len(), 64), 1, tail, |first, chunk| {
+                drive(&Final(spec), x8 + first, chunk)
+            });
+        }
+        _ => {
+            run8(0, head);
+            drive(&Final(spec), x8, tail);
+        }
+    }
     out
 }
 
@@ -60,9 +109,30 @@ pub fn with_normals(sim: &Simulator, spec: &OuSpec, z: &[f64]) -> Vec<f64> {
 /// entries, layout `[t][sim]`.
 pub fn path(spec: &OuSpec, out: &mut [f64]) {
     let n = spec.num_sim;
+    // Groups of 8 simulations: two f64x4 fed by one u32x8 Philox call per block (same
+    // bits as one f64x4 group at a time, see `ou_evolve_x2`).
+    let x8 = n / 8 * 8;
+    let c4 = spec.params.coeffs::<f64x4>();
+    let x0 = f64x4::splat(spec.params.x0);
+    for first in (0..x8).step_by(8) {
+        out[first..first + 8].fill(spec.params.x0);
+        ou_evolve_x2::<f64x4, u32x8>(
+            spec.seed,
+            first as u64,
+            0,
+            spec.num_steps as u64,
+            (x0, x0),
+            &c4,
+            |s, a, b| {
+                let row = &mut out[(s as usize + 1) * n + first..][..8];
+                row[..4].copy_from_slice(&a.to_array());
+                row[4..].copy_from_slice(&b.to_array());
+            },
+        );
+    }
     let lanes = <<f64 as WidePrecision>::Wide as Real>::LANES;
-    let full = n / lanes * lanes;
-    for first in (0..full).step_by(lanes) {
+    let full = x8 + (n - x8) / lanes * lanes;
+    for first in (x8..full).step_by(lanes) {
         group_path::<<f64 as WidePrecision>::Wide>(spec, first, out);
     }
     for first in full..n {
@@ -80,4 +150,274 @@ fn group_path<L: Real<Scalar = f64>>(spec: &OuSpec, first: usize, out: &mut [f64
             *o = x.lane(l);
         }
     });
+}
+
+/// The chunking of one path in the parallel-in-time mode: `count` chunks of `len` steps
+/// (the last one `last` steps, `1 ..= len`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunking {
+    /// Steps per chunk (a multiple of 4, so every chunk starts at the start of a Philox
+    /// block in f32 and in f64).
+    pub len: usize,
+    /// Number of chunks.
+    pub count: usize,
+    /// Steps of the last chunk.
+    pub last: usize,
+}
+
+impl Chunking {
+    /// `num_steps` cut into at most `chunks` chunks: `len = ⌈num_steps / chunks⌉` rounded
+    /// up to a multiple of 4; `None` when `num_steps = 0`. `chunks` must be at least 1.
+    pub fn new(num_steps: usize, chunks: usize) -> Option<Self> {
+        if num_steps == 0 {
+            return None;
+        }
+        let len = num_steps.div_ceil(chunks.max(1)).next_multiple_of(4);
+        let count = num_steps.div_ceil(len);
+        Some(Self { len, count, last: num_steps - (count - 1) * len })
+    }
+}
+
+/// One unit of work of the parallel-in-time mode: chunks `c0 .. c0 + lanes` of
+/// simulation `sim`, all of `len` steps, on a lane group of `width` lanes (1, 4 or 8;
+/// lanes past `lanes` repeat the last chunk and are discarded).
+#[derive(Debug, Clone, Copy)]
+struct ChunkTask {
+    sim: usize,
+    c0: usize,
+    lanes: usize,
+    width: usize,
+    len: usize,
+}
+
+fn chunk_tasks(spec: &OuSpec, ch: &Chunking, width: usize) -> Vec<ChunkTask> {
+    let mut tasks = Vec::new();
+    // Chunks of full length: groups of `width`, the rest as one padded group (a padded
+    // 8-lane group costs less than a few single lanes); the last chunk alone when it is
+    // shorter.
+    let full = if ch.last == ch.len { ch.count } else { ch.count - 1 };
+    for sim in 0..spec.num_sim {
+        let mut c0 = 0;
+        while c0 < full {
+            let lanes = width.min(full - c0);
+            let w = if lanes == 1 { 1 } else { width };
+            tasks.push(ChunkTask { sim, c0, lanes, width: w, len: ch.len });
+            c0 += lanes;
+        }
+        if full < ch.count {
+            tasks.push(ChunkTask { sim, c0: full, lanes: 1, width: 1, len: ch.last });
+        }
+    }
+    tasks
+}
+
+/// Start step of lane `l` of task `t`.
+fn lane_start(ch: &Chunking, t: &ChunkTask, l: usize) -> u64 {
+    ((t.c0 + l.min(t.lanes - 1)) * ch.len) as u64
+}
+
+fn chunk_group<L: Real<Scalar = f64>>(spec: &OuSpec, ch: &Chunking, t: &ChunkTask) -> Vec<f64> {
+    let c = spec.params.coeffs::<L>();
+    let y = ou_chunk_sums::<L>(spec.seed, t.sim as u64, |l| lane_start(ch, t, l), t.len as u64, &c);
+    (0..t.lanes).map(|l| y.lane(l)).collect()
+}
+
+/// Two `f64x4` groups (8 chunks) with one `u32x8` Philox call per block.
+fn chunk_group_x2(spec: &OuSpec, ch: &Chunking, t: &ChunkTask) -> Vec<f64> {
+    let c = spec.params.coeffs::<f64x4>();
+    let start = |l: usize| lane_start(ch, t, l);
+    let (a, b) = ou_chunk_sums_x2::<f64x4, u32x8>(spec.seed, t.sim as u64, start, t.len as u64, &c);
+    a.to_array().into_iter().chain(b.to_array()).take(t.lanes).collect()
+}
+
+/// W2 mode (b), parallel in time, for a validated `spec` on `sim`'s backend: every path
+/// cut as `ch`, the chunk sums computed eight chunks at a time (two `f64x4` groups fed by
+/// one `u32x8` Philox call, [`ou_chunk_sums_x2`]; `f64` for a last short chunk, and for
+/// every chunk on [`Backend::Scalar`]) on one thread, or as tasks on the pool when
+/// threaded, then stitched serially in chunk order ([`ou_stitch`]). The bits depend on `ch` only, not on
+/// the backend, the lane type or the threads (each lane's arithmetic is the same).
+pub fn final_states_parallel_in_time(sim: &Simulator, spec: &OuSpec, ch: &Chunking) -> Vec<f64> {
+    let lanes = match sim.backend() {
+        Backend::Scalar => 1,
+        _ => 8,
+    };
+    let tasks = chunk_tasks(spec, ch, lanes);
+    let run = |t: &ChunkTask| {
+        if t.width == 1 {
+            chunk_group::<f64>(spec, ch, t)
+        } else if t.width == 8 {
+            chunk_group_x2(spec, ch, t)
+        } else {
+            chunk_group::<<f64 as WidePrecision>::Wide>(spec, ch, t)
+        }
+    };
+    let sums: Vec<Vec<f64>> = match (sim.backend(), sim.pool()) {
+        (Backend::Threaded(_), Some(pool)) => {
+            map_tiles(pool, tasks.len(), 1, |r| r.map(|k| run(&tasks[k])).collect::<Vec<_>>())
+                .into_iter()
+                .flatten()
+                .collect()
+        }
+        _ => tasks.iter().map(run).collect(),
+    };
+    let mut y = vec![0.0f64; spec.num_sim * ch.count];
+    for (t, s) in tasks.iter().zip(&sums) {
+        y[t.sim * ch.count + t.c0..][..t.lanes].copy_from_slice(s);
+    }
+    let relax = spec.params.coeffs::<f64>().relax;
+    let (carry, carry_last) = (relax_pow(relax, ch.len as u64), relax_pow(relax, ch.last as u64));
+    y.chunks_exact(ch.count)
+        .map(|ys| {
+            ys.iter().enumerate().fold(spec.params.x0, |x, (c, &yc)| {
+                ou_stitch(x, if c + 1 == ch.count { carry_last } else { carry }, yc)
+            })
+        })
+        .collect()
+}
+
+/// Stage 1 of the parallel-in-time path: rows `c·len + 1 ..` of chunk `c` (the `rows`
+/// slice, `[row][sim]`) from 0, `f64x4` groups of simulations (`f64` for the rest, and
+/// for all on [`Backend::Scalar`]).
+fn path_chunk_from_zero(spec: &OuSpec, wide: bool, c: usize, chunk_len: usize, rows: &mut [f64]) {
+    let n = spec.num_sim;
+    let (len, start) = ((rows.len() / n) as u64, (c * chunk_len) as u64);
+    let mut first = 0;
+    if wide {
+        let c4 = spec.params.coeffs::<f64x4>();
+        let zero = f64x4::splat(0.0);
+        while first + 8 <= n {
+            ou_evolve_x2::<f64x4, u32x8>(
+                spec.seed,
+                first as u64,
+                start,
+                len,
+                (zero, zero),
+                &c4,
+                |s, a, b| {
+                    let row = &mut rows[s as usize * n + first..][..8];
+                    row[..4].copy_from_slice(&a.to_array());
+                    row[4..].copy_from_slice(&b.to_array());
+                },
+            );
+            first += 8;
+        }
+        while first + 4 <= n {
+            ou_path_chunk_group::<f64x4>(spec.seed, first as u64, start, len, &c4, |s, y| {
+                rows[s as usize * n + first..][..4].copy_from_slice(&y.to_array());
+            });
+            first += 4;
+        }
+    }
+    let c1 = spec.params.coeffs::<f64>();
+    for i in first..n {
+        ou_path_chunk_group::<f64>(spec.seed, i as u64, start, len, &c1, |s, y| rows[s as usize * n + i] = y);
+    }
+}
+
+/// Runs `f(c, rows of chunk c)` for every chunk of the `[row][sim]` rows `1..` of a path:
+/// on the pool when threaded, else in order.
+fn for_each_chunk(
+    sim: &Simulator,
+    n: usize,
+    ch: &Chunking,
+    rows: &mut [f64],
+    f: impl Fn(usize, &mut [f64]) + Sync,
+) {
+    match (sim.backend(), sim.pool()) {
+        (Backend::Threaded(_), Some(pool)) => {
+            for_each_tile(pool, ch.len, n, rows, |r0, chunk| f(r0 / ch.len, chunk))
+        }
+        _ => rows.chunks_mut(ch.len * n).enumerate().for_each(|(c, chunk)| f(c, chunk)),
+    }
+}
+
+/// W2 mode (a), parallel in time, for a validated `spec` on `sim`'s backend; `out` has
+/// `(num_steps + 1)·num_sim` entries, layout `[t][sim]`.
+///
+/// 1. Every chunk of rows runs from 0 ([`ou_path_chunk_group`]), chunks as threads.
+/// 2. The carries `p[k] = relax^k` by a running product (`p[k] = p[k-1]·relax`, rounded
+///    each time) for `k = 1 ..` until it underflows to 0 (≈ 7 450 rows at the defaults)
+///    or `len`; a correction `fma(p[k], x_start, y)` is applied to row `k` of a chunk
+///    while `p[k] ≠ 0` — beyond, it is exactly `y + 0`, and rows are left as they are.
+/// 3. Serially over chunks, the start state of chunk `c + 1` is its row `len` corrected
+///    with `x_start(c)` (the same formula, so the stored row equals it); then the
+///    corrections of all chunks run as threads.
+///
+/// Bits depend on `ch` only, not on the backend or the threads.
+pub fn path_parallel_in_time(sim: &Simulator, spec: &OuSpec, ch: &Chunking, out: &mut [f64]) {
+    let n = spec.num_sim;
+    let wide = sim.backend() != Backend::Scalar;
+    let (row0, rows) = out.split_at_mut(n);
+    row0.fill(spec.params.x0);
+    for_each_chunk(sim, n, ch, rows, |c, chunk| path_chunk_from_zero(spec, wide, c, ch.len, chunk));
+    let relax = spec.params.coeffs::<f64>().relax;
+    let mut p = Vec::new();
+    let mut pk = relax;
+    while pk != 0.0 && p.len() < ch.len {
+        p.push(pk);
+        pk *= relax;
+    }
+    let fix = |k: usize, x_start: f64, y: f64| if k <= p.len() { p[k - 1].mul_add(x_start, y) } else { y };
+    // Start states: chunk 0 starts at x0; chunk c + 1 at the corrected last row of c.
+    let mut starts = vec![spec.params.x0; ch.count * n];
+    for c in 1..ch.count {
+        for i in 0..n {
+            let y = rows[(c * ch.len - 1) * n + i];
+            starts[c * n + i] = fix(ch.len, starts[(c - 1) * n + i], y);
+        }
+    }
+    for_each_chunk(sim, n, ch, rows, |c, chunk| {
+        let x_start = &starts[c * n..][..n];
+        if x_start.iter().all(|&x| x == 0.0) {
+            return;
+        }
+        let kmax = p.len().min(chunk.len() / n);
+        for (k, row) in chunk[..kmax * n].chunks_exact_mut(n).enumerate() {
+            for (y, &x) in row.iter_mut().zip(x_start) {
+                *y = fix(k + 1, x, *y);
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::ou::OuParams;
+
+    #[test]
+    fn chunking_covers_the_steps() {
+        assert_eq!(Chunking::new(0, 3), None);
+        assert_eq!(Chunking::new(10, 100), Some(Chunking { len: 4, count: 3, last: 2 }));
+        assert_eq!(Chunking::new(5_000_000, 64), Some(Chunking { len: 78_128, count: 64, last: 77_936 }));
+        for (n, c) in [(1usize, 1usize), (7, 2), (400, 7), (401, 40), (12, 3)] {
+            let ch = Chunking::new(n, c).expect("n > 0");
+            assert!(
+                ch.len.is_multiple_of(4)
+                    && ch.count <= c.max(n.div_ceil(4))
+                    && (1..=ch.len).contains(&ch.last)
+            );
+            assert_eq!((ch.count - 1) * ch.len + ch.last, n);
+        }
+    }
+
+    #[test]
+    fn eight_chunk_groups_equal_single_lanes() {
+        let spec = OuSpec { seed: 11, num_sim: 2, num_steps: 1000, params: OuParams::default() };
+        let ch = Chunking { len: 36, count: 28, last: 28 };
+        for len in [36usize, 7, 1] {
+            let t = ChunkTask { sim: 1, c0: 8, lanes: 8, width: 8, len };
+            let got = chunk_group_x2(&spec, &ch, &t);
+            let four = chunk_group::<f64x4>(&spec, &ch, &ChunkTask { lanes: 4, width: 4, ..t });
+            for (l, g) in got.iter().enumerate() {
+                let one =
+                    chunk_group::<f64>(&spec, &ch, &ChunkTask { c0: t.c0 + l, lanes: 1, width: 1, ..t });
+                assert_eq!(g.to_bits(), one[0].to_bits(), "len {len} lane {l}");
+            }
+            assert_eq!(got[..4], four[..]);
+            // A padded group (3 real chunks) gives the same first lanes.
+            let padded = chunk_group_x2(&spec, &ch, &ChunkTask { lanes: 3, ..t });
+            assert_eq!(padded[..], got[..3]);
+        }
+    }
 }

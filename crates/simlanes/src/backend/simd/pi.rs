@@ -4,7 +4,11 @@
 //! Why `f32x16` (on AVX2: two `f32x8` per operation): W1 is bound by the latency of
 //! Philox's ten dependent rounds (`vpmuludq` 5 cycles, then shift/blend/xor), not by
 //! throughput; two independent chains per operation measured +15–50 % pairs/s over
-//! `f32x8` on the dev machine (noisy, shared 2-core EPYC).
+//! `f32x8` on the dev machine (noisy, shared 2-core EPYC). Tried and rejected (perf
+//! probe, `examples/perf_probe.rs`): one estimate at a time on `f32`, vectorised by LLVM
+//! along the blocks (faster in an isolated loop, 0.055 → 0.076–0.092 CPU-s for 5e7 pairs
+//! in the backend), and 2 interleaved blocks on `f32x16` (`pi_hits_interleaved`, ≈ 5 %
+//! slower: the 16-lane type already carries two chains).
 
 use super::{GroupKernel, run_groups_with};
 use crate::simulator::Simulator;
