@@ -218,7 +218,8 @@ impl Simulator {
                 crate::backend::simd::binomial::fill_uniforms(self, seed, nd, &mut out)
             }
             Backend::Gpu { .. } => {
-                let count = u32::try_from(nd).map_err(|_| ParamError::TooLarge { name: "n*d", max: u32::MAX.into() })?;
+                let count = u32::try_from(nd)
+                    .map_err(|_| ParamError::TooLarge { name: "n*d", max: u32::MAX.into() })?;
                 out = self.device()?.uniforms(seed, 0, sims, count)?;
             }
         }
