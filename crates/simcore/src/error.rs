@@ -54,6 +54,18 @@ pub enum ParamError {
         /// Largest accepted value.
         max: u64,
     },
+    /// An integer lies outside the range a conversion accepts (e.g. a JAX seed outside
+    /// int64, `fold_in` data outside `[0, 2^32)`: where JAX raises `OverflowError`).
+    IntOutOfRange {
+        /// Parameter name.
+        name: &'static str,
+        /// The value given.
+        value: i128,
+        /// Smallest accepted value.
+        min: i128,
+        /// Largest accepted value.
+        max: i128,
+    },
     /// A delay is longer than the ring buffer holds.
     DelayTooLong {
         /// The lag given (steps).
@@ -77,6 +89,9 @@ impl fmt::Display for ParamError {
             Self::Negative { name, value } => write!(f, "parameter `{name}` must be >= 0, got {value}"),
             Self::ZeroSize { name } => write!(f, "size `{name}` must be at least 1"),
             Self::TooLarge { name, max } => write!(f, "size `{name}` is too large (at most {max})"),
+            Self::IntOutOfRange { name, value, min, max } => {
+                write!(f, "`{name}` = {value} is outside [{min}, {max}]")
+            }
             Self::DelayTooLong { lag, max } => {
                 write!(f, "delay of {lag} steps exceeds the ring buffer (at most {max})")
             }

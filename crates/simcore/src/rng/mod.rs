@@ -3,9 +3,12 @@
 //! * [`philox4x32_10()`] — the counter-based reference generator: any block of any stream in
 //!   O(1), identical on every backend. [`stream`] fixes how `(seed, stream_id, counter)`
 //!   map onto it and how words become uniforms and normals (WORKLOADS.md, "Random streams").
+//! * [`jax`] — JAX-compatible streams (threefry2x32 keys, splits, bits, uniforms,
+//!   normals), bit for bit with `jax.random`.
 //! * [`splitmix64`], [`xoshiro256pp`], [`xoroshiro128p`] — fast sequential generators,
 //!   bit-identical to the `rand_xoshiro` crate, implementing `rand_core::RngCore`.
 
+pub mod jax;
 pub mod philox4x32_10;
 pub mod splitmix64;
 pub mod stream;

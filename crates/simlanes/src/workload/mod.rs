@@ -3,6 +3,7 @@
 
 pub mod binomial;
 pub mod jansen_rit;
+pub mod jax;
 pub mod mpr;
 pub mod ou;
 pub mod pi;
