@@ -1,1 +1,136 @@
-//! (to be written)
+//! Bad input, across the public API: every class of mistake the foundation issue lists
+//! (NaN/inf parameters, probabilities outside [0, 1], zero or overflowing sizes, mismatched
+//! lengths, dt <= 0, bad thread settings) is a typed error on every backend, and nothing is
+//! written to caller-owned outputs. Per-workload details live in each `wN_*.rs`.
+
+use simlanes::simcore::ParamError;
+use simlanes::simcore::models::ou::OuParams;
+use simlanes::workload::binomial::{BinomialSpec, Uniforms};
+use simlanes::workload::jansen_rit::JansenRitSpec;
+use simlanes::workload::mpr::MprSpec;
+use simlanes::workload::ou::OuSpec;
+use simlanes::workload::pi::PiSpec;
+use simlanes::{Backend, SimError, Simulator, ThreadConfig};
+
+fn cpu_backends() -> Vec<Simulator> {
+    [Backend::Scalar, Backend::Simd, Backend::Threaded(ThreadConfig::new(2))]
+        .into_iter()
+        .map(|b| Simulator::new(b).expect("CPU backends start"))
+        .collect()
+}
+
+fn param(e: SimError) -> ParamError {
+    match e {
+        SimError::Param(p) => p,
+        other => panic!("expected a parameter error, got {other:?}"),
+    }
+}
+
+#[test]
+fn zero_sizes_are_rejected_by_name() {
+    for sim in cpu_backends() {
+        let e = sim.pi(&PiSpec { seed: 0, pairs_per_estimate: 10, estimates: 0 }).unwrap_err();
+        assert_eq!(param(e), ParamError::ZeroSize { name: "estimates" });
+        let e = sim.pi(&PiSpec { seed: 0, pairs_per_estimate: 0, estimates: 3 }).unwrap_err();
+        assert!(matches!(param(e), ParamError::ZeroSize { .. }));
+        let ou = OuSpec { seed: 0, num_sim: 0, num_steps: 10, params: OuParams::default() };
+        assert!(matches!(param(sim.ou_final(&ou).unwrap_err()), ParamError::ZeroSize { .. }));
+    }
+}
+
+#[test]
+fn overflowing_sizes_are_rejected() {
+    for sim in cpu_backends() {
+        let e = sim.pi(&PiSpec { seed: 0, pairs_per_estimate: u64::from(u32::MAX) + 1, estimates: 1 });
+        assert!(matches!(param(e.unwrap_err()), ParamError::TooLarge { .. }));
+        let ou = OuSpec { seed: 0, num_sim: usize::MAX, num_steps: usize::MAX, params: OuParams::default() };
+        let mut out = [0.0; 4];
+        assert!(matches!(param(sim.ou_path(&ou, &mut out).unwrap_err()), ParamError::TooLarge { .. }));
+        assert_eq!(out, [0.0; 4], "nothing written on error");
+    }
+}
+
+#[test]
+fn non_finite_and_non_positive_parameters_are_rejected() {
+    for sim in cpu_backends() {
+        let bad = |params| OuSpec { seed: 0, num_sim: 2, num_steps: 3, params };
+        let nan_sigma = bad(OuParams { sigma: f64::NAN, ..OuParams::default() });
+        assert!(matches!(param(sim.ou_final(&nan_sigma).unwrap_err()), ParamError::NotFinite { .. }));
+        let zero_dt = bad(OuParams { dt: 0.0, ..OuParams::default() });
+        assert!(matches!(param(sim.ou_final(&zero_dt).unwrap_err()), ParamError::NotPositive { .. }));
+        let neg_dt = bad(OuParams { dt: -0.1, ..OuParams::default() });
+        assert!(matches!(param(sim.ou_final(&neg_dt).unwrap_err()), ParamError::NotPositive { .. }));
+
+        let mut jr = JansenRitSpec::with_size(0, 2, 4, 3).expect("small spec");
+        jr.dt = 0.0;
+        assert!(sim.jansen_rit(&jr).is_err(), "dt = 0 must be rejected");
+        let mut jr = JansenRitSpec::with_size(0, 2, 4, 3).expect("small spec");
+        jr.mu = vec![f32::NAN];
+        assert!(sim.jansen_rit(&jr).is_err(), "NaN mu must be rejected");
+
+        let mut mpr = MprSpec::sweep_sized(0, 2, 420).expect("small sweep");
+        mpr.sigma = f32::INFINITY;
+        assert!(sim.mpr(&mpr).is_err(), "infinite sigma must be rejected");
+    }
+}
+
+#[test]
+fn probabilities_outside_the_unit_interval_are_rejected() {
+    let spec = BinomialSpec { seed: 0, theta: vec![0.0; 4], d: 4, n: 2, sims: 16, null_truth: None };
+    for sim in cpu_backends() {
+        for alpha in [0.0, 1.0, -0.1, 1.5, f64::NAN] {
+            let e = sim.binomial_calibrate(&spec, alpha, Uniforms::Fused).unwrap_err();
+            assert!(
+                matches!(param(e), ParamError::NotOpenProbability { name: "alpha", .. }),
+                "alpha {alpha}"
+            );
+        }
+        let e = sim.binomial_validate(&spec, f64::NAN, Uniforms::Fused).unwrap_err();
+        assert!(matches!(param(e), ParamError::NotFinite { name: "lambda", .. }));
+    }
+}
+
+#[test]
+fn mismatched_lengths_are_shape_errors() {
+    for sim in cpu_backends() {
+        let ou = OuSpec { seed: 0, num_sim: 3, num_steps: 5, params: OuParams::default() };
+        let mut out = vec![7.0; 17];
+        let e = sim.ou_path(&ou, &mut out).unwrap_err();
+        assert!(matches!(e, SimError::Shape { name: "out", expected: 18, got: 17 }), "{e:?}");
+        assert!(out.iter().all(|&x| x == 7.0), "nothing written on error");
+        let e = sim.ou_with_normals(&ou, &[0.0; 14]).unwrap_err();
+        assert!(matches!(e, SimError::Shape { name: "z", expected: 15, got: 14 }), "{e:?}");
+
+        let spec = BinomialSpec { seed: 0, theta: vec![0.0; 8], d: 4, n: 2, sims: 4, null_truth: None };
+        let short = vec![0.5f32; 4 * 2 * 4 - 1];
+        assert!(sim.binomial_validate(&spec, 0.5, Uniforms::Pregenerated(&short)).is_err());
+        let ragged = BinomialSpec { theta: vec![0.0; 7], ..spec };
+        assert!(sim.binomial_validate(&ragged, 0.5, Uniforms::Fused).is_err());
+
+        let mut jr = JansenRitSpec::with_size(0, 3, 4, 2).expect("small spec");
+        jr.weights.pop();
+        assert!(matches!(sim.jansen_rit(&jr).unwrap_err(), SimError::Shape { .. }));
+    }
+}
+
+#[test]
+fn bad_thread_settings_are_rejected_before_any_work() {
+    let e = Simulator::new(Backend::Threaded(ThreadConfig::new(0))).unwrap_err();
+    assert_eq!(param(e), ParamError::ZeroSize { name: "threads" });
+    let e = Simulator::new(Backend::Threaded(ThreadConfig::new(2).with_tile(0))).unwrap_err();
+    assert_eq!(param(e), ParamError::ZeroSize { name: "tile" });
+}
+
+#[test]
+fn a_missing_gpu_is_a_typed_error_not_a_panic() {
+    match Simulator::new(Backend::Gpu { device: 0 }) {
+        Ok(sim) => {
+            eprintln!("GPU present ({:?}): nothing to check here", sim.gpu().map(|g| &g.info().name));
+        }
+        Err(e) => {
+            assert!(matches!(e, SimError::Gpu(_)), "{e:?}");
+            assert!(!e.to_string().is_empty());
+            eprintln!("no GPU here, as expected on CI: {e}");
+        }
+    }
+}
