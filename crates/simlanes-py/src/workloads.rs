@@ -1,0 +1,203 @@
+//! The workloads of WORKLOADS.md over NumPy: W1 `pi`, W2 `ou_final`, W4 `jansen_rit`,
+//! W5 `mpr_sweep`. Each reads and checks its arguments with the GIL held, runs with it
+//! released, and returns NumPy arrays (a dict where there are several; the Python layer
+//! wraps those in dataclasses).
+
+use crate::{int, read_array, simulator, to_py};
+use numpy::ndarray::Array3;
+use numpy::{IntoPyArray, PyArray1};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFloat, PyInt};
+use simlanes::workload::jansen_rit::{JansenRitSpec, NV as JR_NV, default_lags};
+use simlanes::workload::mpr::{MprSpec, NV as MPR_NV, sweep_grid};
+use simlanes::workload::ou::{OuParams, OuSpec};
+use simlanes::workload::pi::PiSpec;
+
+/// W1: `estimates` estimates of pi, each from `pairs_per_estimate` pairs.
+#[pyfunction]
+#[pyo3(signature = (pairs_per_estimate, estimates, *, seed=None, backend="threaded", threads=None))]
+pub(crate) fn pi<'py>(
+    py: Python<'py>,
+    pairs_per_estimate: &Bound<'py, PyAny>,
+    estimates: &Bound<'py, PyAny>,
+    seed: Option<&Bound<'py, PyAny>>,
+    backend: &str,
+    threads: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let spec = PiSpec {
+        seed: seed.map_or(Ok(0), |s| int(s, "seed"))?,
+        pairs_per_estimate: int(pairs_per_estimate, "pairs_per_estimate")?,
+        estimates: int(estimates, "estimates")?,
+    };
+    spec.validate().map_err(to_py)?;
+    let sim = simulator(py, backend, threads)?;
+    let out = py.detach(|| sim.pi(&spec)).map_err(to_py)?;
+    let d = PyDict::new(py);
+    d.set_item("hits", PyArray1::from_vec(py, out.hits))?;
+    d.set_item("estimates", PyArray1::from_vec(py, out.estimates))?;
+    d.set_item("mean", out.mean)?;
+    Ok(d)
+}
+
+/// W2 mode (b): the final state of every simulation.
+#[pyfunction]
+#[pyo3(signature = (num_sim, num_steps, *, seed=None, dt=0.1, tau=1.0, sigma=2.0, x0=0.0, backend="threaded", threads=None))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn ou_final<'py>(
+    py: Python<'py>,
+    num_sim: &Bound<'py, PyAny>,
+    num_steps: &Bound<'py, PyAny>,
+    seed: Option<&Bound<'py, PyAny>>,
+    dt: f64,
+    tau: f64,
+    sigma: f64,
+    x0: f64,
+    backend: &str,
+    threads: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let spec = OuSpec {
+        seed: seed.map_or(Ok(0), |s| int(s, "seed"))?,
+        num_sim: int(num_sim, "num_sim")?,
+        num_steps: int(num_steps, "num_steps")?,
+        params: OuParams { dt, tau, sigma, x0 },
+    };
+    spec.validate().map_err(to_py)?;
+    let sim = simulator(py, backend, threads)?;
+    let out = py.detach(|| sim.ou_final(&spec)).map_err(to_py)?;
+    Ok(PyArray1::from_vec(py, out))
+}
+
+/// A per-member parameter: a Python number (broadcast to every member) or a 1-D float32
+/// array (one value per member).
+fn per_member(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<f32>> {
+    if obj.is_instance_of::<PyFloat>() || obj.is_instance_of::<PyInt>() {
+        return Ok(vec![obj.extract::<f64>()? as f32]);
+    }
+    Ok(read_array::<f32>(obj, name, 1, "float32")?.values)
+}
+
+/// An `(nn, nn)` array of dtype `T`.
+fn square<T: numpy::Element + Copy>(
+    obj: &Bound<'_, PyAny>,
+    name: &str,
+    nn: usize,
+    dtype: &str,
+) -> PyResult<Vec<T>> {
+    let a = read_array::<T>(obj, name, 2, dtype)?;
+    if a.shape != [nn, nn] {
+        return Err(PyValueError::new_err(format!(
+            "`{name}` has shape {:?}, expected ({nn}, {nn})",
+            a.shape
+        )));
+    }
+    Ok(a.values)
+}
+
+/// A state array `[nv][nn][B]` as a NumPy array of shape `(nv, nn, B)`.
+fn state<'py>(py: Python<'py>, v: Vec<f32>, nv: usize, nn: usize, b: usize) -> PyResult<Bound<'py, PyAny>> {
+    let a = Array3::from_shape_vec((nv, nn, b), v).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    Ok(a.into_pyarray(py).into_any())
+}
+
+/// W4 (W4d with `delays` or `lags`): the final state, shape `(6, nn, batch)`.
+#[pyfunction]
+#[pyo3(signature = (nn, nt, batch, *, seed=None, dt=1.0, sigma=1e-3, k=None, mu=None, weights=None, delays=false, lags=None, initial=None, backend="threaded", threads=None))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn jansen_rit<'py>(
+    py: Python<'py>,
+    nn: &Bound<'py, PyAny>,
+    nt: &Bound<'py, PyAny>,
+    batch: &Bound<'py, PyAny>,
+    seed: Option<&Bound<'py, PyAny>>,
+    dt: f32,
+    sigma: f32,
+    k: Option<&Bound<'py, PyAny>>,
+    mu: Option<&Bound<'py, PyAny>>,
+    weights: Option<&Bound<'py, PyAny>>,
+    delays: bool,
+    lags: Option<&Bound<'py, PyAny>>,
+    initial: Option<&Bound<'py, PyAny>>,
+    backend: &str,
+    threads: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let seed = seed.map_or(Ok(0), |s| int(s, "seed"))?;
+    let (nn, nt, batch) = (int::<usize>(nn, "nn")?, int::<usize>(nt, "nt")?, int::<usize>(batch, "batch")?);
+    if delays && lags.is_some() {
+        return Err(PyValueError::new_err("give `delays=True` (default lags) or `lags`, not both"));
+    }
+    let mut spec =
+        JansenRitSpec { dt, sigma, ..JansenRitSpec::with_size(seed, nn, nt, batch).map_err(to_py)? };
+    if let Some(k) = k {
+        spec.k = per_member(k, "k")?;
+    }
+    if let Some(mu) = mu {
+        spec.mu = per_member(mu, "mu")?;
+    }
+    if let Some(w) = weights {
+        spec.weights = square::<f32>(w, "weights", nn, "float32")?;
+    }
+    if delays {
+        spec.lags = Some(default_lags(seed, nn).map_err(to_py)?);
+    }
+    if let Some(l) = lags {
+        spec.lags = Some(square::<u8>(l, "lags", nn, "uint8")?);
+    }
+    if let Some(x0) = initial {
+        let a = read_array::<f32>(x0, "initial", 3, "float32")?;
+        if a.shape != [JR_NV, nn, batch] {
+            return Err(PyValueError::new_err(format!(
+                "`initial` has shape {:?}, expected ({JR_NV}, {nn}, {batch})",
+                a.shape
+            )));
+        }
+        spec.initial = Some(a.values);
+    }
+    spec.validate().map_err(to_py)?;
+    let sim = simulator(py, backend, threads)?;
+    let out = py.detach(|| sim.jansen_rit(&spec)).map_err(to_py)?;
+    state(py, out, JR_NV, nn, batch)
+}
+
+/// W5: the MPR sweep (or any `k` × `eta` members), per-member std of `r` and final states.
+#[pyfunction]
+#[pyo3(signature = (k=None, eta=None, *, nn=None, nt=None, seed=None, dt=0.01, sigma=0.2, weights=None, backend="threaded", threads=None))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn mpr_sweep<'py>(
+    py: Python<'py>,
+    k: Option<&Bound<'py, PyAny>>,
+    eta: Option<&Bound<'py, PyAny>>,
+    nn: Option<&Bound<'py, PyAny>>,
+    nt: Option<&Bound<'py, PyAny>>,
+    seed: Option<&Bound<'py, PyAny>>,
+    dt: f32,
+    sigma: f32,
+    weights: Option<&Bound<'py, PyAny>>,
+    backend: &str,
+    threads: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let seed = seed.map_or(Ok(0), |s| int(s, "seed"))?;
+    let nn = nn.map_or(Ok(164), |v| int::<usize>(v, "nn"))?;
+    let nt = nt.map_or(Ok(1000), |v| int::<usize>(v, "nt"))?;
+    let (k, eta) = match (k, eta) {
+        (None, None) => sweep_grid(),
+        (Some(k), Some(eta)) => (per_member(k, "k")?, per_member(eta, "eta")?),
+        _ => return Err(PyValueError::new_err("give both `k` and `eta`, or neither (the W5 sweep grid)")),
+    };
+    let batch = k.len().max(eta.len());
+    let mut spec = MprSpec { dt, sigma, batch, k, eta, ..MprSpec::sweep_sized(seed, nn, nt).map_err(to_py)? };
+    if let Some(w) = weights {
+        spec.weights = square::<f32>(w, "weights", nn, "float32")?;
+    }
+    spec.validate().map_err(to_py)?;
+    let sim = simulator(py, backend, threads)?;
+    let out = py.detach(|| sim.mpr(&spec)).map_err(to_py)?;
+    let member =
+        |v: &[f32]| -> Vec<f32> { (0..batch).map(|b| if v.len() == 1 { v[0] } else { v[b] }).collect() };
+    let d = PyDict::new(py);
+    d.set_item("k", PyArray1::from_vec(py, member(&spec.k)))?;
+    d.set_item("eta", PyArray1::from_vec(py, member(&spec.eta)))?;
+    d.set_item("std_r", PyArray1::from_vec(py, out.std_r))?;
+    d.set_item("final_state", state(py, out.final_state, MPR_NV, nn, batch)?)?;
+    Ok(d)
+}

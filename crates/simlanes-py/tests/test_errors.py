@@ -1,0 +1,94 @@
+"""Every error mapping: ValueError (bad values and shapes, with the Rust message),
+TypeError (wrong dtypes and types), RuntimeError (a backend that cannot start). Never a
+crash."""
+
+import numpy as np
+import pytest
+
+import simlanes
+
+G = np.zeros((4, 2))
+CAL = dict(n=3, sims=64)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: simlanes.pi(0, 4), "pairs"),
+        (lambda: simlanes.pi(10, 0), "estimates"),
+        (lambda: simlanes.pi(1 << 32, 1), "pairs"),
+        (lambda: simlanes.pi(-1, 4), "pairs_per_estimate"),
+        (lambda: simlanes.pi(10, 4, seed=-1), "seed"),
+        (lambda: simlanes.pi(10, 4, seed=1 << 64), "seed"),
+        (lambda: simlanes.ou_final(0, 10), "num_sim"),
+        (lambda: simlanes.ou_final(4, 10, tau=-1.0), "tau"),
+        (lambda: simlanes.ou_final(4, 10, dt=float("nan")), "dt"),
+        (lambda: simlanes.validate(G, float("nan"), **CAL), "lambda"),
+        (lambda: simlanes.validate(G, 0.5, delta=1.5, **CAL), "delta"),
+        (lambda: simlanes.validate(np.zeros(4), 0.5, **CAL), "dimension"),
+        (lambda: simlanes.validate(np.zeros((0, 2)), 0.5, **CAL), "grid"),
+        (lambda: simlanes.validate(np.full((2, 2), np.inf), 0.5, **CAL), "theta"),
+        (lambda: simlanes.validate(G, 0.5, null=np.ones(3, bool), **CAL), "null"),
+        (lambda: simlanes.validate(G, 0.5, n=0, sims=64), "n"),
+        (lambda: simlanes.validate(G, 0.5, n=3, sims=0), "K"),
+        (lambda: simlanes.validate(G, 0.5, grid_tile=0, **CAL), "grid_tile"),
+        (lambda: simlanes.validate(G, 0.5, backend="gpu", **CAL), "CPU"),
+        (lambda: simlanes.calibrate(G, 1.5, **CAL), "alpha"),
+        (lambda: simlanes.jansen_rit(0, 10, 2), "nn"),
+        (lambda: simlanes.jansen_rit(3, 10, 2, weights=np.zeros((3, 2), np.float32)), "weights"),
+        (lambda: simlanes.jansen_rit(3, 10, 2, k=np.zeros(3, np.float32)), "k"),
+        (lambda: simlanes.jansen_rit(3, 10, 2, initial=np.zeros((6, 3, 3), np.float32)), "initial"),
+        (lambda: simlanes.jansen_rit(3, 10, 2, delays=True, lags=np.zeros((3, 3), np.uint8)), "lags"),
+        (lambda: simlanes.jansen_rit(3, 10, 2, dt=0.0), "dt"),
+        (lambda: simlanes.mpr_sweep(nn=4, nt=400), "nt"),
+        (lambda: simlanes.mpr_sweep(1.0, nn=4, nt=401), "eta"),
+        (lambda: simlanes.pi(10, 4, backend="cuda"), "backend"),
+        (lambda: simlanes.pi(10, 4, backend="threaded", threads=0), "threads"),
+        (lambda: simlanes.pi(10, 4, backend="simd", threads=2), "threads"),
+        (lambda: simlanes.make_tiles("fit", G, lam=0.5, **CAL), "op"),
+        (lambda: simlanes.make_tiles("validate", G, **CAL), "lam"),
+        (lambda: simlanes.make_tiles("validate", G, lam=0.5, tile_points=0, **CAL), "tile_points"),
+        (lambda: simlanes.merge_tiles([]), "no tiles"),
+    ],
+)
+def test_value_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: simlanes.validate(G.astype(np.int64), 0.5, **CAL), "float64"),
+        (lambda: simlanes.validate(G.astype(np.float32), 0.5, **CAL), "float64"),
+        (lambda: simlanes.validate(G, 0.5, null=np.ones(4), **CAL), "bool"),
+        (lambda: simlanes.validate(G, 0.5, n=1.5, sims=64), "n"),
+        (lambda: simlanes.validate(G, "0.5", **CAL), "lam"),
+        (lambda: simlanes.pi(10.0, 4), "pairs_per_estimate"),
+        (lambda: simlanes.pi(10, 4, threads="2"), "threads"),
+        (lambda: simlanes.jansen_rit(3, 10, 2, weights=np.zeros((3, 3))), "float32"),
+        (lambda: simlanes.jansen_rit(3, 10, 2, mu=np.zeros(2)), "float32"),
+        (lambda: simlanes.jansen_rit(3, 10, 2, lags=np.zeros((3, 3), np.int32)), "uint8"),
+        (lambda: simlanes._simlanes.validate([[0.0]], 0.5, **CAL), "NumPy array"),
+        (lambda: simlanes.make_tiles("validate", G.astype(np.float32), lam=0.5, **CAL), "float64"),
+    ],
+)
+def test_type_errors(call, match):
+    with pytest.raises(TypeError, match=match):
+        call()
+
+
+def test_messages_carry_the_rust_numbers():
+    with pytest.raises(ValueError, match=r"`null` has length 3, expected 4"):
+        simlanes.validate(G, 0.5, null=np.ones(3, bool), **CAL)
+    with pytest.raises(ValueError, match=r"`nt` is 400, must be at least 401"):
+        simlanes.mpr_sweep(nn=4, nt=400)
+
+
+def test_gpu_backend_error_is_runtime_error_when_absent():
+    try:
+        simlanes.ou_final(4, 10, backend="gpu")
+    except RuntimeError as e:
+        assert str(e)  # says why (no driver, no device, ...)
+    else:
+        pytest.skip("a GPU is present: nothing to map")

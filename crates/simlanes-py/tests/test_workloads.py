@@ -1,0 +1,90 @@
+"""W1, W2, W4, W5 over NumPy: shapes, dtypes, laws, and the same bits on every CPU backend."""
+
+import math
+
+import numpy as np
+import pytest
+
+import simlanes
+
+CPU = [dict(backend="scalar"), dict(backend="simd"), dict(backend="threaded", threads=1),
+       dict(backend="threaded", threads=2)]
+
+
+def test_pi_law_and_backends_agree():
+    n, i = 20_000, 64
+    runs = [simlanes.pi(n, i, seed=7, **b) for b in CPU]
+    r = runs[0]
+    assert r.hits.dtype == np.uint64 and r.hits.shape == (i,)
+    assert r.estimates.dtype == np.float64
+    np.testing.assert_array_equal(r.estimates, 4.0 * r.hits / n)
+    se = math.sqrt(math.pi * (4 - math.pi) / (n * i))
+    assert abs(r.mean - math.pi) < 4 * se
+    for other in runs[1:]:
+        np.testing.assert_array_equal(other.hits, r.hits)
+        assert other.mean == r.mean
+    assert not np.array_equal(simlanes.pi(n, i, seed=8).hits, r.hits)
+
+
+def test_ou_final_law_and_backends_agree():
+    sims, steps = 4096, 100  # relax^100 = e^-10: stationary to 4.5e-5
+    runs = [simlanes.ou_final(sims, steps, seed=3, **b) for b in CPU]
+    x = runs[0]
+    assert x.dtype == np.float64 and x.shape == (sims,)
+    for other in runs[1:]:
+        assert np.array_equal(other.view(np.uint64), x.view(np.uint64))
+    var = 4.0  # sigma^2
+    assert abs(x.mean()) < 4 * math.sqrt(var / sims)
+    assert abs(x.var() - var) < 4 * var * math.sqrt(2 / sims)
+    np.testing.assert_array_equal(simlanes.ou_final(5, 0, x0=1.25), np.full(5, 1.25))
+    small = simlanes.ou_final(16, 100, seed=3, sigma=1.0)
+    np.testing.assert_allclose(small, x[:16] / 2, rtol=1e-12)  # linear in sigma, same normals
+
+
+def test_jansen_rit_shapes_members_and_backends():
+    nn, nt, b = 6, 64, 11
+    mu = np.linspace(0.1, 0.3, b, dtype=np.float32)
+    runs = [simlanes.jansen_rit(nn, nt, b, seed=1, mu=mu, **be) for be in CPU]
+    y = runs[0]
+    assert y.dtype == np.float32 and y.shape == (6, nn, b)
+    assert np.isfinite(y).all()
+    for other in runs[1:]:
+        assert np.array_equal(other.view(np.uint32), y.view(np.uint32))
+    # sigma = 0 and W = 0: every member with the same parameters is the same.
+    quiet = simlanes.jansen_rit(nn, nt, b, sigma=0.0, weights=np.zeros((nn, nn), np.float32), mu=0.2)
+    assert (quiet == quiet[:, :, :1]).all()
+    # A scalar broadcasts like an array of copies.
+    k = simlanes.jansen_rit(nn, nt, b, k=0.05)
+    np.testing.assert_array_equal(k, simlanes.jansen_rit(nn, nt, b, k=np.full(b, 0.05, np.float32)))
+    # The initial state is used.
+    x0 = np.zeros((6, nn, b), np.float32)
+    x0[0] = 1.0
+    assert not np.array_equal(simlanes.jansen_rit(nn, 1, b, initial=x0), simlanes.jansen_rit(nn, 1, b))
+    # W4d: default lags, or explicit ones.
+    d = simlanes.jansen_rit(nn, nt, b, delays=True)
+    assert d.shape == (6, nn, b) and np.isfinite(d).all()
+    z = simlanes.jansen_rit(nn, nt, b, lags=np.zeros((nn, nn), np.uint8))
+    assert np.isfinite(z).all()
+
+
+def test_mpr_sweep_grid_and_backends():
+    r = simlanes.mpr_sweep(nn=4, nt=401, seed=2, backend="threaded", threads=2)
+    assert r.k.shape == r.eta.shape == r.std_r.shape == (1152,)
+    assert r.final_state.shape == (2, 4, 1152) and r.final_state.dtype == np.float32
+    np.testing.assert_array_equal(r.k[::36], (2 * np.arange(32) / 31).astype(np.float32))
+    np.testing.assert_array_equal(r.eta[:36], (-6 + 3 * np.arange(36) / 35).astype(np.float32))
+    assert (r.std_r > 0).all() and (r.final_state[0] >= 0).all()
+    k = np.array([0.0, 0.5, 1.0], np.float32)
+    runs = [simlanes.mpr_sweep(k, -5.0, nn=5, nt=420, seed=2, **b) for b in CPU]
+    for other in runs[1:]:
+        np.testing.assert_array_equal(other.std_r, runs[0].std_r)
+        np.testing.assert_array_equal(other.final_state, runs[0].final_state)
+    np.testing.assert_array_equal(runs[0].eta, np.full(3, -5.0, np.float32))
+
+
+def test_gpu_backend_runs_or_says_why():
+    try:
+        r = simlanes.pi(1000, 64, backend="gpu")
+    except RuntimeError as e:
+        pytest.skip(f"no usable GPU: {e}")
+    np.testing.assert_array_equal(r.hits, simlanes.pi(1000, 64, backend="simd").hits)
