@@ -2,6 +2,7 @@
 //! lives. The math itself is in `simcore`; a backend never re-implements it.
 
 pub mod gpu;
+pub(crate) mod heun_group;
 pub mod scalar;
 pub mod simd;
 pub mod threaded;

@@ -1,8 +1,8 @@
 //! W5 on the scalar backend: one member at a time with `f32` lanes, through the shared
-//! per-member Heun loop of the W4 scalar backend; the statistic is accumulated in f64 by
+//! group driver (`backend::heun_group`, a group of one); the statistic is accumulated in f64 by
 //! `simcore::models::mpr::RateStats` after every step in the window.
 
-use super::jansen_rit::{MemberBufs, integrate_member};
+use crate::backend::heun_group::{GroupBufs, integrate_group};
 use crate::error::SimError;
 use crate::workload::jansen_rit::member;
 use crate::workload::mpr::{MprOutput, MprSpec, NV, R0, RateStats, STAT_FIRST, V0};
@@ -20,19 +20,29 @@ pub fn run(spec: &MprSpec) -> Result<MprOutput, SimError> {
     let net = Network::new(nn, &spec.weights, None)?;
     let mut std_r = Vec::with_capacity(bsz);
     let mut final_state = vec![0.0f32; NV * nn * bsz];
-    let mut bufs = MemberBufs::new(NV, nn, false);
+    let mut bufs = GroupBufs::<f32>::new(NV, nn, false);
     for b in 0..bsz {
         bufs.x[..nn].fill(R0);
         bufs.x[nn..].fill(V0);
         let model = Mpr::<f32>::new(&spec.params, member(&spec.eta, b));
         let mut stats = RateStats::default();
-        integrate_member(&model, &net, member(&spec.k, b), &h, spec.seed, b, spec.nt, &mut bufs, |t, x| {
-            if t >= STAT_FIRST as u64 {
-                for &r in &x[..nn] {
-                    stats.push(r);
+        integrate_group(
+            &model,
+            &net,
+            member(&spec.k, b),
+            &h,
+            spec.seed,
+            b as u64,
+            spec.nt,
+            &mut bufs,
+            |t, x| {
+                if t >= STAT_FIRST as u64 {
+                    for &r in &x[..nn] {
+                        stats.push(r);
+                    }
                 }
-            }
-        });
+            },
+        );
         std_r.push(stats.std());
         for e in 0..NV * nn {
             final_state[e * bsz + b] = bufs.x[e];

@@ -3,7 +3,8 @@
 //! −15 % CPU time over `f32x8` at `nn = 32`), then `f32x8`, then `f32` for the remainder
 //! (`backend/simd/network.rs`).
 
-use super::network::{GroupBufs, for_ranges, integrate_group, members, scatter, split_by};
+use super::network::{for_ranges, members, scatter, split_by};
+use crate::backend::heun_group::{GroupBufs, integrate_group};
 use crate::error::SimError;
 use crate::workload::jansen_rit::{JansenRitSpec, NV};
 use simcore::lane::Real;

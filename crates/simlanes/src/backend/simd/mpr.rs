@@ -5,7 +5,8 @@
 //! statistic of each lane is accumulated by its own `RateStats`, values pushed in the
 //! scalar backend's order (steps ascending, nodes ascending), so the f64 sums match.
 
-use super::network::{GroupBufs, for_ranges, integrate_group, members, scatter, split_by};
+use super::network::{for_ranges, members, scatter, split_by};
+use crate::backend::heun_group::{GroupBufs, integrate_group};
 use crate::error::SimError;
 use crate::workload::mpr::{MprOutput, MprSpec, NV, R0, RateStats, STAT_FIRST, V0};
 use simcore::lane::Real;
