@@ -1,15 +1,19 @@
-//! Release-mode timing probe for the CPU backends (W1, W2, W4, W5): min over repeats.
+//! Release-mode timing probe for the CPU backends (W1–W5): min over repeats.
 //!
-//! `cargo run --release -p simlanes --example perf_probe -- [w1|w1k|w2|w2p|w2path|w4|w5|all] [repeats]`
+//! `cargo run --release -p simlanes --example perf_probe -- [WHAT] [repeats]`, `WHAT` one of
+//! `w1 w1k w1t w2 w2p w2path w3 w4 w5 all`.
 //! Prints one line per (workload, backend) with the min wall time and the throughput
 //! metric, preceded by the min CPU time of all threads (`[cpu …]`): on a machine shared
 //! with other jobs the CPU time is the steadier figure. `w1k` times the Philox interleave
-//! variants of W1 on one thread; `w2p` the parallel-in-time W2 mode (b); `w2path` mode (a)
-//! sequential and parallel in time. W4 runs `nn = 32, nt = 64, B = 1024`, W5 the sweep
-//! with `nt = 450`.
+//! variants of W1 on one thread; `w1t` W1 on 2 threads at several tile sizes; `w2p` the
+//! parallel-in-time W2 mode (b); `w2path` mode (a) sequential and parallel in time. W4
+//! runs `nn = 32, nt = 64, B = 1024`, W5 the sweep with `nt = 450`. `w3` runs W3
+//! validate (fused and pregenerated) at the seed sizes B1–B4 (`λ = 0.5`, `θ` a fixed grid
+//! in `[0, 1)`) on the SIMD and threaded backends.
 
 use simlanes::simcore::lane::{Real, UintLane};
 use simlanes::simcore::models::pi::pi_hits_interleaved;
+use simlanes::workload::binomial::{BinomialSpec, Uniforms};
 use simlanes::workload::jansen_rit::JansenRitSpec;
 use simlanes::workload::mpr::MprSpec;
 use simlanes::workload::ou::OuSpec;
@@ -70,6 +74,30 @@ fn main() {
             let t = min_time(reps, || h = sim.pi(&spec).expect("pi").hits.iter().sum::<u64>());
             let pairs = spec.pairs_per_estimate as f64 * spec.estimates as f64;
             println!("W1 {name:10} {t:8.4} s  {:.3e} pairs/s  (hits {h})", pairs / t);
+        }
+    }
+    if want("w3") {
+        w3(&sims[1..], reps);
+    }
+    if what == "w1t" {
+        // W1 on 2 threads: tile sizes and pinning.
+        let spec = PiSpec { seed: 0, pairs_per_estimate: 50_000, estimates: 1_000 };
+        for (name, cfg) in [
+            ("auto pin", ThreadConfig::new(2).pinned()),
+            ("auto", ThreadConfig::new(2)),
+            ("tile 500", ThreadConfig::new(2).pinned().with_tile(500)),
+            ("tile 16", ThreadConfig::new(2).pinned().with_tile(16)),
+            ("tile 64", ThreadConfig::new(2).pinned().with_tile(64)),
+            ("tile 128", ThreadConfig::new(2).pinned().with_tile(128)),
+            ("tile 256", ThreadConfig::new(2).pinned().with_tile(256)),
+            ("tile 96", ThreadConfig::new(2).pinned().with_tile(96)),
+            ("tile 112", ThreadConfig::new(2).pinned().with_tile(112)),
+            ("tile 144", ThreadConfig::new(2).pinned().with_tile(144)),
+            ("tile 192", ThreadConfig::new(2).pinned().with_tile(192)),
+        ] {
+            let sim = Simulator::new(Backend::Threaded(cfg)).expect("backend");
+            let t = min_time(reps, || assert!(sim.pi(&spec).expect("pi").hits[0] > 0));
+            println!("W1 threaded2 {name:9} {t:8.4} s  {:.3e} pairs/s", 5e7 / t);
         }
     }
     if what == "w1k" {
@@ -155,4 +183,32 @@ fn w1_variants(reps: usize) {
     w1_variant::<wide::f32x8, 2>("f32x8", reps);
     w1_variant::<wide::f32x16, 1>("f32x16", reps);
     w1_variant::<wide::f32x16, 2>("f32x16", reps);
+}
+
+/// W3 validate at the seed sizes B1–B4: comparisons/s from the min wall time, and from the
+/// min CPU time of all threads (the figure to compare across thread counts on a shared
+/// machine).
+fn w3(sims: &[(&str, Simulator)], reps: usize) {
+    for (label, g, s, n) in [
+        ("B1", 4096, 131_072, 1),
+        ("B2", 2048, 131_072, 5),
+        ("B3", 1024, 16_384, 150),
+        ("B4", 1024, 8192, 350),
+    ] {
+        // θ in [0, 1): a fixed low-discrepancy fill (golden-ratio steps).
+        let theta: Vec<f64> = (0..g * 4).map(|i| (i as f64 * 0.618_033_988_749_895).fract()).collect();
+        let spec = BinomialSpec { seed: 0, theta, d: 4, n, sims: s, null_truth: None };
+        let work = (g * s * n * 4) as f64;
+        for (name, sim) in sims {
+            let u = sim.binomial_fill_uniforms(0, s, n, 4).expect("fill");
+            for (mode, uni) in [("fused", Uniforms::Fused), ("pregen", Uniforms::Pregenerated(&u))] {
+                let mut r0 = 0;
+                let (wall, cpu) =
+                    min_time2(reps, || r0 = sim.binomial_validate(&spec, 0.5, uni).expect("w3")[0]);
+                let (per_s, per_cpu_s) = (work / wall, work / cpu);
+                print!("W3 {label} {mode:6} {name:10} {wall:7.4} s  {per_s:.3e} cmp/s  ");
+                println!("cpu {cpu:7.4} s  {per_cpu_s:.3e} cmp/cpu-s  (rej[0] {r0})");
+            }
+        }
+    }
 }

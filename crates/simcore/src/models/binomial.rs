@@ -118,12 +118,64 @@ pub fn count_fused_grid<L: Real<Scalar = f32>>(
     counts: &mut [L::Bits],
 ) {
     assert_eq!(p.len(), counts.len() * d, "p must be counts.len() × d");
+    if d == 4 {
+        let stream = Stream::<L>::consecutive(seed, first);
+        // d = 4: Philox block k holds exactly sample k's four arms.
+        count_grid4::<L>(n, p, counts, |k| stream.uniform_block(k as u64));
+        return;
+    }
     counts.fill(L::Bits::splat(0));
     for_each_uniform::<L>(seed, first, n * d, d, |a, u| {
         for (cnt, pg) in counts.iter_mut().zip(p.chunks_exact(d)) {
             *cnt = cnt.wrapping_add(below(u, pg[a]));
         }
     });
+}
+
+/// The `d = 4` grid count (the W3 shape): sample `k`'s four arm uniforms come from
+/// `sample(k)`, and each point's four comparisons (eight for two samples) are summed in
+/// registers before its count in memory is touched, so the per-point load/store is paid
+/// once per four (eight) comparisons instead of once per comparison. Same counts as the
+/// general loop (integer sums of the same comparisons).
+#[inline(always)]
+fn count_grid4<L: Real<Scalar = f32>>(
+    n: usize,
+    p: &[f32],
+    counts: &mut [L::Bits],
+    mut sample: impl FnMut(usize) -> [L; 4],
+) {
+    // `u32::MAX` (= −1) where `u < p`, else 0: the compare mask itself, summed with
+    // wrapping adds and subtracted from the count (no `and` per comparison).
+    #[inline(always)]
+    fn four<L: Real<Scalar = f32>>(u: &[L; 4], pg: &[f32]) -> L::Bits {
+        let m = |a: usize| {
+            L::select_bits(u[a].simd_lt(L::splat(pg[a])), L::Bits::splat(u32::MAX), L::Bits::splat(0))
+        };
+        m(0).wrapping_add(m(1)).wrapping_add(m(2).wrapping_add(m(3)))
+    }
+    // The first pass stores, later passes add (no separate zero fill).
+    #[inline(always)]
+    fn pass<L: Real<Scalar = f32>>(
+        counts: &mut [L::Bits],
+        p: &[f32],
+        add: bool,
+        f: impl Fn(&[f32]) -> L::Bits,
+    ) {
+        for (cnt, pg) in counts.iter_mut().zip(p.chunks_exact(4)) {
+            let neg = f(pg);
+            *cnt = if add { *cnt } else { L::Bits::splat(0) }.wrapping_sub(neg);
+        }
+    }
+    let mut k = 0;
+    while k + 2 <= n {
+        let (u0, u1) = (sample(k), sample(k + 1));
+        pass::<L>(counts, p, k > 0, |pg| four(&u0, pg).wrapping_add(four(&u1, pg)));
+        k += 2;
+    }
+    if k < n {
+        let u0 = sample(k);
+        pass::<L>(counts, p, k > 0, |pg| four(&u0, pg));
+    }
 }
 
 /// Lane `l` of uniform `j`: `u[(first + l)·nd + j]`.
@@ -166,6 +218,10 @@ pub fn count_pregenerated_grid<L: Real<Scalar = f32>>(
 ) {
     assert_eq!(p.len(), counts.len() * d, "p must be counts.len() × d");
     let nd = n * d;
+    if d == 4 {
+        count_grid4::<L>(n, p, counts, |k| core::array::from_fn(|a| load::<L>(u, first, nd, 4 * k + a)));
+        return;
+    }
     counts.fill(L::Bits::splat(0));
     for j in 0..nd {
         let uj = load::<L>(u, first, nd, j);
@@ -286,6 +342,29 @@ mod tests {
             // p = 1 counts every uniform of that arm, p = 0 none.
             let arm0 = count_fused::<f32>(seed, 40 + s as u64, n, &[1.0, 0.0, 0.0]);
             assert_eq!(arm0, n as u32);
+        }
+    }
+
+    #[test]
+    fn grid_counts_four_arms_match_point_counts() {
+        // d = 4 takes the blocked path: n = 1 (one sample), 5 (pairs + a single), 6.
+        let seed = 11u64;
+        let p = [0.1f32, 0.5, 0.9, 0.3, 0.3, 0.3, 1.0, 0.0, 0.5, 0.05, 0.95, 0.6, 0.7, 0.2, 0.4, 0.8];
+        for n in [1usize, 5, 6] {
+            let mut u = [0f32; 3 * 24];
+            let u = &mut u[..3 * n * 4];
+            fill_uniforms(seed, 7, n * 4, u);
+            for s in 0..3usize {
+                let (mut fused, mut pre) = ([0u32; 4], [0u32; 4]);
+                count_fused_grid::<f32>(seed, 7 + s as u64, n, 4, &p, &mut fused);
+                count_pregenerated_grid::<f32>(u, s, n, 4, &p, &mut pre);
+                for g in 0..4 {
+                    let want = hand_count(seed, 7 + s as u64, n, &p[g * 4..(g + 1) * 4]);
+                    assert_eq!((fused[g], pre[g]), (want, want), "n {n} s {s} g {g}");
+                }
+                // Point 1 has p = (0.3, 0.3, 1, 0): arm 2 always counts, arm 3 never.
+                assert!(fused[1] >= n as u32 && fused[1] <= 3 * n as u32);
+            }
         }
     }
 
