@@ -56,7 +56,7 @@ proptest! {
 
     #[test]
     fn w1_pi_agrees(seed in any::<u64>(), estimates in batch(16), pairs in 1u64..64, th in threads(), tl in tile()) {
-        let spec = PiSpec { seed, pairs_per_estimate: pairs, estimates };
+        let spec = PiSpec { seed, pairs_per_estimate: pairs, estimates, jax_key: None };
         let want = scalar().pi(&spec).expect("valid spec");
         for sim in backends(th, tl) {
             let got = sim.pi(&spec).expect("valid spec");
@@ -75,7 +75,7 @@ proptest! {
         th in threads(),
         tl in tile(),
     ) {
-        let spec = OuSpec { seed, num_sim, num_steps, params: OuParams { x0, ..OuParams::default() } };
+        let spec = OuSpec { seed, num_sim, num_steps, params: OuParams { x0, ..OuParams::default() }, jax_key: None };
         let s = scalar();
         let want_final = s.ou_final(&spec).expect("valid spec");
         let mut want_path = vec![0.0; spec.path_len().expect("fits")];
@@ -171,7 +171,7 @@ proptest! {
     fn w2_ou_parallel_in_time_agrees(
         seed in any::<u64>(), n in batch(4), steps in 0usize..400, chunks in 1usize..40, th in threads(),
     ) {
-        let spec = OuSpec { seed, num_sim: n, num_steps: steps, params: OuParams::default() };
+        let spec = OuSpec { seed, num_sim: n, num_steps: steps, params: OuParams::default(), jax_key: None };
         let want = scalar().ou_final_parallel_in_time(&spec, chunks).expect("valid spec");
         for sim in backends(th, None) {
             let got = sim.ou_final_parallel_in_time(&spec, chunks).expect("valid spec");

@@ -307,3 +307,62 @@ proptest! {
         prop_assert_eq!(bits(&a), bits(&b));
     }
 }
+
+/// Uniforms `K × n × d` for a pregenerated run: a mix of fresh values, exact copies of the
+/// grid's probabilities (ties `u == p`), and 0, 1 and values just around a probability.
+fn tie_uniforms(p: &[f32], len: usize, seed: u64) -> Vec<f32> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let pick = p[(x >> 33) as usize % p.len()];
+            match (x >> 20) % 6 {
+                0 | 1 => pick,
+                2 => f32::from_bits(pick.to_bits().saturating_sub(1)),
+                3 => [0.0, 1.0, 0.999_999_94][(x >> 40) as usize % 3],
+                _ => (x >> 40) as f32 / (1u64 << 24) as f32,
+            }
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+    /// Sorted = brute-force rejection counts through `validate` with pregenerated uniforms
+    /// full of exact ties `u == p`, `p` in {0, 1} (θ = ±∞ is rejected by the grid, so
+    /// θ = ±200, whose f32 probabilities are exactly 0 and 1), null masks, random tiles
+    /// (the sorted tables are per grid tile) and 1 or 2 threads.
+    #[test]
+    fn sorted_validate_equals_brute_force_with_ties_and_masks(
+        seed in any::<u64>(),
+        n in 1usize..400,
+        d in 1usize..5,
+        theta in proptest::collection::vec(
+            prop_oneof![-3.0f64..3.0, Just(0.0), Just(-200.0), Just(200.0)], 1..200),
+        mask in any::<u64>(),
+        sims in 1usize..40,
+        grid_tile in 1usize..80,
+        sim_tile in 1usize..30,
+        threads in 1usize..3,
+        lambda in 0.0f64..1.0,
+    ) {
+        let gp = (theta.len() / d).max(1);
+        let mut theta = theta;
+        theta.resize(gp * d, 0.25);
+        let null: Vec<bool> = (0..gp).map(|g| mask >> (g % 64) & 1 == 1).collect();
+        let g = Grid::new(d, theta).unwrap().with_null(null.clone()).unwrap();
+        let p: Vec<f32> = g.values().iter().map(|&t| expit_f32(t)).collect();
+        let u = tie_uniforms(&p, sims * n * d, seed);
+        let m = BinomialModel::new(seed, n, d).unwrap().with_uniforms(Uniforms::Pregenerated(&u));
+        let sim = Simulator::new(Backend::Threaded(ThreadConfig::new(threads))).unwrap();
+        let t = Tiling::new(grid_tile, sim_tile);
+        let brute = validate(&sim, &m.with_counting(Counting::BruteForce), &g, lambda, 0.01, sims, t).unwrap();
+        let sorted = validate(&sim, &m.with_counting(Counting::Sorted), &g, lambda, 0.01, sims, t).unwrap();
+        let counts = |v: &Validation| v.points.iter().map(|q| (q.null, q.count)).collect::<Vec<_>>();
+        prop_assert_eq!(counts(&brute), counts(&sorted));
+        for (q, &nl) in sorted.points.iter().zip(&null) {
+            prop_assert_eq!(q.null, nl);
+            prop_assert!(nl || q.count == 0);
+        }
+    }
+}

@@ -29,11 +29,11 @@ fn param(e: SimError) -> ParamError {
 #[test]
 fn zero_sizes_are_rejected_by_name() {
     for sim in cpu_backends() {
-        let e = sim.pi(&PiSpec { seed: 0, pairs_per_estimate: 10, estimates: 0 }).unwrap_err();
+        let e = sim.pi(&PiSpec { seed: 0, pairs_per_estimate: 10, estimates: 0, jax_key: None }).unwrap_err();
         assert_eq!(param(e), ParamError::ZeroSize { name: "estimates" });
-        let e = sim.pi(&PiSpec { seed: 0, pairs_per_estimate: 0, estimates: 3 }).unwrap_err();
+        let e = sim.pi(&PiSpec { seed: 0, pairs_per_estimate: 0, estimates: 3, jax_key: None }).unwrap_err();
         assert!(matches!(param(e), ParamError::ZeroSize { .. }));
-        let ou = OuSpec { seed: 0, num_sim: 0, num_steps: 10, params: OuParams::default() };
+        let ou = OuSpec { seed: 0, num_sim: 0, num_steps: 10, params: OuParams::default(), jax_key: None };
         assert!(matches!(param(sim.ou_final(&ou).unwrap_err()), ParamError::ZeroSize { .. }));
     }
 }
@@ -41,9 +41,20 @@ fn zero_sizes_are_rejected_by_name() {
 #[test]
 fn overflowing_sizes_are_rejected() {
     for sim in cpu_backends() {
-        let e = sim.pi(&PiSpec { seed: 0, pairs_per_estimate: u64::from(u32::MAX) + 1, estimates: 1 });
+        let e = sim.pi(&PiSpec {
+            seed: 0,
+            pairs_per_estimate: u64::from(u32::MAX) + 1,
+            estimates: 1,
+            jax_key: None,
+        });
         assert!(matches!(param(e.unwrap_err()), ParamError::TooLarge { .. }));
-        let ou = OuSpec { seed: 0, num_sim: usize::MAX, num_steps: usize::MAX, params: OuParams::default() };
+        let ou = OuSpec {
+            seed: 0,
+            num_sim: usize::MAX,
+            num_steps: usize::MAX,
+            params: OuParams::default(),
+            jax_key: None,
+        };
         let mut out = [0.0; 4];
         assert!(matches!(param(sim.ou_path(&ou, &mut out).unwrap_err()), ParamError::TooLarge { .. }));
         assert_eq!(out, [0.0; 4], "nothing written on error");
@@ -53,7 +64,7 @@ fn overflowing_sizes_are_rejected() {
 #[test]
 fn non_finite_and_non_positive_parameters_are_rejected() {
     for sim in cpu_backends() {
-        let bad = |params| OuSpec { seed: 0, num_sim: 2, num_steps: 3, params };
+        let bad = |params| OuSpec { seed: 0, num_sim: 2, num_steps: 3, params, jax_key: None };
         let nan_sigma = bad(OuParams { sigma: f64::NAN, ..OuParams::default() });
         assert!(matches!(param(sim.ou_final(&nan_sigma).unwrap_err()), ParamError::NotFinite { .. }));
         let zero_dt = bad(OuParams { dt: 0.0, ..OuParams::default() });
@@ -93,7 +104,7 @@ fn probabilities_outside_the_unit_interval_are_rejected() {
 #[test]
 fn mismatched_lengths_are_shape_errors() {
     for sim in cpu_backends() {
-        let ou = OuSpec { seed: 0, num_sim: 3, num_steps: 5, params: OuParams::default() };
+        let ou = OuSpec { seed: 0, num_sim: 3, num_steps: 5, params: OuParams::default(), jax_key: None };
         let mut out = vec![7.0; 17];
         let e = sim.ou_path(&ou, &mut out).unwrap_err();
         assert!(matches!(e, SimError::Shape { name: "out", expected: 18, got: 17 }), "{e:?}");

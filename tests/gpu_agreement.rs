@@ -47,7 +47,7 @@ fn gpu_agrees_with_scalar_on_every_kernel() {
 
     // W1, around the block size and with odd pairs.
     for (estimates, pairs) in [(1usize, 1u64), (257, 1001), (5000, 2000)] {
-        let spec = PiSpec { seed: 42, pairs_per_estimate: pairs, estimates };
+        let spec = PiSpec { seed: 42, pairs_per_estimate: pairs, estimates, jax_key: None };
         assert_eq!(gpu.pi(&spec).unwrap(), scalar().pi(&spec).unwrap().hits, "pi {estimates} × {pairs}");
     }
 
@@ -65,7 +65,7 @@ fn gpu_agrees_with_scalar_on_every_kernel() {
     }
 
     // W2, f64 on the device.
-    let spec = OuSpec { seed: 1, num_sim: 300, num_steps: 500, params: OuParams::default() };
+    let spec = OuSpec { seed: 1, num_sim: 300, num_steps: 500, params: OuParams::default(), jax_key: None };
     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&gpu.ou_final(&spec).unwrap()), bits(&scalar().ou_final(&spec).unwrap()));
     let mut got = vec![0f64; spec.path_len().unwrap()];
@@ -93,9 +93,9 @@ fn gpu_agrees_with_scalar_on_every_kernel() {
 #[test]
 fn bad_sizes_are_typed_errors_before_any_launch() {
     let Some(gpu) = gpu_or_skip() else { return };
-    let spec = PiSpec { seed: 0, pairs_per_estimate: 0, estimates: 4 };
+    let spec = PiSpec { seed: 0, pairs_per_estimate: 0, estimates: 4, jax_key: None };
     assert!(matches!(gpu.pi(&spec), Err(SimError::Param(_))));
-    let spec = OuSpec { seed: 0, num_sim: 4, num_steps: 3, params: OuParams::default() };
+    let spec = OuSpec { seed: 0, num_sim: 4, num_steps: 3, params: OuParams::default(), jax_key: None };
     let mut short = vec![0f64; 5];
     assert!(matches!(gpu.ou_path(&spec, &mut short), Err(SimError::Shape { name: "out", .. })));
 }

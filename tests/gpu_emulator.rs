@@ -22,7 +22,10 @@ fn pi_hits_equal_scalar_for_partial_blocks_and_odd_pairs() {
     // the half Philox block.
     for (estimates, pairs) in [(1usize, 1u64), (255, 7), (256, 100), (257, 1001), (600, 64)] {
         for seed in [0u64, 0xdead_beef_0123_4567] {
-            let want = scalar().pi(&PiSpec { seed, pairs_per_estimate: pairs, estimates }).unwrap().hits;
+            let want = scalar()
+                .pi(&PiSpec { seed, pairs_per_estimate: pairs, estimates, jax_key: None })
+                .unwrap()
+                .hits;
             let mut got = vec![u32::MAX; estimates];
             emulator::pi_hits(&mut got, seed, 0, pairs);
             let got: Vec<u64> = got.into_iter().map(u64::from).collect();
@@ -33,7 +36,8 @@ fn pi_hits_equal_scalar_for_partial_blocks_and_odd_pairs() {
 
 #[test]
 fn pi_hits_with_an_offset_first_stream() {
-    let want = scalar().pi(&PiSpec { seed: 3, pairs_per_estimate: 50, estimates: 40 }).unwrap().hits;
+    let want =
+        scalar().pi(&PiSpec { seed: 3, pairs_per_estimate: 50, estimates: 40, jax_key: None }).unwrap().hits;
     let mut got = vec![0u32; 30];
     emulator::pi_hits(&mut got, 3, 10, 50);
     assert!(got.iter().zip(&want[10..]).all(|(&g, &w)| u64::from(g) == w));
@@ -67,7 +71,7 @@ fn uniforms_and_normals_follow_the_stream_contract() {
 }
 
 fn ou_spec(num_sim: usize, num_steps: usize, seed: u64) -> OuSpec {
-    OuSpec { seed, num_sim, num_steps, params: OuParams::default() }
+    OuSpec { seed, num_sim, num_steps, params: OuParams::default(), jax_key: None }
 }
 
 #[test]

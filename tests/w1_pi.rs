@@ -12,7 +12,7 @@ fn mean_within_four_standard_errors_of_pi() {
     // N = 50_000 (seed size) × I = 200: 1e7 pairs, se = sqrt(π(4-π)/(N·I)) ≈ 5.2e-4.
     let sim = Simulator::default();
     for seed in [0u64, 1] {
-        let spec = PiSpec { seed, pairs_per_estimate: 50_000, estimates: 200 };
+        let spec = PiSpec { seed, pairs_per_estimate: 50_000, estimates: 200, jax_key: None };
         let out = sim.pi(&spec).unwrap();
         let n = (spec.pairs_per_estimate * spec.estimates as u64) as f64;
         let se = (PI * (4.0 - PI) / n).sqrt();
@@ -36,10 +36,10 @@ fn mean_within_four_standard_errors_of_pi() {
 fn estimate_i_depends_only_on_seed_and_i() {
     // The first estimates of a long batch equal a short batch's: stream i is estimate i.
     let sim = Simulator::default();
-    let long = sim.pi(&PiSpec { seed: 5, pairs_per_estimate: 1001, estimates: 40 }).unwrap();
-    let short = sim.pi(&PiSpec { seed: 5, pairs_per_estimate: 1001, estimates: 7 }).unwrap();
+    let long = sim.pi(&PiSpec { seed: 5, pairs_per_estimate: 1001, estimates: 40, jax_key: None }).unwrap();
+    let short = sim.pi(&PiSpec { seed: 5, pairs_per_estimate: 1001, estimates: 7, jax_key: None }).unwrap();
     assert_eq!(&long.hits[..7], &short.hits[..]);
-    let other = sim.pi(&PiSpec { seed: 6, pairs_per_estimate: 1001, estimates: 7 }).unwrap();
+    let other = sim.pi(&PiSpec { seed: 6, pairs_per_estimate: 1001, estimates: 7, jax_key: None }).unwrap();
     assert_ne!(other.hits, short.hits);
 }
 
@@ -49,7 +49,7 @@ fn hits_follow_the_stream_contract() {
     // fma(x, x, y·y) < 1 (the rounding fixed in simcore::models::pi).
     let sim = Simulator::default();
     let pairs = 333u64; // odd: the last Philox block is half used
-    let out = sim.pi(&PiSpec { seed: 11, pairs_per_estimate: pairs, estimates: 3 }).unwrap();
+    let out = sim.pi(&PiSpec { seed: 11, pairs_per_estimate: pairs, estimates: 3, jax_key: None }).unwrap();
     for i in 0..3u64 {
         let s = Stream::<f32>::consecutive(11, i);
         let hits = (0..pairs)
@@ -65,7 +65,7 @@ fn hits_follow_the_stream_contract() {
 #[test]
 fn bad_sizes_are_typed_errors() {
     let sim = Simulator::default();
-    let ok = PiSpec { seed: 0, pairs_per_estimate: 8, estimates: 2 };
+    let ok = PiSpec { seed: 0, pairs_per_estimate: 8, estimates: 2, jax_key: None };
     let zero_pairs = sim.pi(&PiSpec { pairs_per_estimate: 0, ..ok });
     assert!(matches!(zero_pairs, Err(SimError::Param(ParamError::ZeroSize { name: "pairs_per_estimate" }))));
     let too_many = sim.pi(&PiSpec { pairs_per_estimate: u64::from(u32::MAX) + 1, ..ok });

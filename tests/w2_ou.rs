@@ -8,7 +8,7 @@ use simlanes::workload::ou::{OuParams, OuSpec};
 use simlanes::{SimError, Simulator};
 
 fn spec(num_sim: usize, num_steps: usize) -> OuSpec {
-    OuSpec { seed: 0, num_sim, num_steps, params: OuParams::default() }
+    OuSpec { seed: 0, num_sim, num_steps, params: OuParams::default(), jax_key: None }
 }
 
 /// Stationary variance and lag-1 autocorrelation, each within 4 standard errors.

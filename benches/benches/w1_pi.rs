@@ -8,7 +8,7 @@ use std::hint::black_box;
 fn pi(c: &mut Criterion) {
     let mut g = c.benchmark_group("w1_pi");
     g.sample_size(10);
-    let spec = PiSpec { seed: 0, pairs_per_estimate: 50_000, estimates: 64 };
+    let spec = PiSpec { seed: 0, pairs_per_estimate: 50_000, estimates: 64, jax_key: None };
     g.throughput(Throughput::Elements(spec.pairs_per_estimate * spec.estimates as u64));
     for b in cpu_backends() {
         let sim = simulator(b);

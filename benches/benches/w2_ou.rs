@@ -8,7 +8,7 @@ use simlanes_benches::{cpu_backends, simulator};
 use std::hint::black_box;
 
 fn ou(c: &mut Criterion) {
-    let spec = OuSpec { seed: 0, num_sim: 8, num_steps: 250_000, params: OuParams::default() };
+    let spec = OuSpec { seed: 0, num_sim: 8, num_steps: 250_000, params: OuParams::default(), jax_key: None };
     let steps = (spec.num_sim * spec.num_steps) as u64;
     let label = "steps=250000 sims=8";
 

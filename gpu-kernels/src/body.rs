@@ -11,7 +11,100 @@ use simcore::models::heun::{self, HeunCoeffs, LaneBuf, Network, RING, Scratch};
 use simcore::models::jansen_rit::{JansenRit, JansenRitParams};
 use simcore::models::mpr::{Mpr, MprParams, RateStats};
 use simcore::models::ou::OuCoeffs;
-use simcore::rng::{NormalSeq, Stream};
+use simcore::rng::jax::{JaxLanes, JaxNormals, JaxNormalsWidened, Key, Layout};
+use simcore::rng::{NormalSeq, NormalSource, Stream};
+
+/// The JAX stream mode of a batch (simlanes `workload::jax`): member `b` of `count` draws
+/// with key `jax.random.split(key, count)[b]`, computed per thread (one threefry hash
+/// under the partitionable layout, two under the legacy one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JaxNoise {
+    /// The parent key (`jax.random.key_data(key)`).
+    pub key: [u32; 2],
+    /// `jax_threefry_partitionable=False`.
+    pub legacy: bool,
+    /// Batch size the key is split into.
+    pub count: u64,
+}
+
+impl JaxNoise {
+    /// From the kernel arguments: `key = key[0] << 32 | key[1]`, `layout` 1 = legacy,
+    /// anything else = partitionable.
+    #[inline(always)]
+    pub fn from_args(key: u64, layout: u32, count: u64) -> Self {
+        Self { key: [(key >> 32) as u32, key as u32], legacy: layout == 1, count }
+    }
+
+    /// The kernel arguments `(key, layout)` of [`Self::from_args`].
+    pub fn to_args(&self) -> (u64, u32) {
+        ((u64::from(self.key[0]) << 32) | u64::from(self.key[1]), u32::from(self.legacy))
+    }
+
+    /// Member `b`'s draw of `n` words; `None` only for sizes the host rejects.
+    #[inline(always)]
+    pub fn member(&self, b: u64, n: u64) -> Option<JaxLanes<u32>> {
+        let layout = if self.legacy { Layout::Legacy } else { Layout::Partitionable };
+        JaxLanes::for_members(Key(self.key), layout, self.count, b, n).ok()
+    }
+}
+
+/// W1, JAX mode: hits of estimate `first + tid` over its first `pairs` pairs of
+/// `jax.random.uniform(k, (pairs, 2))` ([`simcore::models::pi::pi_hits_jax`]).
+#[inline(always)]
+pub fn pi_hits_jax(tid: u32, jax: &JaxNoise, first: u64, pairs: u64) -> u32 {
+    match jax.member(first.wrapping_add(u64::from(tid)), 2 * pairs) {
+        Some(l) => simcore::models::pi::pi_hits_jax::<f32>(&l, pairs),
+        None => 0,
+    }
+}
+
+/// W2 mode (b), JAX mode: as [`ou_final`] with `z[t]` = element `t` of
+/// `jax.random.normal(k, (num_steps,))` widened to f64.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub fn ou_final_jax(
+    tid: u32,
+    jax: &JaxNoise,
+    first: u64,
+    num_steps: u64,
+    x0: f64,
+    relax: f64,
+    diffuse: f64,
+) -> f64 {
+    let c = OuCoeffs { relax, diffuse };
+    match jax.member(first.wrapping_add(u64::from(tid)), num_steps) {
+        Some(l) => {
+            simcore::models::ou::ou_final_from(&mut JaxNormalsWidened::<f64>::new(l, 0), num_steps, x0, &c)
+        }
+        None => f64::NAN,
+    }
+}
+
+/// W2 mode (a), JAX mode: as [`ou_path`] with the normals of [`ou_final_jax`].
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub fn ou_path_jax(
+    tid: u32,
+    jax: &JaxNoise,
+    first: u64,
+    num_steps: u64,
+    x0: f64,
+    relax: f64,
+    diffuse: f64,
+    put: impl FnMut(u64, f64),
+) -> f64 {
+    let c = OuCoeffs { relax, diffuse };
+    match jax.member(first.wrapping_add(u64::from(tid)), num_steps) {
+        Some(l) => simcore::models::ou::ou_path_from(
+            &mut JaxNormalsWidened::<f64>::new(l, 0),
+            num_steps,
+            x0,
+            &c,
+            put,
+        ),
+        None => f64::NAN,
+    }
+}
 
 /// W1: hits of estimate `first + tid` over its first `pairs` pairs
 /// ([`simcore::models::pi::pi_hits`] on one lane). `pairs` must pass
@@ -277,6 +370,8 @@ pub struct JansenRitArgs<'a> {
     pub weights: &'a [f32],
     /// Lags `L[i,j]` (W4d), or `None`.
     pub lags: Option<&'a [u8]>,
+    /// JAX stream mode (replaces the Philox streams of `seed`), or `None`.
+    pub jax: Option<JaxNoise>,
 }
 
 /// W4 / W4d, thread `b`: integrates member `b` in place in `x` (`[6][nn]` elements of this
@@ -297,7 +392,6 @@ pub fn jansen_rit<B: LaneBuf<f32> + ?Sized>(
     };
     let p = jansen_rit_params_from_array(&a.params);
     let model = JansenRit::<f32>::new(&p, member(a.mu, b as usize));
-    let mut normals = NormalSeq::new(Stream::<f32>::consecutive(a.seed, u64::from(b)), 0);
     let hist = match (a.lags, hist) {
         (Some(_), Some(hb)) => {
             heun::init_history::<f32, JansenRit<f32>, B, JR_NV>(&model, a.nn, &*x, hb);
@@ -305,19 +399,42 @@ pub fn jansen_rit<B: LaneBuf<f32> + ?Sized>(
         }
         _ => None,
     };
-    heun::run::<f32, JansenRit<f32>, B, JR_NV>(
-        &model,
-        &net,
-        member(a.k, b as usize),
-        &h,
-        x,
-        hist,
-        s,
-        &mut normals,
-        0,
-        a.nt,
-        |_, _| {},
-    );
+    let k = member(a.k, b as usize);
+    match a.jax {
+        None => {
+            let mut normals = NormalSeq::new(Stream::<f32>::consecutive(a.seed, u64::from(b)), 0);
+            heun::run::<f32, JansenRit<f32>, B, JR_NV>(
+                &model,
+                &net,
+                k,
+                &h,
+                x,
+                hist,
+                s,
+                &mut normals,
+                0,
+                a.nt,
+                |_, _| {},
+            );
+        }
+        Some(j) => {
+            let Some(l) = j.member(u64::from(b), a.nt * (a.nn * JR_NV) as u64) else { return };
+            let mut normals = JaxNormals::<f32>::new(l, 0);
+            heun::run::<f32, JansenRit<f32>, B, JR_NV>(
+                &model,
+                &net,
+                k,
+                &h,
+                x,
+                hist,
+                s,
+                &mut normals,
+                0,
+                a.nt,
+                |_, _| {},
+            );
+        }
+    }
 }
 
 /// Number of f32 in [`mpr_params_to_array`].
@@ -365,6 +482,8 @@ pub struct MprArgs<'a> {
     pub eta: &'a [f32],
     /// `W[i,j]` at `i·nn + j`.
     pub weights: &'a [f32],
+    /// JAX stream mode (replaces the Philox streams of `seed`), or `None`.
+    pub jax: Option<JaxNoise>,
 }
 
 /// W5, thread `b`: integrates member `b` in place in `x` (`[2][nn]`, holding the initial
@@ -379,27 +498,42 @@ pub fn mpr<B: LaneBuf<f32> + ?Sized>(b: u32, a: &MprArgs<'_>, x: &mut B, s: &mut
     };
     let p = mpr_params_from_array(&a.params);
     let model = Mpr::<f32>::new(&p, member(a.eta, b as usize));
-    let mut normals = NormalSeq::new(Stream::<f32>::consecutive(a.seed, u64::from(b)), 0);
     let mut stats = RateStats::default();
     let nn = a.nn;
-    heun::run::<f32, Mpr<f32>, B, MPR_NV>(
-        &model,
-        &net,
-        member(a.k, b as usize),
-        &h,
-        x,
-        None,
-        s,
-        &mut normals,
-        0,
-        a.nt,
-        |t, x| {
-            if t >= a.stat_first {
-                for i in 0..nn {
-                    stats.push(x.get(i));
-                }
+    let k = member(a.k, b as usize);
+    let after = |t: u64, x: &B| {
+        if t >= a.stat_first {
+            for i in 0..nn {
+                stats.push(x.get(i));
             }
-        },
-    );
+        }
+    };
+    match a.jax {
+        None => {
+            let mut normals = NormalSeq::new(Stream::<f32>::consecutive(a.seed, u64::from(b)), 0);
+            mpr_run(&model, &net, k, &h, x, s, &mut normals, a.nt, after);
+        }
+        Some(j) => {
+            let Some(l) = j.member(u64::from(b), a.nt * (nn * MPR_NV) as u64) else { return f64::NAN };
+            mpr_run(&model, &net, k, &h, x, s, &mut JaxNormals::<f32>::new(l, 0), a.nt, after);
+        }
+    }
     stats.std()
+}
+
+/// The W5 Heun loop of one member from any noise source.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn mpr_run<B: LaneBuf<f32> + ?Sized>(
+    model: &Mpr<f32>,
+    net: &Network<'_, f32>,
+    k: f32,
+    h: &HeunCoeffs<f32>,
+    x: &mut B,
+    s: &mut Scratch<'_, B>,
+    normals: &mut impl NormalSource<f32>,
+    nt: u64,
+    after: impl FnMut(u64, &B),
+) {
+    heun::run::<f32, Mpr<f32>, B, MPR_NV>(model, net, k, h, x, None, s, normals, 0, nt, after);
 }

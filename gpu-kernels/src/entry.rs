@@ -37,6 +37,30 @@ pub unsafe extern "ptx-kernel" fn pi_hits(hits: *mut u32, seed: u64, first: u64,
     }
 }
 
+/// W1 hits, JAX mode: `hits[i] = body::pi_hits_jax(i, …)` for `i < n`, estimate
+/// `first + i` of a batch of `count` keyed by `split(key, count)` (`layout` 1 = legacy).
+///
+/// # Safety
+/// `hits` points to `n` writable, device-global `u32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "ptx-kernel" fn pi_hits_jax(
+    hits: *mut u32,
+    key: u64,
+    layout: u32,
+    count: u64,
+    first: u64,
+    n: u32,
+    pairs: u64,
+) {
+    let i = thread_index();
+    if i < u64::from(n) {
+        let jax = crate::body::JaxNoise::from_args(key, layout, count);
+        let h = crate::body::pi_hits_jax(i as u32, &jax, first, pairs);
+        // SAFETY: i < n and `hits` holds n elements; each thread writes its own element.
+        unsafe { hits.add(i as usize).write(h) }
+    }
+}
+
 /// Uniforms: `out[i * count + j]` = uniform `j` of stream `first + i`, for `i < n`.
 ///
 /// # Safety
@@ -89,6 +113,65 @@ pub unsafe extern "ptx-kernel" fn ou_final(
         let x = crate::body::ou_final(i as u32, seed, first, num_steps, x0, relax, diffuse);
         // SAFETY: i < n and `out` holds n elements; each thread writes its own element.
         unsafe { out.add(i as usize).write(x) }
+    }
+}
+
+/// W2 (b), JAX mode: `out[i]` = final state of simulation `first + i` of a batch of
+/// `count` keyed by `split(key, count)` (`layout` 1 = legacy).
+///
+/// # Safety
+/// `out` points to `n` writable, device-global `f64`.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "ptx-kernel" fn ou_final_jax(
+    out: *mut f64,
+    key: u64,
+    layout: u32,
+    count: u64,
+    first: u64,
+    n: u32,
+    num_steps: u64,
+    x0: f64,
+    relax: f64,
+    diffuse: f64,
+) {
+    let i = thread_index();
+    if i < u64::from(n) {
+        let jax = crate::body::JaxNoise::from_args(key, layout, count);
+        let x = crate::body::ou_final_jax(i as u32, &jax, first, num_steps, x0, relax, diffuse);
+        // SAFETY: i < n and `out` holds n elements; each thread writes its own element.
+        unsafe { out.add(i as usize).write(x) }
+    }
+}
+
+/// W2 (a), JAX mode: `out[t·n + i]` = state `t` of simulation `first + i`, keys as in
+/// [`ou_final_jax`].
+///
+/// # Safety
+/// `out` points to `(num_steps + 1)·n` writable, device-global `f64`.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "ptx-kernel" fn ou_path_jax(
+    out: *mut f64,
+    key: u64,
+    layout: u32,
+    count: u64,
+    first: u64,
+    n: u32,
+    num_steps: u64,
+    x0: f64,
+    relax: f64,
+    diffuse: f64,
+) {
+    let i = thread_index();
+    if i < u64::from(n) {
+        let stride = n as usize;
+        let jax = crate::body::JaxNoise::from_args(key, layout, count);
+        crate::body::ou_path_jax(i as u32, &jax, first, num_steps, x0, relax, diffuse, |t, x| {
+            // SAFETY: t <= num_steps and i < n, so t·n + i < (num_steps + 1)·n; each
+            // thread writes its own column.
+            unsafe { out.add(t as usize * stride + i as usize).write(x) }
+        });
     }
 }
 
@@ -234,6 +317,87 @@ pub unsafe extern "ptx-kernel" fn jansen_rit(
     dt: f32,
     sigma: f32,
 ) {
+    // SAFETY: this entry's contract is `jansen_rit_impl`'s.
+    unsafe {
+        jansen_rit_impl(
+            x, work, weights, lags, k, mu, params, nn, batch, k_len, mu_len, nt, seed, dt, sigma, None,
+        )
+    }
+}
+
+/// W4 / W4d in the JAX stream mode: as [`jansen_rit`] with member `b`'s noise from
+/// `jax.random.split(key, batch)[b]` (`key = key_data[0] << 32 | key_data[1]`, `layout`
+/// 1 = legacy).
+///
+/// # Safety
+/// As [`jansen_rit`].
+#[unsafe(no_mangle)]
+pub unsafe extern "ptx-kernel" fn jansen_rit_jax(
+    x: *mut f32,
+    work: *mut f32,
+    weights: *const f32,
+    lags: *const u8,
+    k: *const f32,
+    mu: *const f32,
+    params: *const f32,
+    nn: u32,
+    batch: u32,
+    k_len: u32,
+    mu_len: u32,
+    nt: u64,
+    key: u64,
+    layout: u32,
+    dt: f32,
+    sigma: f32,
+) {
+    let jax = crate::body::JaxNoise::from_args(key, layout, u64::from(batch));
+    // SAFETY: this entry's contract is `jansen_rit_impl`'s.
+    unsafe {
+        jansen_rit_impl(
+            x,
+            work,
+            weights,
+            lags,
+            k,
+            mu,
+            params,
+            nn,
+            batch,
+            k_len,
+            mu_len,
+            nt,
+            0,
+            dt,
+            sigma,
+            Some(jax),
+        )
+    }
+}
+
+/// The body of [`jansen_rit`] and [`jansen_rit_jax`].
+///
+/// # Safety
+/// As [`jansen_rit`].
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn jansen_rit_impl(
+    x: *mut f32,
+    work: *mut f32,
+    weights: *const f32,
+    lags: *const u8,
+    k: *const f32,
+    mu: *const f32,
+    params: *const f32,
+    nn: u32,
+    batch: u32,
+    k_len: u32,
+    mu_len: u32,
+    nt: u64,
+    seed: u64,
+    dt: f32,
+    sigma: f32,
+    jax: Option<crate::body::JaxNoise>,
+) {
     use crate::body::{JR_PARAMS, JansenRitArgs};
     let b = thread_index();
     if b >= u64::from(batch) {
@@ -250,7 +414,7 @@ pub unsafe extern "ptx-kernel" fn jansen_rit(
             *(params as *const [f32; JR_PARAMS]),
         )
     };
-    let args = JansenRitArgs { nn, nt, seed, dt, sigma, params, k, mu, weights, lags };
+    let args = JansenRitArgs { nn, nt, seed, dt, sigma, params, k, mu, weights, lags, jax };
     let view = |elem_offset: usize| StridedPtr {
         // SAFETY: elem_offset·batch is within `work` (offsets below are region starts of
         // jansen_rit_work_elems(nn, delayed) elements).
@@ -294,6 +458,90 @@ pub unsafe extern "ptx-kernel" fn mpr(
     dt: f32,
     sigma: f32,
 ) {
+    // SAFETY: this entry's contract is `mpr_impl`'s.
+    unsafe {
+        mpr_impl(
+            x, std_r, work, weights, k, eta, params, nn, batch, k_len, eta_len, nt, stat_first, seed, dt,
+            sigma, None,
+        )
+    }
+}
+
+/// W5 in the JAX stream mode: as [`mpr`] with member `b`'s noise from
+/// `jax.random.split(key, batch)[b]` (arguments as in [`jansen_rit_jax`]).
+///
+/// # Safety
+/// As [`mpr`].
+#[unsafe(no_mangle)]
+pub unsafe extern "ptx-kernel" fn mpr_jax(
+    x: *mut f32,
+    std_r: *mut f64,
+    work: *mut f32,
+    weights: *const f32,
+    k: *const f32,
+    eta: *const f32,
+    params: *const f32,
+    nn: u32,
+    batch: u32,
+    k_len: u32,
+    eta_len: u32,
+    nt: u64,
+    stat_first: u64,
+    key: u64,
+    layout: u32,
+    dt: f32,
+    sigma: f32,
+) {
+    let jax = crate::body::JaxNoise::from_args(key, layout, u64::from(batch));
+    // SAFETY: this entry's contract is `mpr_impl`'s.
+    unsafe {
+        mpr_impl(
+            x,
+            std_r,
+            work,
+            weights,
+            k,
+            eta,
+            params,
+            nn,
+            batch,
+            k_len,
+            eta_len,
+            nt,
+            stat_first,
+            0,
+            dt,
+            sigma,
+            Some(jax),
+        )
+    }
+}
+
+/// The body of [`mpr`] and [`mpr_jax`].
+///
+/// # Safety
+/// As [`mpr`].
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn mpr_impl(
+    x: *mut f32,
+    std_r: *mut f64,
+    work: *mut f32,
+    weights: *const f32,
+    k: *const f32,
+    eta: *const f32,
+    params: *const f32,
+    nn: u32,
+    batch: u32,
+    k_len: u32,
+    eta_len: u32,
+    nt: u64,
+    stat_first: u64,
+    seed: u64,
+    dt: f32,
+    sigma: f32,
+    jax: Option<crate::body::JaxNoise>,
+) {
     use crate::body::{MPR_PARAMS, MprArgs};
     let b = thread_index();
     if b >= u64::from(batch) {
@@ -309,7 +557,7 @@ pub unsafe extern "ptx-kernel" fn mpr(
             *(params as *const [f32; MPR_PARAMS]),
         )
     };
-    let args = MprArgs { nn, nt, stat_first, seed, dt, sigma, params, k, eta, weights };
+    let args = MprArgs { nn, nt, stat_first, seed, dt, sigma, params, k, eta, weights, jax };
     let view = |elem_offset: usize| StridedPtr {
         // SAFETY: elem_offset·batch is within `work` (region starts of mpr_work_elems(nn)).
         ptr: unsafe { work.add(elem_offset * bs) },

@@ -12,6 +12,8 @@
 //!   logic without a GPU), and on the device the entry points call it.
 //! * `entry` (nvptx only) — thin `extern "ptx-kernel"` functions: read the thread index,
 //!   bounds-check it, call the body, store the result. They are the only `unsafe` code.
+//! * [`calibrate`] (W3 calibrate: per-point histograms of the counts) and [`stream_bench`]
+//!   (GPU BabelStream) — bodies and their own nvptx-only entries, one file each.
 //!
 //! Build for the device with `cargo xtask ptx` (Debian's `rustc-web` + LLVM, see
 //! `xtask/src/ptx/`); the PTX is checked in under `gpu-kernels/ptx/` so a plain
@@ -24,8 +26,10 @@
 #![deny(missing_debug_implementations)]
 
 pub mod body;
+pub mod calibrate;
 #[cfg(target_arch = "nvptx64")]
 mod entry;
+pub mod stream_bench;
 
 /// Threads per block the host runner launches (and the emulator mimics): a multiple of
 /// the warp size that keeps every kernel's registers within one SM's file.
@@ -69,4 +73,48 @@ pub const ENTRY_POINTS: &[(&str, &[&str])] = &[
             "f32", "f32",
         ],
     ),
+    // JAX stream mode [entry.rs]: `key` = key_data[0] << 32 | key_data[1], `layout` 1 = legacy;
+    // `count` = batch size the key is split into.
+    // pi_hits_jax(hits: *mut u32, key: u64, layout: u32, count: u64, first: u64, n: u32, pairs: u64)
+    ("pi_hits_jax", &["u64", "u64", "u32", "u64", "u64", "u32", "u64"]),
+    // ou_final_jax / ou_path_jax(out: *mut f64, key: u64, layout: u32, count: u64, first: u64,
+    //                            n: u32, num_steps: u64, x0, relax, diffuse: f64)
+    ("ou_final_jax", &["u64", "u64", "u32", "u64", "u64", "u32", "u64", "f64", "f64", "f64"]),
+    ("ou_path_jax", &["u64", "u64", "u32", "u64", "u64", "u32", "u64", "f64", "f64", "f64"]),
+    // jansen_rit_jax: as jansen_rit with `seed: u64` replaced by `key: u64, layout: u32`
+    (
+        "jansen_rit_jax",
+        &[
+            "u64", "u64", "u64", "u64", "u64", "u64", "u64", "u32", "u32", "u32", "u32", "u64", "u64", "u32",
+            "f32", "f32",
+        ],
+    ),
+    // mpr_jax: as mpr with `seed: u64` replaced by `key: u64, layout: u32`
+    (
+        "mpr_jax",
+        &[
+            "u64", "u64", "u64", "u64", "u64", "u64", "u64", "u32", "u32", "u32", "u32", "u64", "u64", "u64",
+            "u32", "f32", "f32",
+        ],
+    ),
+    // binomial_histogram(hist: *mut u32, p: *const f32, points, d, n, sims, sims_per_thread:
+    //                    u32, seed: u64, u: *const f32 (null: fused))  [calibrate.rs]
+    ("binomial_histogram", &["u64", "u64", "u32", "u32", "u32", "u32", "u32", "u64", "u64"]),
+    // BabelStream [stream_bench.rs], for T = f32 and f64 (n: u64 elements, s/v: T):
+    // fill(c, n, v), copy(a, c, n), scale(c, b, n, s), add(a, b, c, n), triad(b, c, a, n, s),
+    // dot(a, b, partial, n), sum(x, partial, n)
+    ("stream_fill_f32", &["u64", "u64", "f32"]),
+    ("stream_copy_f32", &["u64", "u64", "u64"]),
+    ("stream_scale_f32", &["u64", "u64", "u64", "f32"]),
+    ("stream_add_f32", &["u64", "u64", "u64", "u64"]),
+    ("stream_triad_f32", &["u64", "u64", "u64", "u64", "f32"]),
+    ("stream_dot_f32", &["u64", "u64", "u64", "u64"]),
+    ("stream_sum_f32", &["u64", "u64", "u64"]),
+    ("stream_fill_f64", &["u64", "u64", "f64"]),
+    ("stream_copy_f64", &["u64", "u64", "u64"]),
+    ("stream_scale_f64", &["u64", "u64", "u64", "f64"]),
+    ("stream_add_f64", &["u64", "u64", "u64", "u64"]),
+    ("stream_triad_f64", &["u64", "u64", "u64", "u64", "f64"]),
+    ("stream_dot_f64", &["u64", "u64", "u64", "u64"]),
+    ("stream_sum_f64", &["u64", "u64", "u64"]),
 ];

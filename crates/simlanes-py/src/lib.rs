@@ -1,9 +1,16 @@
 //! `simlanes._simlanes`: the native half of the `simlanes` Python package (the pure-Python
 //! half in `python/simlanes/` wraps its dict results in dataclasses and adds `map_tiles`).
 //!
-//! **Why this shape.** Every function here checks its arguments, copies what it needs out of
-//! the NumPy arrays while holding the GIL, then runs the simulation with the GIL released
-//! ([`Python::detach`]), so other Python threads keep running. Errors never crash the
+//! **Why this shape.** Every function here checks its arguments, reads what it needs out of
+//! the NumPy arrays while holding the GIL (copying only where the Rust API needs owned
+//! data or the layout differs), then runs the simulation with the GIL released
+//! ([`Python::detach`]), so other Python threads keep running.
+//!
+//! **Ctrl-C.** `run` runs the simulation on a helper thread while the calling thread
+//! wakes every `POLL` (50 ms) to run Python's signal handlers; when one raises (Ctrl-C:
+//! `KeyboardInterrupt`), it cancels the run's [`CancelToken`], so the threaded executor
+//! and the calibration engine skip their remaining tiles, waits for the tiles in flight,
+//! drops the partial result and re-raises. Errors never crash the
 //! interpreter: bad values and shapes raise `ValueError` with the Rust message, arrays of
 //! the wrong dtype (or non-arrays) raise `TypeError`, a backend that cannot start (no GPU,
 //! an old CPU) raises `RuntimeError`.
@@ -11,14 +18,66 @@
 //! Logic is tested in the `simlanes` crate; these bindings are tested from Python
 //! (`tests/` beside this crate, run by `.ci/python`).
 
-use pyo3::exceptions::{PyImportError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyImportError, PyKeyboardInterrupt, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyInt;
-use simlanes::{Backend, SimError, Simulator, ThreadConfig};
+use simlanes::{Backend, CancelToken, SimError, Simulator, ThreadConfig};
 use std::sync::Mutex;
+use std::sync::mpsc::{RecvTimeoutError, channel};
+use std::time::Duration;
 
 mod calibration;
+mod jax;
 mod workloads;
+
+/// How often the calling thread runs Python's signal handlers during a [`run`].
+pub(crate) const POLL: Duration = Duration::from_millis(50);
+
+/// Runs `f` on `sim` with the GIL released, interruptibly (see the module docs): the
+/// result of `f`, or the exception a signal handler raised (`KeyboardInterrupt` on
+/// Ctrl-C), or `f`'s error mapped by [`to_py`]. A panic in `f` is resumed here (pyo3
+/// turns it into a `PanicException`).
+pub(crate) fn run<R: Send>(
+    py: Python<'_>,
+    sim: &Simulator,
+    f: impl FnOnce(&Simulator) -> Result<R, SimError> + Send,
+) -> PyResult<R> {
+    let token = CancelToken::new();
+    let (out, raised) = py.detach(|| {
+        std::thread::scope(|scope| {
+            let (tx, rx) = channel::<()>();
+            let token = &token;
+            let worker = scope.spawn(move || {
+                let r = sim.cancellable(token, f);
+                // The receiver may be gone only if this thread panicked; nothing to tell.
+                let _ = tx.send(());
+                r
+            });
+            let mut raised = None;
+            loop {
+                match rx.recv_timeout(POLL) {
+                    Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
+                    Err(RecvTimeoutError::Timeout) => {
+                        // Signal handlers run on the main thread only; elsewhere a no-op.
+                        if let Err(e) = Python::attach(|py| py.check_signals()) {
+                            token.cancel();
+                            raised = Some(e);
+                            break;
+                        }
+                    }
+                }
+            }
+            match worker.join() {
+                Ok(out) => (out, raised),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
+    });
+    match raised {
+        Some(e) => Err(e),
+        None => out.map_err(to_py),
+    }
+}
 
 /// Maps a [`SimError`] to the Python exception named in the module docs.
 pub(crate) fn to_py(e: SimError) -> PyErr {
@@ -29,6 +88,7 @@ pub(crate) fn to_py(e: SimError) -> PyErr {
         SimError::UnsupportedCpu { .. } | SimError::ThreadPool(_) | SimError::Gpu(_) => {
             PyRuntimeError::new_err(e.to_string())
         }
+        SimError::Cancelled => PyKeyboardInterrupt::new_err("cancelled"),
     }
 }
 
@@ -51,23 +111,34 @@ where
     }
 }
 
+/// Extracts a float argument: `TypeError` naming `name` if `obj` is not a real number
+/// (pyo3's own message names the argument on some Python versions only).
+pub(crate) fn real(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<f64> {
+    obj.extract::<f64>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "`{name}` must be a real number, got {}",
+            obj.get_type().name().map_or_else(|_| "?".to_string(), |n| n.to_string())
+        ))
+    })
+}
+
 /// A NumPy array read into Rust: its shape and its elements in C (row-major) order.
 pub(crate) struct Array<T> {
     pub shape: Vec<usize>,
     pub values: Vec<T>,
 }
 
-/// Reads `obj` as an `ndim`-dimensional array of dtype `T` (`dtype` names it in messages),
-/// copying its elements (any strides, any memory order) into a `Vec` in C order.
+/// Borrows `obj` read-only as an `ndim`-dimensional array of dtype `T` (`dtype` names it
+/// in messages), without copying.
 ///
 /// `TypeError` if `obj` is not a NumPy array or has another dtype; `ValueError` if it has
-/// another number of dimensions.
-pub(crate) fn read_array<T: numpy::Element + Copy>(
-    obj: &Bound<'_, PyAny>,
+/// another number of dimensions or is already borrowed mutably.
+pub(crate) fn readonly<'py, T: numpy::Element>(
+    obj: &Bound<'py, PyAny>,
     name: &str,
     ndim: usize,
     dtype: &str,
-) -> PyResult<Array<T>> {
+) -> PyResult<numpy::PyReadonlyArrayDyn<'py, T>> {
     use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
     let type_name = || obj.get_type().name().map_or_else(|_| "?".to_string(), |n| n.to_string());
     let untyped = obj.cast::<PyUntypedArray>().map_err(|_| {
@@ -82,9 +153,27 @@ pub(crate) fn read_array<T: numpy::Element + Copy>(
     let typed = untyped.cast::<PyArrayDyn<T>>().map_err(|_| {
         PyTypeError::new_err(format!("`{name}` must have dtype {dtype}, got {}", untyped.dtype()))
     })?;
-    let ro = typed.try_readonly().map_err(|e| PyValueError::new_err(format!("`{name}`: {e}")))?;
+    typed.try_readonly().map_err(|e| PyValueError::new_err(format!("`{name}`: {e}")))
+}
+
+/// Reads `obj` as an `ndim`-dimensional array of dtype `T` (`dtype` names it in messages),
+/// copying its elements (any strides, any memory order) into a `Vec` in C order — one
+/// `memcpy` when it is C-contiguous. For Rust APIs that take owned data.
+///
+/// Errors as [`readonly`].
+pub(crate) fn read_array<T: numpy::Element + Copy>(
+    obj: &Bound<'_, PyAny>,
+    name: &str,
+    ndim: usize,
+    dtype: &str,
+) -> PyResult<Array<T>> {
+    let ro = readonly::<T>(obj, name, ndim, dtype)?;
     let view = ro.as_array();
-    Ok(Array { shape: view.shape().to_vec(), values: view.iter().copied().collect() })
+    let values = match view.as_slice() {
+        Some(s) => s.to_vec(),
+        None => view.iter().copied().collect(),
+    };
+    Ok(Array { shape: view.shape().to_vec(), values })
 }
 
 /// Simulators already started in this process, by `(backend name, threads)`: a threaded
@@ -163,6 +252,14 @@ fn _simlanes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(calibration::calibrate, m)?)?;
     m.add_function(wrap_pyfunction!(workloads::pi, m)?)?;
     m.add_function(wrap_pyfunction!(workloads::ou_final, m)?)?;
+    m.add_function(wrap_pyfunction!(workloads::ou_path, m)?)?;
+    m.add_function(wrap_pyfunction!(workloads::ou_with_normals, m)?)?;
+    m.add_function(wrap_pyfunction!(jax::jax_key, m)?)?;
+    m.add_function(wrap_pyfunction!(jax::jax_fold_in, m)?)?;
+    m.add_function(wrap_pyfunction!(jax::jax_split, m)?)?;
+    m.add_function(wrap_pyfunction!(jax::jax_bits, m)?)?;
+    m.add_function(wrap_pyfunction!(jax::jax_uniform, m)?)?;
+    m.add_function(wrap_pyfunction!(jax::jax_normal, m)?)?;
     m.add_function(wrap_pyfunction!(workloads::jansen_rit, m)?)?;
     m.add_function(wrap_pyfunction!(workloads::mpr_sweep, m)?)?;
     Ok(())

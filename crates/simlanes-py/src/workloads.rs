@@ -1,10 +1,15 @@
 //! The workloads of WORKLOADS.md over NumPy: W1 `pi`, W2 `ou_final`, W4 `jansen_rit`,
-//! W5 `mpr_sweep`. Each reads and checks its arguments with the GIL held, runs with it
-//! released, and returns NumPy arrays (a dict where there are several; the Python layer
-//! wraps those in dataclasses).
+//! W5 `mpr_sweep`; W2's other modes `ou_path` (a) and `ou_with_normals` (c). Each reads
+//! and checks its arguments with the GIL held, runs with it released and interruptibly
+//! (`crate::run`), and returns NumPy arrays (a dict where there are several; the Python
+//! layer wraps those in dataclasses).
+//!
+//! **Layouts.** The Rust W2 arrays are time-major (`[t][sim]`); Python sees them
+//! simulation-major, `(num_sim, steps)`, as the transposed view of that buffer (Fortran
+//! order), so neither the path nor a Fortran-ordered `z` is copied.
 
-use crate::{int, read_array, simulator, to_py};
-use numpy::ndarray::Array3;
+use crate::{int, read_array, readonly, run, simulator, to_py};
+use numpy::ndarray::{Array2, Array3};
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -29,10 +34,11 @@ pub(crate) fn pi<'py>(
         seed: seed.map_or(Ok(0), |s| int(s, "seed"))?,
         pairs_per_estimate: int(pairs_per_estimate, "pairs_per_estimate")?,
         estimates: int(estimates, "estimates")?,
+        jax_key: None,
     };
     spec.validate().map_err(to_py)?;
     let sim = simulator(py, backend, threads)?;
-    let out = py.detach(|| sim.pi(&spec)).map_err(to_py)?;
+    let out = run(py, &sim, |s| s.pi(&spec))?;
     let d = PyDict::new(py);
     d.set_item("hits", PyArray1::from_vec(py, out.hits))?;
     d.set_item("estimates", PyArray1::from_vec(py, out.estimates))?;
@@ -56,15 +62,89 @@ pub(crate) fn ou_final<'py>(
     backend: &str,
     threads: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let spec = OuSpec {
-        seed: seed.map_or(Ok(0), |s| int(s, "seed"))?,
-        num_sim: int(num_sim, "num_sim")?,
-        num_steps: int(num_steps, "num_steps")?,
-        params: OuParams { dt, tau, sigma, x0 },
-    };
-    spec.validate().map_err(to_py)?;
+    let (num_sim, num_steps) = (int::<usize>(num_sim, "num_sim")?, int::<usize>(num_steps, "num_steps")?);
+    let spec = ou_spec(seed, num_sim, num_steps, OuParams { dt, tau, sigma, x0 })?;
     let sim = simulator(py, backend, threads)?;
-    let out = py.detach(|| sim.ou_final(&spec)).map_err(to_py)?;
+    let out = run(py, &sim, |s| s.ou_final(&spec))?;
+    Ok(PyArray1::from_vec(py, out))
+}
+
+/// The W2 spec of the shared keywords.
+fn ou_spec(
+    seed: Option<&Bound<'_, PyAny>>,
+    num_sim: usize,
+    num_steps: usize,
+    params: OuParams,
+) -> PyResult<OuSpec> {
+    let spec =
+        OuSpec { seed: seed.map_or(Ok(0), |s| int(s, "seed"))?, num_sim, num_steps, params, jax_key: None };
+    spec.validate().map_err(to_py)?;
+    Ok(spec)
+}
+
+/// W2 mode (a): every state, as the `(num_sim, num_steps + 1)` transposed (Fortran-order)
+/// view of the time-major buffer the simulation writes (no copy).
+#[pyfunction]
+#[pyo3(signature = (num_sim, num_steps, *, seed=None, dt=0.1, tau=1.0, sigma=2.0, x0=0.0, backend="threaded", threads=None))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn ou_path<'py>(
+    py: Python<'py>,
+    num_sim: &Bound<'py, PyAny>,
+    num_steps: &Bound<'py, PyAny>,
+    seed: Option<&Bound<'py, PyAny>>,
+    dt: f64,
+    tau: f64,
+    sigma: f64,
+    x0: f64,
+    backend: &str,
+    threads: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (num_sim, num_steps) = (int::<usize>(num_sim, "num_sim")?, int::<usize>(num_steps, "num_steps")?);
+    let spec = ou_spec(seed, num_sim, num_steps, OuParams { dt, tau, sigma, x0 })?;
+    let len = spec.path_len().map_err(to_py)?;
+    let sim = simulator(py, backend, threads)?;
+    let out = run(py, &sim, |s| {
+        // Allocated on the worker thread, with the GIL released.
+        let mut out = vec![0f64; len];
+        s.ou_path(&spec, &mut out).map(|()| out)
+    })?;
+    let a = Array2::from_shape_vec((num_steps + 1, num_sim), out)
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    Ok(a.reversed_axes().into_pyarray(py).into_any())
+}
+
+/// W2 mode (c): final states from caller-given normals `z`, `(num_sim, num_steps)`
+/// float64. Read in place when `z.T` is C-contiguous (`z` Fortran-ordered, e.g. the `.T`
+/// of a `(num_steps, num_sim)` C array); otherwise copied once into time-major order.
+#[pyfunction]
+#[pyo3(signature = (z, *, dt=0.1, tau=1.0, sigma=2.0, x0=0.0, backend="threaded", threads=None))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn ou_with_normals<'py>(
+    py: Python<'py>,
+    z: &Bound<'py, PyAny>,
+    dt: f64,
+    tau: f64,
+    sigma: f64,
+    x0: f64,
+    backend: &str,
+    threads: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let ro = readonly::<f64>(z, "z", 2, "float64")?;
+    let view = ro.as_array();
+    let (num_sim, num_steps) = (view.shape()[0], view.shape()[1]);
+    let spec = ou_spec(None, num_sim, num_steps, OuParams { dt, tau, sigma, x0 })?;
+    let sim = simulator(py, backend, threads)?;
+    // `[t][sim]` order is the transpose of the Python view.
+    let tm = view.reversed_axes();
+    let copied: Vec<f64>;
+    let normals: &[f64] = match tm.as_slice() {
+        Some(s) => s,
+        None => {
+            copied = tm.iter().copied().collect();
+            &copied
+        }
+    };
+    let out = run(py, &sim, |s| s.ou_with_normals(&spec, normals))?;
     Ok(PyArray1::from_vec(py, out))
 }
 
@@ -155,7 +235,7 @@ pub(crate) fn jansen_rit<'py>(
     }
     spec.validate().map_err(to_py)?;
     let sim = simulator(py, backend, threads)?;
-    let out = py.detach(|| sim.jansen_rit(&spec)).map_err(to_py)?;
+    let out = run(py, &sim, |s| s.jansen_rit(&spec))?;
     state(py, out, JR_NV, nn, batch)
 }
 
@@ -191,7 +271,7 @@ pub(crate) fn mpr_sweep<'py>(
     }
     spec.validate().map_err(to_py)?;
     let sim = simulator(py, backend, threads)?;
-    let out = py.detach(|| sim.mpr(&spec)).map_err(to_py)?;
+    let out = run(py, &sim, |s| s.mpr(&spec))?;
     let member =
         |v: &[f32]| -> Vec<f32> { (0..batch).map(|b| if v.len() == 1 { v[0] } else { v[b] }).collect() };
     let d = PyDict::new(py);

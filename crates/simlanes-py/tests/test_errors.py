@@ -9,6 +9,7 @@ import simlanes
 
 G = np.zeros((4, 2))
 CAL = dict(n=3, sims=64)
+KEY = np.array([0, 42], np.uint32)
 
 
 @pytest.mark.parametrize(
@@ -49,6 +50,28 @@ CAL = dict(n=3, sims=64)
         (lambda: simlanes.make_tiles("validate", G, **CAL), "lam"),
         (lambda: simlanes.make_tiles("validate", G, lam=0.5, tile_points=0, **CAL), "tile_points"),
         (lambda: simlanes.merge_tiles([]), "no tiles"),
+        (lambda: simlanes.ou_path(0, 10), "num_sim"),
+        (lambda: simlanes.ou_path(4, 10, sigma=-1.0), "sigma"),
+        (lambda: simlanes.ou_path(2, (1 << 63)), "num_steps"),
+        (lambda: simlanes.ou_with_normals(np.zeros(5)), "dimension"),
+        (lambda: simlanes.ou_with_normals(np.zeros((0, 5))), "num_sim"),
+        (lambda: simlanes.ou_with_normals(np.zeros((2, 5)), tau=0.0), "tau"),
+        (lambda: simlanes.validate(G, 0.5, model="logistic", **CAL), "model"),
+        (lambda: simlanes.validate(np.zeros((4, 3)), -1.96, model="two_arm_z", **CAL), "grid columns"),
+        (lambda: simlanes.validate(G, -1.96, model="two_arm_z", n=0, sims=64), "n"),
+        (lambda: simlanes.validate(G, 0.5, seed=1, key=KEY, **CAL), "not both"),
+        (lambda: simlanes.calibrate(G, 0.1, seed=0, key=KEY, **CAL), "not both"),
+        (lambda: simlanes.validate(G, -1.96, model="two_arm_z", key=KEY, **CAL), "binomial"),
+        (lambda: simlanes.validate(G, 0.5, key=np.zeros(3, np.uint32), **CAL), "shape"),
+        (lambda: simlanes.validate(G, 0.5, key=np.zeros((2, 2), np.uint32), **CAL), "shape"),
+        (lambda: simlanes.validate(G, 0.5, key=np.array([-1, 0]), **CAL), "uint32"),
+        (lambda: simlanes.validate(G, 0.5, key=np.array([1 << 32, 0]), **CAL), "uint32"),
+        (lambda: simlanes.make_tiles("validate", G, lam=0.5, seed=0, key=KEY, **CAL), "not both"),
+        (lambda: simlanes.jax_key(1 << 63), "seed"),
+        (lambda: simlanes.jax_fold_in(KEY, 1 << 32), "data"),
+        (lambda: simlanes.jax_fold_in(KEY, -1), "data"),
+        (lambda: simlanes.jax_bits(KEY, (3,), np.int32), "bits"),
+        (lambda: simlanes.jax_uniform(KEY, (1 << 62, 1 << 62)), "shape"),
     ],
 )
 def test_value_errors(call, match):
@@ -64,6 +87,8 @@ def test_value_errors(call, match):
         (lambda: simlanes.validate(G, 0.5, null=np.ones(4), **CAL), "bool"),
         (lambda: simlanes.validate(G, 0.5, n=1.5, sims=64), "n"),
         (lambda: simlanes.validate(G, "0.5", **CAL), "lam"),
+        (lambda: simlanes.validate(G, 0.5, delta="0.01", **CAL), "delta"),
+        (lambda: simlanes.calibrate(G, None, **CAL), "alpha"),
         (lambda: simlanes.pi(10.0, 4), "pairs_per_estimate"),
         (lambda: simlanes.pi(10, 4, threads="2"), "threads"),
         (lambda: simlanes.jansen_rit(3, 10, 2, weights=np.zeros((3, 3))), "float32"),
@@ -71,6 +96,11 @@ def test_value_errors(call, match):
         (lambda: simlanes.jansen_rit(3, 10, 2, lags=np.zeros((3, 3), np.int32)), "uint8"),
         (lambda: simlanes._simlanes.validate([[0.0]], 0.5, **CAL), "NumPy array"),
         (lambda: simlanes.make_tiles("validate", G.astype(np.float32), lam=0.5, **CAL), "float64"),
+        (lambda: simlanes.ou_with_normals(np.zeros((2, 5), np.float32)), "float64"),
+        (lambda: simlanes.ou_path(4.0, 10), "num_sim"),
+        (lambda: simlanes.validate(G, 0.5, key=np.array([0.0, 1.0]), **CAL), "key"),
+        (lambda: simlanes.validate(G, 0.5, key="key", **CAL), "key"),
+        (lambda: simlanes.jax_uniform(KEY, (2.5,)), "integer"),
     ],
 )
 def test_type_errors(call, match):

@@ -88,3 +88,41 @@ def test_gpu_backend_runs_or_says_why():
     except RuntimeError as e:
         pytest.skip(f"no usable GPU: {e}")
     np.testing.assert_array_equal(r.hits, simlanes.pi(1000, 64, backend="simd").hits)
+
+
+@pytest.mark.parametrize("backend", ["scalar", "simd", "threaded"])
+def test_ou_path_is_every_state(backend):
+    num_sim, steps = 37, 50
+    path = simlanes.ou_path(num_sim, steps, seed=4, x0=1.5, backend=backend)
+    assert path.shape == (num_sim, steps + 1) and path.dtype == np.float64
+    # The transposed view of the time-major buffer: no copy was made.
+    assert path.flags["F_CONTIGUOUS"] and path.base is not None
+    np.testing.assert_array_equal(path[:, 0], 1.5)
+    final = simlanes.ou_final(num_sim, steps, seed=4, x0=1.5, backend=backend)
+    assert np.array_equal(path[:, -1], final)  # bit for bit
+    np.testing.assert_array_equal(path, simlanes.ou_path(num_sim, steps, seed=4, x0=1.5, backend="scalar"))
+    assert simlanes.ou_path(3, 0).shape == (3, 1)
+
+
+def test_ou_with_normals_is_the_recurrence_in_any_layout():
+    num_sim, steps, dt, tau, sigma = 11, 40, 0.1, 1.0, 2.0
+    zt = np.random.default_rng(1).standard_normal((steps, num_sim))
+    z = zt.T  # (num_sim, steps), Fortran order: read in place
+    out = simlanes.ou_with_normals(z, dt=dt, tau=tau, sigma=sigma, x0=0.5)
+    relax, diffuse = np.exp(-dt / tau), sigma * np.sqrt(1 - np.exp(-2 * dt / tau))
+    x = np.full(num_sim, 0.5)
+    for t in range(steps):
+        x = x * relax + diffuse * z[:, t]
+    np.testing.assert_allclose(out, x, rtol=1e-12, atol=1e-12)
+    # A C-ordered copy and a strided view (copied inside) give the same bits.
+    assert np.array_equal(simlanes.ou_with_normals(np.ascontiguousarray(z), x0=0.5), out)
+    wide = np.zeros((num_sim, 2 * steps))
+    wide[:, ::2] = z
+    assert np.array_equal(simlanes.ou_with_normals(wide[:, ::2], x0=0.5), out)
+    for backend in ("scalar", "simd"):
+        assert np.array_equal(simlanes.ou_with_normals(z, x0=0.5, backend=backend), out)
+    # A list is converted; z is left unchanged.
+    assert np.array_equal(simlanes.ou_with_normals(z.tolist(), x0=0.5), out)
+    assert np.array_equal(z, zt.T)
+    # No steps: the output is x0.
+    np.testing.assert_array_equal(simlanes.ou_with_normals(np.zeros((3, 0)), x0=2.0), 2.0)

@@ -1,7 +1,8 @@
 //! Release-mode timing probe for the CPU backends (W1–W5): min over repeats.
 //!
 //! `cargo run --release -p simlanes --example perf_probe -- [WHAT] [repeats]`, `WHAT` one of
-//! `w1 w1k w1t w2 w2p w2path w3 w4 w5 all`.
+//! `w1 w1k w1t w2 w2p w2path w3 w4 w5 all`, or `jax` (the JAX stream mode of W1, W2 (b)
+//! and W4, not part of `all`).
 //! Prints one line per (workload, backend) with the min wall time and the throughput
 //! metric, preceded by the min CPU time of all threads (`[cpu …]`): on a machine shared
 //! with other jobs the CPU time is the steadier figure. `w1k` times the Philox interleave
@@ -15,6 +16,7 @@ use simlanes::simcore::lane::{Real, UintLane};
 use simlanes::simcore::models::pi::pi_hits_interleaved;
 use simlanes::workload::binomial::{BinomialSpec, Uniforms};
 use simlanes::workload::jansen_rit::JansenRitSpec;
+use simlanes::workload::jax::{JaxKey, Layout};
 use simlanes::workload::mpr::MprSpec;
 use simlanes::workload::ou::OuSpec;
 use simlanes::workload::pi::PiSpec;
@@ -68,7 +70,7 @@ fn main() {
     let want = |w: &str| what == "all" || what == w;
     let sims = sims();
     if want("w1") {
-        let spec = PiSpec { seed: 0, pairs_per_estimate: 50_000, estimates: 1_000 };
+        let spec = PiSpec { seed: 0, pairs_per_estimate: 50_000, estimates: 1_000, jax_key: None };
         for (name, sim) in &sims {
             let mut h = 0;
             let t = min_time(reps, || h = sim.pi(&spec).expect("pi").hits.iter().sum::<u64>());
@@ -81,7 +83,7 @@ fn main() {
     }
     if what == "w1t" {
         // W1 on 2 threads: tile sizes and pinning.
-        let spec = PiSpec { seed: 0, pairs_per_estimate: 50_000, estimates: 1_000 };
+        let spec = PiSpec { seed: 0, pairs_per_estimate: 50_000, estimates: 1_000, jax_key: None };
         for (name, cfg) in [
             ("auto pin", ThreadConfig::new(2).pinned()),
             ("auto", ThreadConfig::new(2)),
@@ -104,7 +106,8 @@ fn main() {
         w1_variants(reps);
     }
     if want("w2") || want("w2p") {
-        let spec = OuSpec { seed: 0, num_sim: 8, num_steps: 5_000_000, params: Default::default() };
+        let spec =
+            OuSpec { seed: 0, num_sim: 8, num_steps: 5_000_000, params: Default::default(), jax_key: None };
         for (name, sim) in &sims {
             if want("w2") {
                 let mut x = vec![];
@@ -116,7 +119,8 @@ fn main() {
         }
     }
     if want("w2path") {
-        let spec = OuSpec { seed: 0, num_sim: 8, num_steps: 5_000_000, params: Default::default() };
+        let spec =
+            OuSpec { seed: 0, num_sim: 8, num_steps: 5_000_000, params: Default::default(), jax_key: None };
         let mut out = vec![0.0f64; spec.path_len().expect("len")];
         for (name, sim) in &sims {
             let t = min_time(reps, || sim.ou_path(&spec, &mut out).expect("path"));
@@ -153,6 +157,48 @@ fn main() {
             println!("W5 {name:10} {t:8.4} s  {:.3e} node-steps/s", ns / t);
         }
     }
+    if what == "jax" {
+        jax_modes(&sims, reps);
+    }
+}
+
+/// The JAX stream mode (`jax_key`, partitionable layout) of W1, W2 (b) and W4 at the
+/// sizes of the Philox probes above.
+fn jax_modes(sims: &[(&str, Simulator)], reps: usize) {
+    let key = Some(JaxKey::new(0).expect("key"));
+    let spec = PiSpec { seed: 0, pairs_per_estimate: 50_000, estimates: 1_000, jax_key: key };
+    for (name, sim) in sims {
+        let t = min_time(reps, || assert!(sim.pi(&spec).expect("pi").hits[0] > 0));
+        println!("W1 jax {name:10} {t:8.4} s  {:.3e} pairs/s", 5e7 / t);
+    }
+    let spec = OuSpec { seed: 0, num_sim: 8, num_steps: 5_000_000, params: Default::default(), jax_key: key };
+    for (name, sim) in sims {
+        let t = min_time(reps, || assert!(sim.ou_final(&spec).expect("ou")[0].is_finite()));
+        println!("W2 jax {name:10} {t:8.4} s  {:.3e} steps/s", 4e7 / t);
+    }
+    let spec = JansenRitSpec { jax_key: key, ..JansenRitSpec::with_size(0, 32, 64, 1024).expect("spec") };
+    for (name, sim) in sims.iter().skip(1) {
+        let t = min_time(reps, || {
+            sim.jansen_rit(&spec).expect("jr");
+        });
+        let ns = (spec.nn * spec.nt * spec.batch) as f64;
+        println!("W4 jax {name:10} {t:8.4} s  {:.3e} node-steps/s", ns / t);
+    }
+    // The legacy layout (`jax_threefry_partitionable=False`) on the SIMD backend.
+    let legacy = key.map(|k| k.with_layout(Layout::Legacy));
+    let (name, sim) = &sims[1];
+    let spec = PiSpec { seed: 0, pairs_per_estimate: 50_000, estimates: 1_000, jax_key: legacy };
+    let t = min_time(reps, || assert!(sim.pi(&spec).expect("pi").hits[0] > 0));
+    println!("W1 jax legacy {name:10} {t:8.4} s  {:.3e} pairs/s", 5e7 / t);
+    let spec =
+        OuSpec { seed: 0, num_sim: 8, num_steps: 5_000_000, params: Default::default(), jax_key: legacy };
+    let t = min_time(reps, || assert!(sim.ou_final(&spec).expect("ou")[0].is_finite()));
+    println!("W2 jax legacy {name:10} {t:8.4} s  {:.3e} steps/s", 4e7 / t);
+    let spec = JansenRitSpec { jax_key: legacy, ..JansenRitSpec::with_size(0, 32, 64, 1024).expect("spec") };
+    let t = min_time(reps, || {
+        sim.jansen_rit(&spec).expect("jr");
+    });
+    println!("W4 jax legacy {name:10} {t:8.4} s  {:.3e} node-steps/s", (32 * 64 * 1024) as f64 / t);
 }
 
 fn ou_parallel(name: &str, sim: &Simulator, spec: &OuSpec, reps: usize) {

@@ -47,4 +47,8 @@ pub enum SimError {
     /// out of memory); the message says what to do.
     #[error(transparent)]
     Gpu(#[from] crate::backend::gpu::GpuError),
+    /// The run was stopped by a [`crate::CancelToken`] (see
+    /// [`crate::Simulator::cancellable`]); its partial results were dropped.
+    #[error("cancelled")]
+    Cancelled,
 }

@@ -13,7 +13,7 @@
 //! use simlanes::{Backend, Simulator, ThreadConfig};
 //!
 //! # fn main() -> Result<(), simlanes::SimError> {
-//! let spec = PiSpec { seed: 0, pairs_per_estimate: 50_000, estimates: 64 };
+//! let spec = PiSpec { seed: 0, pairs_per_estimate: 50_000, estimates: 64, jax_key: None };
 //! let simd = Simulator::new(Backend::Simd)?.pi(&spec)?;
 //! let threads = Simulator::new(Backend::Threaded(ThreadConfig::new(2)))?.pi(&spec)?;
 //! assert_eq!(simd.hits, threads.hits); // same seed, same answer, any backend
@@ -33,4 +33,4 @@ pub mod workload;
 
 pub use error::SimError;
 pub use simcore;
-pub use simulator::{Backend, Simulator, ThreadConfig};
+pub use simulator::{Backend, CancelToken, Simulator, ThreadConfig};

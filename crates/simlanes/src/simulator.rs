@@ -4,10 +4,18 @@
 //! A simulator owns what a backend needs beyond the math: for
 //! [`Backend::Threaded`], its worker pool, built once in [`Simulator::new`] (which is
 //! therefore fallible) and shared by clones.
+//!
+//! **Cancellation.** A long run can be stopped from another thread (e.g. on Ctrl-C in a
+//! binding) with a [`CancelToken`] given to [`Simulator::cancellable`]: the threaded
+//! executor and the calibration engine check it between tiles and skip the remaining
+//! ones, and the call returns [`SimError::Cancelled`] (its partial results are dropped,
+//! never returned). Runs on one thread ([`Backend::Scalar`], [`Backend::Simd`] workloads)
+//! and on the GPU are not cut short: they finish, then report `Cancelled`.
 
 use crate::error::SimError;
 use simcore::ParamError;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Where the simulations run. Results do not depend on this choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -113,12 +121,35 @@ impl ThreadConfig {
     }
 }
 
+/// A flag that asks runs to stop between tiles (see the module docs). Clones share the
+/// flag; once cancelled it stays cancelled.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// A token not yet cancelled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks every run observing this token to stop (callable from any thread).
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`CancelToken::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
 /// Runs workloads on one backend.
 #[derive(Debug, Clone, Default)]
 pub struct Simulator {
     backend: Backend,
-    pool: Option<Arc<rayon::ThreadPool>>,
+    pool: Option<crate::backend::threaded::Executor>,
     gpu: Option<Arc<crate::backend::gpu::Gpu>>,
+    cancel: Option<CancelToken>,
 }
 
 impl Simulator {
@@ -130,13 +161,15 @@ impl Simulator {
     pub fn new(backend: Backend) -> Result<Self, SimError> {
         let pool = match backend {
             Backend::Scalar | Backend::Simd | Backend::Gpu { .. } => None,
-            Backend::Threaded(cfg) => Some(Arc::new(crate::backend::threaded::build_pool(&cfg)?)),
+            Backend::Threaded(cfg) => Some(crate::backend::threaded::Executor::new(Arc::new(
+                crate::backend::threaded::build_pool(&cfg)?,
+            ))),
         };
         let gpu = match backend {
             Backend::Gpu { device } => Some(Arc::new(crate::backend::gpu::Gpu::new(device)?)),
             _ => None,
         };
-        Ok(Self { backend, pool, gpu })
+        Ok(Self { backend, pool, gpu, cancel: None })
     }
 
     /// The backend this simulator runs on.
@@ -144,9 +177,55 @@ impl Simulator {
         self.backend
     }
 
-    /// The worker pool ([`Backend::Threaded`] only).
-    pub(crate) fn pool(&self) -> Option<&rayon::ThreadPool> {
-        self.pool.as_deref()
+    /// The worker pool ([`Backend::Threaded`] only), carrying this simulator's
+    /// [`CancelToken`] (its tile loops stop early once the token is cancelled).
+    pub(crate) fn pool(&self) -> Option<&crate::backend::threaded::Executor> {
+        self.pool.as_ref()
+    }
+
+    /// Whether this simulator observes a cancelled [`CancelToken`] (see
+    /// [`Simulator::cancellable`]); tile loops check it between tiles.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(CancelToken::is_cancelled)
+    }
+
+    /// Runs `f` on a clone of this simulator that observes `token`: if the token is
+    /// cancelled before or while `f` runs, the threaded executor and the calibration
+    /// engine skip their remaining tiles and this returns [`SimError::Cancelled`] — the
+    /// (incomplete) result of `f` is dropped, never returned. Outputs that `f` writes
+    /// into caller-owned buffers (e.g. [`Simulator::ou_path`]) may then be partly written:
+    /// discard them too.
+    ///
+    /// ```
+    /// use simlanes::workload::pi::PiSpec;
+    /// use simlanes::{Backend, CancelToken, SimError, Simulator, ThreadConfig};
+    ///
+    /// # fn main() -> Result<(), SimError> {
+    /// let sim = Simulator::new(Backend::Threaded(ThreadConfig::new(2)))?;
+    /// let spec = PiSpec { seed: 0, pairs_per_estimate: 1000, estimates: 64, jax_key: None };
+    /// let token = CancelToken::new();
+    /// assert!(sim.cancellable(&token, |s| s.pi(&spec)).is_ok());
+    /// token.cancel(); // e.g. from a signal-watching thread
+    /// assert!(matches!(sim.cancellable(&token, |s| s.pi(&spec)), Err(SimError::Cancelled)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`SimError::Cancelled`] when the token is cancelled by the time `f` returns;
+    /// otherwise whatever `f` returns.
+    pub fn cancellable<R>(
+        &self,
+        token: &CancelToken,
+        f: impl FnOnce(&Simulator) -> Result<R, SimError>,
+    ) -> Result<R, SimError> {
+        let mut sim = self.clone();
+        sim.cancel = Some(token.clone());
+        if let Some(exec) = &mut sim.pool {
+            exec.cancel = Some(token.clone());
+        }
+        let out = f(&sim);
+        if token.is_cancelled() { Err(SimError::Cancelled) } else { out }
     }
 
     /// The opened GPU ([`Backend::Gpu`] only): device facts for reports.
@@ -185,6 +264,51 @@ mod tests {
         let sim = Simulator::new(Backend::Threaded(ThreadConfig::new(3).pinned())).expect("3 threads start");
         assert_eq!(sim.pool().map(|p| p.current_num_threads()), Some(3));
         assert!(Simulator::new(Backend::Simd).is_ok_and(|s| s.pool().is_none()));
+    }
+
+    #[test]
+    fn a_cancelled_token_stops_a_threaded_run() {
+        use crate::calibration::{self, Grid, Tiling, binomial::BinomialModel};
+        use crate::workload::pi::PiSpec;
+        use std::sync::atomic::AtomicU64;
+        let sim = Simulator::new(Backend::Threaded(ThreadConfig::new(2))).expect("pool");
+        let spec = PiSpec { seed: 0, pairs_per_estimate: 1000, estimates: 4096, jax_key: None };
+        let token = CancelToken::new();
+        let full = sim.cancellable(&token, |s| s.pi(&spec)).expect("not cancelled");
+        assert_eq!(full.hits, sim.pi(&spec).expect("pi").hits);
+        token.cancel();
+        assert!(matches!(sim.cancellable(&token, |s| s.pi(&spec)), Err(SimError::Cancelled)));
+        // The simulator itself does not observe the token: later runs are unaffected.
+        assert!(!sim.is_cancelled() && sim.pi(&spec).is_ok());
+
+        // Cancelled mid-run (by the first finished task): the engine skips what is left.
+        let model = BinomialModel::new(0, 8, 2).expect("model");
+        let grid = Grid::new(2, vec![0.0; 2 * 64]).expect("grid");
+        let tiling = Tiling::new(8, 64); // 8 x 64 = 512 tasks
+        for backend in [Backend::Threaded(ThreadConfig::new(2)), Backend::Simd] {
+            let sim = Simulator::new(backend).expect("sim");
+            let token = CancelToken::new();
+            let done = AtomicU64::new(0);
+            let progress = |pairs: u64| {
+                done.fetch_add(pairs, Ordering::SeqCst);
+                token.cancel();
+            };
+            let r = sim.cancellable(&token, |s| {
+                calibration::validate_with_progress(
+                    s,
+                    &model,
+                    &grid,
+                    0.5,
+                    0.01,
+                    4096,
+                    tiling,
+                    Some(&progress),
+                )
+            });
+            assert!(matches!(r, Err(SimError::Cancelled)), "{backend:?}");
+            let done = done.load(Ordering::SeqCst);
+            assert!(done > 0 && done <= 8 * 64 * 8, "{backend:?}: {done} of {} pairs", 64 * 4096);
+        }
     }
 
     #[test]

@@ -176,6 +176,9 @@ pub struct Machine {
     pub fma: FmaPeak,
     /// GPU name, if any.
     pub gpu: Option<String>,
+    /// The GPU's BabelStream, when the GPU backend is benchmarked (GPU rows use its
+    /// ceilings; see [`super::gpu_stream`]).
+    pub gpu_stream: Option<super::gpu_stream::GpuStream>,
 }
 
 impl Machine {
@@ -254,6 +257,7 @@ pub fn measure(
         theoretical,
         fma,
         gpu: gpu_name(),
+        gpu_stream: None,
     })
 }
 
@@ -287,6 +291,7 @@ pub fn fake() -> Machine {
             achieved_avx2_gflops: 150.0,
         },
         gpu: None,
+        gpu_stream: None,
     }
 }
 

@@ -16,6 +16,7 @@
 //! out.json && cargo xtask bench --verify out.json`).
 
 pub mod fma;
+pub mod gpu_stream;
 pub mod machine;
 pub mod plot;
 pub mod report;
@@ -164,7 +165,11 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     pb.set_message("machine: bandwidth and FMA peak");
-    let m = machine::measure(threads, quick, args.theoretical_gbs, &|| pb.inc(1))?;
+    let mut m = machine::measure(threads, quick, args.theoretical_gbs, &|| pb.inc(1))?;
+    if backends.iter().any(|b| matches!(b, simlanes::Backend::Gpu { .. })) {
+        pb.set_message("machine: GPU bandwidth");
+        m.gpu_stream = Some(gpu_stream::measure(machine::stream_repeats(quick))?);
+    }
     pb.set_position(machine_ticks);
     pb.println(report::machine_summary(&m));
 

@@ -11,7 +11,9 @@
 //! write or copy, best over one and all threads; see [`super::machine`]), `pct_theoretical_peak`
 //! against the theoretical DRAM peak, `pct_fma_peak` (flops / `seconds`) against the
 //! machine's whole FMA peak (all cores, whatever the row's thread count). `check` is
-//! `"pass"` or `"fail"`.
+//! `"pass"` or `"fail"`. GPU rows (`backend` `"gpu"`) use the GPU's BabelStream ceilings
+//! and theoretical bandwidth instead ([`super::gpu_stream`]); when the GPU was measured
+//! the document has a top-level `gpu_stream` object (its figures), else no such key.
 
 use serde_json::{Value, json};
 
@@ -82,12 +84,19 @@ impl Row {
     /// % of the measured ceiling of this row's traffic kind.
     pub fn pct_measured(&self, m: &Machine) -> Option<f64> {
         let (b, t) = self.bytes?;
-        let ceiling = m.peak.of(t);
+        // GPU rows against the GPU's own BabelStream ceilings (none measured: no figure).
+        let ceiling = match (&m.gpu_stream, self.backend == "gpu") {
+            (Some(g), true) => g.peak.of(t),
+            (None, true) => return None,
+            (_, false) => m.peak.of(t),
+        };
         (ceiling > 0.0).then(|| 100.0 * b / self.stats.best / (ceiling * 1e9))
     }
     /// % of the theoretical DRAM peak.
     pub fn pct_theoretical(&self, m: &Machine) -> Option<f64> {
-        Some(100.0 * self.bytes_per_s()? / (m.theoretical?.0 * 1e9))
+        let theoretical =
+            if self.backend == "gpu" { m.gpu_stream.as_ref()?.theoretical_gbs } else { m.theoretical?.0 };
+        Some(100.0 * self.bytes_per_s()? / (theoretical * 1e9))
     }
     /// % of the machine's FMA peak.
     pub fn pct_fma(&self, m: &Machine) -> Option<f64> {
@@ -117,7 +126,7 @@ pub fn to_json(m: &Machine, rows: &[Row]) -> Value {
             })
         })
         .collect();
-    json!({
+    let mut doc = json!({
         "machine": {
             "cpu": m.cpu,
             "cores": m.cores,
@@ -127,7 +136,11 @@ pub fn to_json(m: &Machine, rows: &[Row]) -> Value {
             "gpu": m.gpu,
         },
         "results": results,
-    })
+    });
+    if let (Some(g), Some(obj)) = (&m.gpu_stream, doc.as_object_mut()) {
+        obj.insert("gpu_stream".into(), super::gpu_stream::to_json(g));
+    }
+    doc
 }
 
 /// A figure to about 3 significant digits, in scientific notation when small, or `-`.
@@ -153,6 +166,8 @@ pub fn machine_summary(m: &Machine) -> String {
         || "unknown (give --theoretical-gbs)".to_string(),
         |(g, src)| format!("{g:.1} GB/s ({src})"),
     );
+    let gpu =
+        m.gpu_stream.as_ref().map_or_else(String::new, |g| format!("\n{}", super::gpu_stream::summary(g)));
     format!(
         "CPU: {} ({} logical CPUs; {} threads used), LLC {llc}, GPU: {}\n\
          Measured bandwidth (GB/s, 1e9), {} MiB arrays, best of {} (run 1 dropped):\n\
@@ -161,7 +176,7 @@ pub fn machine_summary(m: &Machine) -> String {
          \x20 measured peak (best of both): read {:.1}  write {:.1}  copy {:.1}  -> {:.1} GB/s\n\
          Theoretical DRAM peak: {theo}\n\
          FMA: clock {:.2} GHz (dependent chain, latency {} cycles), {}-bit: {} lanes x {} units,\n\
-         \x20 peak {:.1} GFLOP/s f32 ({} cores); AVX2 peak {:.1}, AVX2 loop reached {:.1}",
+         \x20 peak {:.1} GFLOP/s f32 ({} cores); AVX2 peak {:.1}, AVX2 loop reached {:.1}{gpu}",
         m.cpu,
         m.cores,
         m.threads,
@@ -373,6 +388,27 @@ mod tests {
         let mut unknown = machine::fake();
         unknown.theoretical = None;
         assert_eq!(r.pct_theoretical(&unknown), None);
+    }
+
+    #[test]
+    fn gpu_rows_use_the_gpu_stream_ceilings() {
+        let mut m = machine::fake();
+        let mut r = row("W3", true, Some((1e12, Traffic::Read)), None);
+        r.backend = "gpu".into();
+        // No GPU stream measured: no percentage rather than one against the CPU.
+        assert_eq!((r.pct_measured(&m), r.pct_theoretical(&m)), (None, None));
+        m.gpu_stream = Some(super::super::gpu_stream::fake());
+        // 1e12 bytes in 0.5 s = 2000 GB/s: of the 3100 GB/s read ceiling and 3352 theoretical.
+        assert!((r.pct_measured(&m).unwrap() - 100.0 * 2000.0 / 3100.0).abs() < 1e-9);
+        assert!((r.pct_theoretical(&m).unwrap() - 100.0 * 2000.0 / 3352.0).abs() < 1e-9);
+        // CPU rows are unchanged by a GPU measurement.
+        let cpu = row("W3", true, Some((5e9, Traffic::Read)), None);
+        assert!((cpu.pct_measured(&m).unwrap() - 50.0).abs() < 1e-9);
+        let text = serde_json::to_string(&to_json(&m, &[r])).unwrap();
+        assert_eq!(verify::verify_str(&text), Ok(1));
+        assert!(machine_summary(&m).contains("GPU bandwidth (BabelStream on Test GPU"));
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["gpu_stream"]["theoretical_peak_gbs"], 3352.0);
     }
 
     #[test]

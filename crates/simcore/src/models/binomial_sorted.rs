@@ -14,13 +14,44 @@
 //! 3. the prefix sums of the histogram are `cum[j] = #{u : r(u) <= j} = #{u : u < sorted[j]}`
 //!    ([`SortedArm::cumulative`]), and `c[g,s,a] = cum[rank[g]]` ([`take_arm_counts`]).
 //!
-//! Steps 2–3 run for `W` simulations at once (`[u32; W]` rows, vectorised by the
-//! compiler). Cost per simulation and arm: `O(n + G'/W)` instead of `O(n·G')`. Every comparison is the
-//! same f32 `<` as brute force (`u < p ⇔ ¬(p <= u)` for non-NaN values; a NaN uniform
-//! counts nowhere, as `NaN < p` is false), so the counts are **exactly** brute force's,
-//! ties and duplicated `p` included. No allocation: callers own every buffer.
+//! Steps 2–3 run for `W` simulations at once (`[C; W]` rows of [`Cell`]s, `u16` when they
+//! fit; the bucket of all `W` lanes computed first, without a float-to-int cast so that it
+//! vectorises). Cost per simulation and arm: `O(n + G'/W)` instead of `O(n·G')`. Every
+//! comparison is the same f32 `<` as brute force (`u < p ⇔ ¬(p <= u)` for non-NaN values; a
+//! NaN uniform counts nowhere, as `NaN < p` is false, nor does `+inf`), so the counts are
+//! **exactly** brute force's, ties and duplicated `p` included. No allocation: callers own
+//! every buffer. Nothing depends on how the grid or the simulations are tiled beyond which
+//! points share a table, and the counts do not depend on that.
+//!
+//! Why buckets and not a merge: a merge of the sorted `p` with each simulation's sorted
+//! uniforms also gives every count in `O(G' + n)`, but needs the `n` uniforms per arm sorted
+//! first (`O(n log n)`, data-dependent branches), where a bucket costs one table load and a
+//! 4-wide comparison per uniform. A variant with one comparison per uniform (a finer table,
+//! a branch to a binary search for buckets of two or more `p`) measured slower at B4: its
+//! table no longer fits in L1 and the branch mispredicts.
 
 use core::cmp::Ordering;
+use core::ops::AddAssign;
+
+/// A histogram cell: `u16` when no arm has more than `u16::MAX` uniforms (half the cache
+/// footprint of `u32`, which is what makes the histogram of a 1024-point tile fit in L1
+/// next to the bucket table), else `u32`.
+pub trait Cell: Copy + Default + AddAssign + Into<u32> {
+    /// One.
+    const ONE: Self;
+    /// Most uniforms per arm the cell can count.
+    const MAX: usize;
+}
+
+impl Cell for u16 {
+    const ONE: Self = 1;
+    const MAX: usize = u16::MAX as usize;
+}
+
+impl Cell for u32 {
+    const ONE: Self = 1;
+    const MAX: usize = u32::MAX as usize;
+}
 
 /// Entries past the tile's sorted probabilities that [`SortedArm::build`] sets to `+inf`
 /// (so the branch-free window never reads out of bounds), and the widest bucket the
@@ -58,6 +89,18 @@ fn order(a: f32, b: f32) -> Ordering {
     a.total_cmp(&b)
 }
 
+/// `⌊x⌋` for `0 <= x <= 2^16` (a clamped bucket coordinate) without a float-to-int cast,
+/// so that the compiler vectorises it: adding `2^23` rounds `x` to the nearest integer in
+/// the mantissa (exactly, as `x < 2^22`), and one comparison steps back when it rounded up.
+/// Equals `x as usize` on that range, hence [`SortedArm::bucket`] for the clamped value.
+#[inline(always)]
+fn floor_small(x: f32) -> u32 {
+    const MAGIC: f32 = 8_388_608.0; // 2^23
+    let y = x + MAGIC;
+    let k = y.to_bits() - MAGIC.to_bits();
+    k - u32::from(y - MAGIC > x)
+}
+
 impl<'a> SortedArm<'a> {
     /// Sorts arm `a` of the tile `p` (`G' × d` row-major, `G' = rank.len()`, `p` not NaN).
     /// Fills `order_buf` (`G'` entries, scratch), `sorted` (`G' + PAD`: the sorted
@@ -65,7 +108,8 @@ impl<'a> SortedArm<'a> {
     /// (`K + 1` entries, `K >= 1` buckets, e.g. [`lut_len`]).
     ///
     /// # Panics
-    /// If the buffers' lengths disagree with `p.len() / d`, or `lut.len() < 2`.
+    /// If the buffers' lengths disagree with `p.len() / d`, or `lut.len()` is not in
+    /// `2..=2^22 + 1`.
     pub fn build(
         p: &[f32],
         d: usize,
@@ -77,7 +121,7 @@ impl<'a> SortedArm<'a> {
     ) -> Self {
         let gp = p.len() / d;
         assert!(order_buf.len() == gp && sorted.len() == gp + PAD && rank.len() == gp, "tile buffers");
-        assert!(lut.len() >= 2, "lut length");
+        assert!((2..=(1 << 22) + 1).contains(&lut.len()), "lut length");
         for (g, o) in order_buf.iter_mut().enumerate() {
             *o = g as u32;
         }
@@ -139,10 +183,12 @@ impl<'a> SortedArm<'a> {
         let lo = self.lut[k] as usize;
         if self.span <= PAD {
             let w = &self.sorted[lo..lo + PAD];
-            lo + usize::from(w[0] <= u)
+            // `min`: a `+inf` uniform also counts the `+inf` padding.
+            (lo + usize::from(w[0] <= u)
                 + usize::from(w[1] <= u)
                 + usize::from(w[2] <= u)
-                + usize::from(w[3] <= u)
+                + usize::from(w[3] <= u))
+            .min(self.len())
         } else {
             let hi = self.lut[k + 1] as usize;
             lo + self.sorted[lo..hi].partition_point(|&p| p <= u)
@@ -157,12 +203,12 @@ impl<'a> SortedArm<'a> {
     /// # Panics
     /// If `cum.len() != G' + 1`.
     #[inline]
-    pub fn cumulative<const W: usize>(
+    pub fn cumulative<C: Cell, const W: usize>(
         &self,
         uniforms: &[[f32; W]],
         d: usize,
         a: usize,
-        cum: &mut [[u32; W]],
+        cum: &mut [[C; W]],
     ) {
         assert_eq!(cum.len(), self.len() + 1, "histogram buffer");
         let rows = uniforms.iter().skip(a).step_by(d);
@@ -170,30 +216,30 @@ impl<'a> SortedArm<'a> {
             // The fast path of `position`, buckets of all lanes first (vectorised).
             let (len, kmax) = (self.len(), (self.buckets - 1) as f32);
             for u in rows {
-                let mut ks = [0usize; W];
+                let mut ks = [0u32; W];
                 for (k, &x) in ks.iter_mut().zip(u) {
-                    // = bucket(x): the same two roundings, clamped before the cast.
-                    *k = ((x - self.base) * self.scale).max(0.0).min(kmax) as usize;
+                    *k = floor_small(((x - self.base) * self.scale).max(0.0).min(kmax));
                 }
                 for (l, (&k, &x)) in ks.iter().zip(u).enumerate() {
-                    let lo = self.lut[k] as usize;
+                    let lo = self.lut[k as usize] as usize;
                     let w = &self.sorted[lo..lo + PAD];
                     let r = lo
                         + usize::from(w[0] <= x)
                         + usize::from(w[1] <= x)
                         + usize::from(w[2] <= x)
                         + usize::from(w[3] <= x);
-                    cum[if x.is_nan() { len } else { r }][l] += 1;
+                    // `min`: a `+inf` uniform also counts the `+inf` padding.
+                    cum[if x.is_nan() { len } else { r.min(len) }][l] += C::ONE;
                 }
             }
         } else {
             for u in rows {
                 for (l, &x) in u.iter().enumerate() {
-                    cum[self.position(x)][l] += 1;
+                    cum[self.position(x)][l] += C::ONE;
                 }
             }
         }
-        let mut run = [0u32; W];
+        let mut run = [C::default(); W];
         for c in cum.iter_mut() {
             for l in 0..W {
                 run[l] += c[l];
@@ -207,15 +253,15 @@ impl<'a> SortedArm<'a> {
 /// `counts[g] += cum[rank[g]]`, and zeroes `cum` for the next [`SortedArm::cumulative`]
 /// (`rank` is a permutation of `0..G'`, so each row but the last is read exactly once).
 #[inline]
-pub fn take_arm_counts<const W: usize>(cum: &mut [[u32; W]], rank: &[u32], counts: &mut [[u32; W]]) {
+pub fn take_arm_counts<C: Cell, const W: usize>(cum: &mut [[C; W]], rank: &[u32], counts: &mut [[u32; W]]) {
     for (c, &r) in counts.iter_mut().zip(rank) {
-        let add = core::mem::replace(&mut cum[r as usize], [0; W]);
+        let add = core::mem::replace(&mut cum[r as usize], [C::default(); W]);
         for l in 0..W {
-            c[l] += add[l];
+            c[l] += add[l].into();
         }
     }
     if let Some(last) = cum.last_mut() {
-        *last = [0; W];
+        *last = [C::default(); W];
     }
 }
 
@@ -295,9 +341,42 @@ mod tests {
     fn odd_uniforms_and_ties() {
         // Values outside [0, 1), NaN, and exact ties with p.
         let p = [0.25f32, 0.5, 0.5, 0.75, 0.0, 1.0];
-        let us = [0.5f32, f32::NAN, -1.0, 1.0, 2.0, 0.25, 0.999_999_94, 0.0, 0.75, 0.5];
+        let us = [
+            0.5f32,
+            f32::NAN,
+            -1.0,
+            1.0,
+            2.0,
+            0.25,
+            0.999_999_94,
+            0.0,
+            0.75,
+            0.5,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            -0.0,
+            0.125,
+            0.25,
+            0.999_999_94,
+            0.75,
+            f32::NAN,
+        ];
+        // 18 values: whole rows for d = 1, 2 and 3.
         check(&p, 1, &us);
         check(&p, 2, &us);
+        check(&p[..3], 3, &us);
+    }
+
+    #[test]
+    fn floor_small_is_truncation() {
+        for x in [0.0f32, 0.25, 0.5, 0.999_999_94, 1.0, 1.5, 2.5, 3.999_999_8, 4095.5, 65535.99, 65536.0] {
+            assert_eq!(floor_small(x), x as u32, "{x}");
+        }
+        let mut x = 0.0f32;
+        while x < 70.0 {
+            assert_eq!(floor_small(x), x as u32, "{x}");
+            x = f32::from_bits(x.to_bits() + 9973);
+        }
     }
 
     #[test]

@@ -21,7 +21,10 @@
 //! ```
 //! `dt/2` is exact. The noise of variable `v` of node `i` at step `t` is normal
 //! `(t*nn + i)*NV + v` of the member's stream: one step draws `nn*NV` consecutive normals,
-//! node-major, so a [`NormalSeq`] started at normal 0 and read in order stays in step.
+//! node-major, so a [`NormalSeq`](crate::rng::NormalSeq) started at normal 0 and read in order stays in step.
+//! The kernels take any [`NormalSource`]: simlanes' Philox [`NormalSeq`](crate::rng::NormalSeq), or the
+//! JAX-compatible [`crate::rng::jax::JaxNormals`] (element `(t*nn + i)*NV + v` of
+//! `jax.random.normal(k_b, (nt, nn, NV))`, the same order).
 //!
 //! **Coupling** ([`coupling`]): `c[i] = k * acc_i`, `acc_i` accumulated over `j` ascending
 //! from `0` with one fused multiply–add per term, `acc = fma(W[i,j], cv[j], acc)`, and
@@ -44,7 +47,7 @@
 
 use crate::error::ParamError;
 use crate::lane::{Precision, Real};
-use crate::rng::NormalSeq;
+use crate::rng::NormalSource;
 
 /// Slots in the delay ring buffer: lags `0..=255` steps (`u8`) are always in range.
 pub const RING: usize = 256;
@@ -339,14 +342,18 @@ where
 
 /// The predictor stage with coupling already in `s.c`: draws the step's normals, stores
 /// `f1`, `nz` and `xp`.
-#[inline(always)]
+// On the GPU the two stages are real calls: inlined into the step loop, ptxas needed
+// 255 registers and spilled (jansen_rit, sm_90); outlined, 216 and no spills. Same
+// instructions either way, so the same bits; the CPU keeps them inlined.
+#[cfg_attr(not(target_arch = "nvptx64"), inline(always))]
+#[cfg_attr(target_arch = "nvptx64", inline(never))]
 fn predictor<L, M, B, const NV: usize>(
     model: &M,
     nn: usize,
     h: &HeunCoeffs<L>,
     x: &B,
     s: &mut Scratch<'_, B>,
-    normals: &mut NormalSeq<L>,
+    normals: &mut impl NormalSource<L>,
 ) where
     L: Real,
     M: NetworkModel<L, NV>,
@@ -364,7 +371,9 @@ fn predictor<L, M, B, const NV: usize>(
 }
 
 /// The corrector stage with the coupling of the predictor in `s.c`: updates `x`.
-#[inline(always)]
+// A real call on the GPU, as `predictor`.
+#[cfg_attr(not(target_arch = "nvptx64"), inline(always))]
+#[cfg_attr(target_arch = "nvptx64", inline(never))]
 fn corrector<L, M, B, const NV: usize>(model: &M, nn: usize, h: &HeunCoeffs<L>, x: &mut B, s: &Scratch<'_, B>)
 where
     L: Real,
@@ -394,7 +403,7 @@ pub fn step<L, M, B, const NV: usize>(
     h: &HeunCoeffs<L>,
     x: &mut B,
     s: &mut Scratch<'_, B>,
-    normals: &mut NormalSeq<L>,
+    normals: &mut impl NormalSource<L>,
 ) where
     L: Real,
     M: NetworkModel<L, NV>,
@@ -425,7 +434,7 @@ pub fn step_delayed<L, M, B, const NV: usize>(
     x: &mut B,
     hist: &mut B,
     s: &mut Scratch<'_, B>,
-    normals: &mut NormalSeq<L>,
+    normals: &mut impl NormalSource<L>,
 ) where
     L: Real,
     M: NetworkModel<L, NV>,
@@ -456,7 +465,7 @@ pub fn run<L, M, B, const NV: usize>(
     x: &mut B,
     mut hist: Option<&mut B>,
     s: &mut Scratch<'_, B>,
-    normals: &mut NormalSeq<L>,
+    normals: &mut impl NormalSource<L>,
     t0: u64,
     steps: u64,
     mut after: impl FnMut(u64, &B),
@@ -478,7 +487,7 @@ pub fn run<L, M, B, const NV: usize>(
 mod tests {
     extern crate std;
     use super::*;
-    use crate::rng::Stream;
+    use crate::rng::{NormalSeq, Stream};
     use std::vec;
     use std::vec::Vec;
 

@@ -23,7 +23,7 @@ use crate::error::{self, ParamError};
 use crate::lane::{Precision, Real, UintLane};
 use crate::rng::philox4x32_10::philox4x32_10;
 use crate::rng::stream::box_muller;
-use crate::rng::{NormalSeq, Stream};
+use crate::rng::{NormalSeq, NormalSource, Stream};
 
 /// Parameters of the OU process (WORKLOADS.md W2 symbols).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -135,6 +135,27 @@ pub fn ou_path_group<L: Real>(
     row: impl FnMut(u64, L),
 ) -> L {
     let mut z = NormalSeq::new(Stream::<L>::consecutive(seed, first), 0);
+    ou_evolve(x0, c, num_steps, |_| z.next(), row)
+}
+
+/// Mode (b) from any [`NormalSource`]: `z[t]` is the source's `t`-th normal (the JAX
+/// stream mode passes `crate::rng::jax::JaxNormalsWidened`: element `t` of
+/// `jax.random.normal(k_i, (num_steps,))`, widened exactly to f64).
+#[inline(always)]
+pub fn ou_final_from<L: Real>(z: &mut impl NormalSource<L>, num_steps: u64, x0: L, c: &OuCoeffs<L>) -> L {
+    ou_evolve(x0, c, num_steps, |_| z.next(), |_, _| {})
+}
+
+/// Mode (a) from any [`NormalSource`], as [`ou_final_from`]; `row(t, x[t])` as in
+/// [`ou_path_group`].
+#[inline(always)]
+pub fn ou_path_from<L: Real>(
+    z: &mut impl NormalSource<L>,
+    num_steps: u64,
+    x0: L,
+    c: &OuCoeffs<L>,
+    row: impl FnMut(u64, L),
+) -> L {
     ou_evolve(x0, c, num_steps, |_| z.next(), row)
 }
 

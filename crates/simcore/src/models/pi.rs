@@ -17,6 +17,8 @@
 use crate::error::ParamError;
 use crate::lane::{Precision, Real, UintLane};
 use crate::rng::Stream;
+use crate::rng::jax::JaxLanes;
+use crate::rng::jax::lanes::uniform_at;
 use crate::rng::philox4x32_10::{philox4x32_10, philox4x32_10_many};
 
 /// Largest number of pairs per estimate: hit counts are kept in `u32` lanes.
@@ -59,6 +61,21 @@ pub fn pi_hits<L: Real<Scalar = f32>>(seed: u64, first: u64, pairs: u64) -> L::B
     } else {
         pi_hits_interleaved::<L, BLOCKS_IN_FLIGHT>(seed, first, pairs)
     }
+}
+
+/// W1's JAX stream mode: hits among the first `pairs` pairs of every lane's
+/// `xy = jax.random.uniform(k_l, (pairs, 2))` — pair `j` is `x = xy[j, 0]` (flat `2j`),
+/// `y = xy[j, 1]` (flat `2j + 1`), JAX's 23-bit uniforms — with the same [`hit`] test.
+/// `lanes` must draw `2 * pairs` words (`JaxLanes::for_members(.., 2 * pairs)`).
+#[inline(always)]
+pub fn pi_hits_jax<L: Real<Scalar = f32>>(lanes: &JaxLanes<L::Words>, pairs: u64) -> L::Bits {
+    let mut hits = L::Bits::splat(0);
+    for j in 0..pairs {
+        let x = uniform_at::<L>(lanes, 2 * j);
+        let y = uniform_at::<L>(lanes, 2 * j + 1);
+        hits = hits.wrapping_add(hit(x, y));
+    }
+    hits
 }
 
 /// [`pi_hits`] one block per iteration through [`Stream::uniform_block`] (the loop
@@ -207,5 +224,29 @@ mod tests {
         assert_eq!(validate_pairs(1), Ok(1));
         assert_eq!(validate_pairs(MAX_PAIRS), Ok(MAX_PAIRS));
         assert!(matches!(validate_pairs(MAX_PAIRS + 1), Err(ParamError::TooLarge { .. })));
+    }
+
+    /// JAX mode: pair `j` = flat elements `2j, 2j + 1` of the member's uniform draw (the
+    /// array fill of `rng::jax`, itself checked against real JAX), on every lane width.
+    #[test]
+    fn jax_hits_count_the_pairs_of_the_uniform_draw() {
+        use crate::rng::jax::{Layout, fill_uniform_f32, key, split_at};
+        for layout in [Layout::Partitionable, Layout::Legacy] {
+            let (parent, count, pairs) = (key(3, false).unwrap(), 5u64, 41u64);
+            for m in 0..count {
+                let k = split_at(parent, layout, count, m).unwrap();
+                let mut xy = [0f32; 82];
+                fill_uniform_f32::<f32>(k, layout, 2 * pairs, 0.0, 1.0, 0, &mut xy).unwrap();
+                let want = xy.chunks(2).filter(|p| p[0].mul_add(p[0], p[1] * p[1]) < 1.0).count() as u32;
+                let lanes = JaxLanes::<u32>::for_members(parent, layout, count, m, 2 * pairs).unwrap();
+                assert_eq!(pi_hits_jax::<f32>(&lanes, pairs), want);
+                #[cfg(feature = "simd")]
+                {
+                    let v =
+                        JaxLanes::<wide::u32x8>::for_members(parent, layout, count, m, 2 * pairs).unwrap();
+                    assert_eq!(pi_hits_jax::<wide::f32x8>(&v, pairs).lane(0), want);
+                }
+            }
+        }
     }
 }

@@ -10,12 +10,14 @@
 
 pub mod jax;
 pub mod philox4x32_10;
+pub mod source;
 pub mod splitmix64;
 pub mod stream;
 pub mod xoroshiro128p;
 pub mod xoshiro256pp;
 
 pub use philox4x32_10::philox4x32_10;
+pub use source::NormalSource;
 pub use splitmix64::SplitMix64;
 pub use stream::{NormalSeq, Stream};
 pub use xoroshiro128p::Xoroshiro128Plus;

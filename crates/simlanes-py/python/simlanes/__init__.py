@@ -4,10 +4,14 @@ One simulation is one SIMD lane or one GPU thread; every backend gives the same 
 the same seed (integer counts exactly, floats bit for bit). This package calls the Rust
 library on NumPy arrays:
 
-* workloads: :func:`pi` (W1), :func:`ou_final` (W2), :func:`jansen_rit` (W4),
-  :func:`mpr_sweep` (W5);
-* trial calibration of the W3 binomial design over a parameter grid: :func:`validate`
-  (type I error at a threshold) and :func:`calibrate` (the threshold for a level alpha);
+* workloads: :func:`pi` (W1), :func:`ou_final`, :func:`ou_path`, :func:`ou_with_normals`
+  (W2), :func:`jansen_rit` (W4), :func:`mpr_sweep` (W5);
+* trial calibration over a parameter grid, of the W3 binomial design or a two-arm z-test
+  (``model=``): :func:`validate` (type I error at a threshold) and :func:`calibrate` (the
+  threshold for a level alpha); random numbers from a ``seed`` or, for the binomial
+  design, from a JAX key (``key=``: exactly ``jax.random.uniform(key, (sims, n, d))``);
+* JAX's random numbers without JAX: :func:`jax_key`, :func:`jax_split`,
+  :func:`jax_fold_in`, :func:`jax_bits`, :func:`jax_uniform`, :func:`jax_normal`;
 * past one machine: :func:`map_tiles` cuts a grid into tiles, runs :func:`run_tile` on any
   ``concurrent.futures``-style executor (``ProcessPoolExecutor``, Dask's
   ``Client.get_executor()``, mpi4py's ``MPIPoolExecutor``) and merges the tiles into the
@@ -15,9 +19,14 @@ library on NumPy arrays:
 
 Every function takes ``backend=`` (``"scalar"``, ``"simd"``, ``"threaded"`` (default) or
 ``"gpu"``) and, for ``"threaded"``, ``threads=`` (default: ``RAYON_NUM_THREADS`` if set,
-else every logical CPU). The GIL is released while a simulation runs. Ctrl-C:
-:func:`validate` and :func:`calibrate` stop between chunks of the grid and raise
-KeyboardInterrupt; the workloads finish their call first, then raise it.
+else every logical CPU). The GIL is released while a simulation runs.
+
+Ctrl-C: while a call runs, the calling thread runs Python's signal handlers every 50 ms;
+on Ctrl-C (KeyboardInterrupt, or any exception a handler raises) the run is cancelled
+and the exception raised once the tiles in flight are done: promptly on the threaded
+backend and, for :func:`validate`/:func:`calibrate`, on every CPU backend. Runs on one
+thread (``"scalar"``, ``"simd"`` workloads) or on the GPU finish first, then raise.
+Partial results are dropped.
 
 Errors: ``ValueError`` for bad values and shapes (with the Rust message), ``TypeError``
 for NumPy arrays of the wrong dtype or arguments of the wrong type, ``RuntimeError`` when
@@ -25,17 +34,23 @@ a backend cannot start (no GPU, a CPU without AVX2/FMA).
 
 Array arguments: a NumPy array must already have the documented dtype (it is never
 silently converted); any other array-like (a list, a JAX array) is converted with
-``numpy.asarray(x, dtype=...)``. Inputs are copied once into Rust memory (any strides and
-memory order are accepted), so the caller may change them afterwards.
+``numpy.asarray(x, dtype=...)``. Any strides and memory order are accepted. Each
+docstring says whether an input is copied: the grids, masks and per-member parameters are
+copied once into Rust memory (the Rust API owns them; one ``memcpy`` when C-contiguous),
+so the caller may change them afterwards; :func:`ou_with_normals` reads ``z`` in place
+when it can (then ``z`` must not be modified by another thread during the call).
 """
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Optional, Union
 
 import numpy as np
 
 from . import _simlanes
+from ._keys import key_words as _key_words
+from ._keys import seed_or_key as _seed_or_key
 from ._results import Calibration, MprResult, PiResult, Validation
 from ._tiles import make_tiles, map_tiles, merge_tiles, run_tile
 
@@ -48,11 +63,19 @@ __all__ = [
     "Validation",
     "calibrate",
     "jansen_rit",
+    "jax_bits",
+    "jax_fold_in",
+    "jax_key",
+    "jax_normal",
+    "jax_split",
+    "jax_uniform",
     "make_tiles",
     "map_tiles",
     "merge_tiles",
     "mpr_sweep",
     "ou_final",
+    "ou_path",
+    "ou_with_normals",
     "pi",
     "run_tile",
     "validate",
@@ -72,6 +95,8 @@ def _array(x: ArrayLike, dtype: Any) -> Any:
 
 def _member(x: Optional[PerMember]) -> Any:
     """A per-member parameter: ``None``, a Python number, or a float32 array."""
+    if isinstance(x, (np.integer, np.floating)):
+        return float(x)
     if x is None or isinstance(x, (int, float, np.ndarray)):
         return x
     return np.asarray(x, dtype=np.float32)
@@ -118,13 +143,72 @@ def ou_final(
     )
 
 
+def ou_path(
+    num_sim: int,
+    num_steps: int,
+    *,
+    seed: int = 0,
+    dt: float = 0.1,
+    tau: float = 1.0,
+    sigma: float = 2.0,
+    x0: float = 0.0,
+    backend: str = "threaded",
+    threads: Optional[int] = None,
+) -> np.ndarray:
+    """W2 (a): every state of ``num_sim`` Ornstein-Uhlenbeck simulations, float64 of shape
+    ``(num_sim, num_steps + 1)``; column 0 is ``x0``, the last column equals
+    :func:`ou_final` bit for bit.
+
+    The simulation writes time-major (all simulations at step t, then t + 1); the array
+    returned is the transposed view of that buffer (Fortran order, no copy). Use
+    ``np.ascontiguousarray(path)`` (a copy) where C order is needed.
+
+    Raises ValueError as :func:`ou_final`, or when the path's size overflows.
+    """
+    return _simlanes.ou_path(
+        num_sim, num_steps, seed=seed, dt=dt, tau=tau, sigma=sigma, x0=x0, backend=backend, threads=threads
+    )
+
+
+def ou_with_normals(
+    z: ArrayLike,
+    *,
+    dt: float = 0.1,
+    tau: float = 1.0,
+    sigma: float = 2.0,
+    x0: float = 0.0,
+    backend: str = "threaded",
+    threads: Optional[int] = None,
+) -> np.ndarray:
+    """W2 (c): the final states when the caller supplies the normals: ``z[i, t]`` drives
+    simulation ``i`` at step ``t`` (``z`` float64 of shape ``(num_sim, num_steps)``);
+    float64 of shape ``(num_sim,)``. Non-finite normals are not rejected; they propagate
+    into the states they touch.
+
+    Copies: none when ``z.T`` is C-contiguous (``z`` in Fortran order, e.g.
+    ``zt.T`` for a C-ordered ``(num_steps, num_sim)`` array ``zt``, as from
+    ``rng.standard_normal((num_steps, num_sim)).T``): ``z`` is then read in place and must
+    not be modified by another thread during the call. Any other layout (a C-ordered ``z``,
+    a strided slice) is copied once into time-major order.
+
+    Raises ValueError for ``num_sim = 0`` or bad parameters (as :func:`ou_final`), a ``z``
+    that is not 2-D; TypeError for a NumPy ``z`` that is not float64.
+    """
+    return _simlanes.ou_with_normals(
+        _array(z, np.float64), dt=dt, tau=tau, sigma=sigma, x0=x0, backend=backend, threads=threads
+    )
+
+
 def validate(
     grid: ArrayLike,
     lam: float,
     *,
     n: int,
     sims: int,
-    seed: int = 0,
+    seed: Optional[int] = None,
+    key: Optional[ArrayLike] = None,
+    partitionable: bool = True,
+    model: str = "binomial",
     null: Optional[ArrayLike] = None,
     delta: float = 0.01,
     backend: str = "threaded",
@@ -132,32 +216,52 @@ def validate(
     grid_tile: Optional[int] = None,
     sim_tile: Optional[int] = None,
 ) -> Validation:
-    """W3 **validate**: the type I error of the binomial design at threshold ``lam``.
+    """**validate**: the type I error of a trial design at threshold ``lam``, at every
+    point of a parameter grid. A simulation rejects when its statistic ``T < lam``
+    (``lam`` rounded to float32 first, as the statistics are float32; it must not be NaN).
 
-    ``grid`` is a ``(G, d)`` float64 array of logits ``theta[g, a]`` (``d`` arms,
-    ``p = expit(theta)``); each of the ``sims`` (K) simulations draws ``n`` uniforms per
-    arm from its random stream (the same stream at every point: common random numbers);
-    its statistic at a point is ``T = count / (n*d)``, ``count = #{U < p}``, and it
-    rejects when ``T < lam`` (``lam`` rounded to float32 first; it must not be NaN).
+    ``model="binomial"`` (W3): ``grid`` is a ``(G, d)`` float64 array of logits
+    ``theta[g, a]`` (``d`` arms, ``p = expit(theta)`` in float64 rounded to float32); each
+    of the ``sims`` (K) simulations draws ``n`` uniforms per arm; ``T = count / (n*d)``,
+    ``count = #{U < p}``. Every point is null unless ``null`` says otherwise.
+
+    ``model="two_arm_z"``: ``grid`` is ``(G, 2)``, columns ``(mu_c, mu_t)`` (control and
+    treatment means, unit variance), ``n`` patients per arm; ``T = -z``,
+    ``z = (mean_t - mean_c) * sqrt(n/2)`` (so ``lam = -1.96`` is a one-sided 2.5 % test).
+    The null holds where ``mu_t <= mu_c`` unless ``null`` says otherwise.
+
+    Random numbers: simulation ``s`` uses random stream ``s`` of ``seed`` (default 0) at
+    every point (common random numbers). Binomial only: with ``key`` (a JAX key, typed or
+    as ``jax.random.key_data`` words, see :func:`jax_uniform`) instead of ``seed``, the
+    uniforms are exactly ``jax.random.uniform(key, (sims, n, d))`` (simulation ``s`` reads
+    ``u[s]``; ``partitionable=False`` for ``jax_threefry_partitionable=False``), so the
+    counts equal those of the same computation in JAX. They are drawn once per call
+    (``4*sims*n*d`` bytes).
+
     ``null`` is an optional ``(G,)`` bool mask of the points where the null hypothesis
-    holds (default: all); other points report 0.
+    holds; other points report 0. ``grid_tile`` x ``sim_tile`` is the task shape (default
+    256 x 256); results never depend on it, nor on the backend or thread count.
 
-    ``grid_tile`` x ``sim_tile`` is the task shape (default 256 x 256); results never
-    depend on it, nor on the backend or thread count. The grid is copied once. Runs in
-    chunks of about 2**24 (point, simulation) pairs with the GIL released; Ctrl-C between
-    chunks raises KeyboardInterrupt. ``backend="gpu"`` is refused (ValueError): the
-    calibration engine runs on the CPU.
+    Copies: ``grid`` and ``null`` are copied once (the Rust grid owns its values).
+    Ctrl-C stops the run between tasks on every CPU backend (KeyboardInterrupt).
+    ``backend="gpu"`` is refused (ValueError): the calibration engine runs on the CPU.
 
-    Raises ValueError for a grid that is not 2-D, empty, or has a non-finite value; a mask
-    of the wrong length; ``n``, ``sims`` or a tile size of 0; ``delta`` outside (0, 1).
-    Raises TypeError when ``grid`` is not float64 or ``null`` not bool.
+    Raises ValueError for a grid that is not 2-D, empty, has a non-finite value or the
+    wrong number of columns for the model; a mask of the wrong length; ``n``, ``sims`` or a
+    tile size of 0; ``delta`` outside (0, 1); an unknown ``model``; both ``seed`` and
+    ``key``; ``key`` with ``model="two_arm_z"``; a key that is not one key. Raises
+    TypeError when ``grid`` is not float64, ``null`` not bool, ``key`` not integer.
     """
+    seed, words = _seed_or_key(seed, key)
     d = _simlanes.validate(
         _array(grid, np.float64),
         lam,
         n=n,
         sims=sims,
         seed=seed,
+        key=words,
+        partitionable=partitionable,
+        model=model,
         null=_array(null, np.bool_),
         delta=delta,
         backend=backend,
@@ -174,26 +278,34 @@ def calibrate(
     *,
     n: int,
     sims: int,
-    seed: int = 0,
+    seed: Optional[int] = None,
+    key: Optional[ArrayLike] = None,
+    partitionable: bool = True,
+    model: str = "binomial",
     null: Optional[ArrayLike] = None,
     backend: str = "threaded",
     threads: Optional[int] = None,
     grid_tile: Optional[int] = None,
     sim_tile: Optional[int] = None,
 ) -> Calibration:
-    """W3 **calibrate**: per grid point, the threshold ``lambda*[g]`` = the m-th smallest
+    """**calibrate**: per grid point, the threshold ``lambda*[g]`` = the m-th smallest
     of the ``sims`` statistics, ``m = max(floor((sims + 1) * alpha), 1)``, and its
     minimum over the null points (the design's calibrated threshold).
 
-    Arguments as in :func:`validate`. Raises ValueError for ``alpha`` outside (0, 1) or so
-    close to 1 that ``m > sims``, and as :func:`validate`.
+    Arguments (``model``, ``seed`` or ``key``, copies, Ctrl-C) as in :func:`validate`.
+    Raises ValueError for ``alpha`` outside (0, 1) or so close to 1 that ``m > sims``, and
+    as :func:`validate`.
     """
+    seed, words = _seed_or_key(seed, key)
     d = _simlanes.calibrate(
         _array(grid, np.float64),
         alpha,
         n=n,
         sims=sims,
         seed=seed,
+        key=words,
+        partitionable=partitionable,
+        model=model,
         null=_array(null, np.bool_),
         backend=backend,
         threads=threads,
@@ -227,7 +339,8 @@ def jansen_rit(
     a float32 array of length ``batch``. ``weights``: ``(nn, nn)`` float32 (default: the
     WORKLOADS.md connectivity of ``seed``). ``delays=True`` adds the default lags (W4d);
     ``lags``: ``(nn, nn)`` uint8 lags in steps. ``initial``: ``(6, nn, batch)`` float32
-    (default zeros). Member ``b`` uses random stream ``b`` of ``seed``.
+    (default zeros). Member ``b`` uses random stream ``b`` of ``seed``. Array arguments
+    are copied once (the Rust spec owns them).
 
     Raises ValueError for sizes of 0, ``dt <= 0``, ``sigma < 0``, non-finite values or
     arrays of the wrong shape; TypeError for arrays of the wrong dtype.
@@ -266,7 +379,8 @@ def mpr_sweep(
     """W5: Montbrio-Pazo-Roxin networks of ``nn`` nodes for ``nt`` Heun steps, one member
     per ``(k, eta)`` pair. With neither ``k`` nor ``eta``: the WORKLOADS.md sweep, 32
     values of ``k`` (outer) x 36 of ``eta`` (inner), 1152 members. Otherwise give both:
-    each a number or a float32 array (equal lengths, or length 1 to broadcast).
+    each a number or a float32 array (equal lengths, or length 1 to broadcast). Array
+    arguments are copied once (the Rust spec owns them).
 
     Raises ValueError for ``nt < 401`` (the statistic window is ``x[401..=nt]``), sizes of
     0, ``dt <= 0``, ``sigma < 0``, non-finite values, one of ``k``/``eta`` without the
@@ -285,3 +399,67 @@ def mpr_sweep(
         threads=threads,
     )
     return MprResult(**d)
+
+
+_KEY_DOC = """``key`` is a JAX key: a typed key array (``jax.random.key(0)``) or its raw data, two
+    uint32 words (``jax.random.key_data(key)``, or the legacy ``jax.random.PRNGKey(0)``), as
+    a NumPy array or anything with ``__array__``; JAX itself is never imported.
+    ``partitionable`` (where taken) mirrors ``jax_threefry_partitionable`` (True: JAX's
+    default since 0.5)."""
+
+
+def jax_key(seed: int, *, x64: bool = False) -> np.ndarray:
+    """``jax.random.key_data(jax.random.key(seed))``: the key's two uint32 words, shape
+    ``(2,)`` (``x64=True``: as under ``jax_enable_x64``). Raises ValueError for a seed
+    outside int64 (JAX raises OverflowError)."""
+    return _simlanes.jax_key(seed, x64=x64)
+
+
+def jax_fold_in(key: ArrayLike, data: int) -> np.ndarray:
+    """``jax.random.key_data(jax.random.fold_in(key, data))``, shape ``(2,)`` uint32.
+    Raises ValueError unless ``0 <= data < 2**32``."""
+    return _simlanes.jax_fold_in(_key_words(key), data)
+
+
+def jax_split(key: ArrayLike, num: int = 2, *, partitionable: bool = True) -> np.ndarray:
+    """``jax.random.key_data(jax.random.split(key, num))``: ``(num, 2)`` uint32."""
+    return _simlanes.jax_split(_key_words(key), num, partitionable=partitionable)
+
+
+def _shape(shape: Any) -> list:
+    """A shape as a list of ints (an int is a 1-D shape); TypeError for non-integers."""
+    if isinstance(shape, (int, np.integer)):
+        return [operator.index(shape)]
+    return [operator.index(s) for s in shape]
+
+
+def jax_bits(key: ArrayLike, shape: Any = (), dtype: Any = np.uint32, *, partitionable: bool = True) -> np.ndarray:
+    """``jax.random.bits(key, shape, dtype)`` for ``dtype`` uint8, uint16, uint32 or uint64
+    (uint64 as JAX gives it under ``jax_enable_x64``). Raises ValueError for another dtype."""
+    bits = np.dtype(dtype).itemsize * 8 if np.dtype(dtype).kind == "u" else 0
+    return _simlanes.jax_bits(_key_words(key), _shape(shape), bits, partitionable=partitionable)
+
+
+def jax_uniform(
+    key: ArrayLike,
+    shape: Any = (),
+    *,
+    minval: float = 0.0,
+    maxval: float = 1.0,
+    partitionable: bool = True,
+) -> np.ndarray:
+    """``jax.random.uniform(key, shape, minval=minval, maxval=maxval)``: float32, bit for
+    bit (the bounds rounded to float32 first, as JAX does)."""
+    return _simlanes.jax_uniform(_key_words(key), _shape(shape), minval=minval, maxval=maxval, partitionable=partitionable)
+
+
+def jax_normal(key: ArrayLike, shape: Any = (), *, partitionable: bool = True) -> np.ndarray:
+    """``jax.random.normal(key, shape)``: float32, bit for bit against jaxlib 0.10.2 on x86
+    CPUs with FMA (it follows XLA:CPU's ``erf_inv``; another jaxlib version or backend may
+    differ in the last bits)."""
+    return _simlanes.jax_normal(_key_words(key), _shape(shape), partitionable=partitionable)
+
+
+for _f in (jax_fold_in, jax_split, jax_bits, jax_uniform, jax_normal):
+    _f.__doc__ = (_f.__doc__ or "") + "\n\n    " + _KEY_DOC + "\n    "
+del _f

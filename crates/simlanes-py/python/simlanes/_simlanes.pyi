@@ -1,7 +1,7 @@
 """Type stubs of the native module ``simlanes._simlanes`` (use the wrappers in ``simlanes``;
 their docstrings document every argument)."""
 
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -9,6 +9,7 @@ import numpy.typing as npt
 __version__: str
 
 _PerMember = Union[float, npt.NDArray[np.float32], None]
+_Key = Tuple[int, int]
 
 def pi(
     pairs_per_estimate: int,
@@ -30,6 +31,28 @@ def ou_final(
     backend: str = "threaded",
     threads: Optional[int] = None,
 ) -> npt.NDArray[np.float64]: ...
+def ou_path(
+    num_sim: int,
+    num_steps: int,
+    *,
+    seed: Optional[int] = None,
+    dt: float = 0.1,
+    tau: float = 1.0,
+    sigma: float = 2.0,
+    x0: float = 0.0,
+    backend: str = "threaded",
+    threads: Optional[int] = None,
+) -> npt.NDArray[np.float64]: ...
+def ou_with_normals(
+    z: npt.NDArray[np.float64],
+    *,
+    dt: float = 0.1,
+    tau: float = 1.0,
+    sigma: float = 2.0,
+    x0: float = 0.0,
+    backend: str = "threaded",
+    threads: Optional[int] = None,
+) -> npt.NDArray[np.float64]: ...
 def validate(
     grid: npt.NDArray[np.float64],
     lam: float,
@@ -37,6 +60,9 @@ def validate(
     n: int,
     sims: int,
     seed: Optional[int] = None,
+    key: Optional[_Key] = None,
+    partitionable: bool = True,
+    model: str = "binomial",
     null: Optional[npt.NDArray[np.bool_]] = None,
     delta: float = 0.01,
     backend: str = "threaded",
@@ -51,6 +77,9 @@ def calibrate(
     n: int,
     sims: int,
     seed: Optional[int] = None,
+    key: Optional[_Key] = None,
+    partitionable: bool = True,
+    model: str = "binomial",
     null: Optional[npt.NDArray[np.bool_]] = None,
     backend: str = "threaded",
     threads: Optional[int] = None,
@@ -87,3 +116,16 @@ def mpr_sweep(
     backend: str = "threaded",
     threads: Optional[int] = None,
 ) -> Dict[str, Any]: ...
+def jax_key(seed: int, *, x64: bool = False) -> npt.NDArray[np.uint32]: ...
+def jax_fold_in(key: _Key, data: int) -> npt.NDArray[np.uint32]: ...
+def jax_split(key: _Key, num: Optional[int] = None, *, partitionable: bool = True) -> npt.NDArray[np.uint32]: ...
+def jax_bits(key: _Key, shape: List[int], bits: int = 32, *, partitionable: bool = True) -> npt.NDArray[Any]: ...
+def jax_uniform(
+    key: _Key,
+    shape: List[int],
+    *,
+    minval: float = 0.0,
+    maxval: float = 1.0,
+    partitionable: bool = True,
+) -> npt.NDArray[np.float32]: ...
+def jax_normal(key: _Key, shape: List[int], *, partitionable: bool = True) -> npt.NDArray[np.float32]: ...

@@ -9,7 +9,8 @@ back together by tile index. :func:`map_tiles` does all three on any executor wi
 
 Why the merged result equals a single-process run bit for bit: every per-point result
 (rejection count, rate, bound, ``lambda*``) depends only on the point, the seed and the
-number of simulations (simulation ``s`` uses random stream ``s`` at every point), and the
+number of simulations (simulation ``s`` uses random stream ``s`` of the seed, or row
+``s`` of the JAX key's uniforms, at every point), and the
 overall minimum of ``calibrate`` is merged with the engine's own rule (strictly smaller
 wins, NaN last, first point on ties).
 
@@ -26,6 +27,7 @@ from typing import Any, Dict, Iterable, List, Optional, Union
 import numpy as np
 
 from . import _simlanes
+from ._keys import seed_or_key
 from ._results import Calibration, Validation
 
 _OPS = ("validate", "calibrate")
@@ -40,7 +42,10 @@ def make_tiles(
     alpha: Optional[float] = None,
     n: int,
     sims: int,
-    seed: int = 0,
+    seed: Optional[int] = None,
+    key: Optional[Any] = None,
+    partitionable: bool = True,
+    model: str = "binomial",
     null: Optional[Any] = None,
     delta: float = 0.01,
     backend: str = "threaded",
@@ -78,8 +83,18 @@ def make_tiles(
             raise TypeError(f"`null` must have dtype bool, got {mask.dtype}")
         if mask.shape != (g.shape[0],):
             raise ValueError(f"`null` has shape {mask.shape}, expected ({g.shape[0]},)")
+    seed, words = seed_or_key(seed, key)
     args: Dict[str, Any] = dict(
-        n=n, sims=sims, seed=seed, backend=backend, threads=threads, grid_tile=grid_tile, sim_tile=sim_tile
+        n=n,
+        sims=sims,
+        seed=seed,
+        key=words,
+        partitionable=partitionable,
+        model=model,
+        backend=backend,
+        threads=threads,
+        grid_tile=grid_tile,
+        sim_tile=sim_tile,
     )
     if op == "validate":
         args.update(lam=lam, delta=delta)
@@ -175,7 +190,10 @@ def map_tiles(
     alpha: Optional[float] = None,
     n: int,
     sims: int,
-    seed: int = 0,
+    seed: Optional[int] = None,
+    key: Optional[Any] = None,
+    partitionable: bool = True,
+    model: str = "binomial",
     null: Optional[Any] = None,
     delta: float = 0.01,
     backend: str = "threaded",
@@ -202,6 +220,9 @@ def map_tiles(
         n=n,
         sims=sims,
         seed=seed,
+        key=key,
+        partitionable=partitionable,
+        model=model,
         null=null,
         delta=delta,
         backend=backend,

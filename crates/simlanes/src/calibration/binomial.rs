@@ -23,7 +23,7 @@ use simcore::lane::Real;
 use simcore::models::binomial::{
     count_fused_grid, count_pregenerated_grid, expit_f32, statistic, validate_shape,
 };
-use simcore::models::binomial_sorted::{PAD, SortedArm, lut_len, take_arm_counts};
+use simcore::models::binomial_sorted::{Cell, PAD, SortedArm, lut_len, take_arm_counts};
 use simcore::rng::Stream;
 use std::ops::Range;
 
@@ -134,8 +134,10 @@ impl<'a> BinomialModel<'a> {
     }
 
     /// Sorted counting of simulations `sims` at the points `p`, 8 simulations at a time
-    /// (a last partial group computes a few simulations past `sims` and drops them).
-    fn sorted(&self, p: &[f32], sims: Range<usize>, sink: &mut Sink<'_>) {
+    /// (a last partial group computes a few simulations past `sims` and drops them), the
+    /// per-arm histogram in cells of `C` (`u16` when `n` fits, see [`Cell`]).
+    fn sorted<C: Cell>(&self, p: &[f32], sims: Range<usize>, sink: &mut Sink<'_>) {
+        debug_assert!(self.n <= C::MAX);
         let (d, nd) = (self.d, self.nd);
         let gp = p.len() / d;
         let lut_n = lut_len(gp);
@@ -150,7 +152,7 @@ impl<'a> BinomialModel<'a> {
             .enumerate()
             .map(|(a, ((s, r), l))| SortedArm::build(p, d, a, &mut order, s, r, l))
             .collect();
-        let mut cum = vec![[0u32; LANES]; gp + 1];
+        let mut cum = vec![[C::default(); LANES]; gp + 1];
         let mut counts = vec![[0u32; LANES]; gp];
         let mut rows = vec![[0f32; LANES]; nd];
         for first in sims.clone().step_by(LANES) {
@@ -185,10 +187,15 @@ impl<'a> BinomialModel<'a> {
 
     /// Runs the configured counting method.
     fn count(&self, p: &[f32], sims: Range<usize>, sink: &mut Sink<'_>) {
-        match self.counting {
-            Counting::Auto if self.n >= SORTED_MIN_N => self.sorted(p, sims, sink),
-            Counting::BruteForce | Counting::Auto => self.brute(p, sims, sink),
-            Counting::Sorted => self.sorted(p, sims, sink),
+        let sorted = match self.counting {
+            Counting::Auto => self.n >= SORTED_MIN_N,
+            Counting::BruteForce => false,
+            Counting::Sorted => true,
+        };
+        match (sorted, self.n <= u16::MAX as usize) {
+            (false, _) => self.brute(p, sims, sink),
+            (true, true) => self.sorted::<u16>(p, sims, sink),
+            (true, false) => self.sorted::<u32>(p, sims, sink),
         }
     }
 }
@@ -314,5 +321,21 @@ mod tests {
         m.with_counting(Counting::Sorted).simulate(&prep, 0..13, 3..24, &mut b);
         assert_eq!(a, b);
         assert!(a.iter().all(|t| (0.0..=1.0).contains(t)));
+    }
+
+    #[test]
+    fn sorted_counts_in_u32_cells_past_u16_max() {
+        // n > u16::MAX takes the u32 histogram: still brute force's counts.
+        let n = u16::MAX as usize + 7;
+        let theta: Vec<f64> = (0..5).map(|i| i as f64 * 0.4 - 1.0).collect();
+        let grid = Grid::new(1, theta).unwrap();
+        let m = BinomialModel::new(11, n, 1).unwrap();
+        let prep = m.prepare(&grid).unwrap();
+        let (mut a, mut b) = (vec![0f32; 5 * 9], vec![0f32; 5 * 9]);
+        m.with_counting(Counting::BruteForce).simulate(&prep, 0..5, 0..9, &mut a);
+        m.with_counting(Counting::Sorted).simulate(&prep, 0..5, 0..9, &mut b);
+        assert_eq!(a, b);
+        // Counts near n·p, far from the u16 range's wrap-around.
+        assert!(a.iter().all(|&t| t > 0.2 && t < 0.8), "{a:?}");
     }
 }

@@ -279,26 +279,34 @@ fn tasks(points: usize, sims: usize, t: Tiling) -> Vec<(Range<usize>, Range<usiz
 
 /// Runs `f(buffer, points, sims)` on every task (in parallel on a threaded simulator, each
 /// worker reusing one buffer) and returns the results in task order.
+///
+/// # Errors
+/// [`SimError::Cancelled`] when the simulator's [`crate::CancelToken`] is cancelled: the
+/// tasks not yet started are skipped (checked before each task, on every CPU backend).
 fn run<R: Send>(
     sim: &Simulator,
     tasks: &[(Range<usize>, Range<usize>)],
     progress: Option<Progress<'_>>,
     f: impl Fn(&mut Vec<f32>, &Range<usize>, &Range<usize>) -> R + Sync,
-) -> Vec<R> {
+) -> Result<Vec<R>, SimError> {
     let one = |buf: &mut Vec<f32>, (g, s): &(Range<usize>, Range<usize>)| {
+        if sim.is_cancelled() {
+            return None;
+        }
         let r = f(buf, g, s);
         if let Some(p) = progress {
             p((g.len() * s.len()) as u64);
         }
-        r
+        Some(r)
     };
-    match sim.pool() {
+    let out: Option<Vec<R>> = match sim.pool() {
         Some(pool) => pool.install(|| tasks.par_iter().map_init(Vec::new, one).collect()),
         None => {
             let mut buf = Vec::new();
             tasks.iter().map(|t| one(&mut buf, t)).collect()
         }
-    }
+    };
+    out.ok_or(SimError::Cancelled)
 }
 
 /// What [`setup`] returns: the null flags, the indices of the null points, and the model's
@@ -373,7 +381,7 @@ pub fn validate_with_progress<M: Model>(
         let mut c = vec![0u64; g.len()];
         model.count_rejections(&prep, g.clone(), s.clone(), lam, buf, &mut c);
         c
-    });
+    })?;
     let mut counts = vec![0u64; active.len()];
     for ((g, _), part) in tasks.iter().zip(parts) {
         for (c, p) in counts[g.clone()].iter_mut().zip(part) {
@@ -452,7 +460,7 @@ pub fn calibrate_with_progress<M: Model>(
             let mut stats = vec![0f32; g.len() * s.len()];
             model.simulate(&prep, g.clone(), s.clone(), &mut stats);
             stats
-        });
+        })?;
         matrix.resize(cg * sims, 0.0);
         for ((g, s), part) in ts.iter().zip(parts) {
             let w = g.len();

@@ -190,8 +190,8 @@ impl Simulator {
         Ok(match self.backend() {
             Backend::Scalar => crate::backend::scalar::binomial::calibrate(&plan, m)?,
             Backend::Simd | Backend::Threaded(_) => crate::backend::simd::binomial::calibrate(self, &plan, m),
-            // W3 calibrate has no GPU kernel yet: its selection runs on the CPU threads.
-            Backend::Gpu { .. } => crate::backend::simd::binomial::calibrate(self, &plan, m),
+            // Histograms of the counts on the device, the m-th count picked on the host.
+            Backend::Gpu { .. } => self.device()?.binomial_calibrate(&plan, m)?,
         })
     }
 

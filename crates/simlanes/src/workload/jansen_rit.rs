@@ -17,6 +17,7 @@
 
 use crate::error::SimError;
 use crate::simulator::{Backend, Simulator};
+use crate::workload::jax::{JaxKey, check_member_draws};
 use simcore::ParamError;
 use simcore::error::{finite, non_negative, nonzero, positive};
 pub use simcore::models::jansen_rit::{DEFAULT_K, DEFAULT_MU, JansenRitParams, NV};
@@ -49,6 +50,13 @@ pub struct JansenRitSpec {
     pub lags: Option<Vec<u8>>,
     /// Initial state `[6][nn][B]`; `None` = all zeros.
     pub initial: Option<Vec<f32>>,
+    /// When `Some`, the noise normals come from this JAX key, not from the Philox streams of
+    /// `seed`: member `i` of the batch draws with key `jax.random.split(key, B)[i]`,
+    /// the noise of variable `v` of node `i` at step `t` is
+    /// `jax.random.normal(k_i, (nt, nn, 6))[t, i, v]` (f32) (mapping and migration example in [`crate::workload::jax`]).
+    /// The default connectivity (weights, lags) still comes from `seed`: it is a fixed
+    /// network, not noise.
+    pub jax_key: Option<JaxKey>,
 }
 
 /// The default weights of WORKLOADS.md (stream `2^64 - 1` of `seed`, zero diagonal, rows
@@ -151,6 +159,7 @@ impl JansenRitSpec {
             weights: default_weights(seed, nn)?,
             lags: None,
             initial: None,
+            jax_key: None,
         })
     }
 
@@ -192,6 +201,8 @@ impl JansenRitSpec {
         }
         check_per_member("k", &self.k, self.batch)?;
         check_per_member("mu", &self.mu, self.batch)?;
+        let n = (self.nt as u64).checked_mul(self.nn as u64).and_then(|x| x.checked_mul(NV as u64));
+        check_member_draws(self.jax_key, self.batch, n)?;
         if let Some(x0) = &self.initial {
             if x0.len() != len {
                 return Err(SimError::Shape { name: "initial", expected: len, got: x0.len() });

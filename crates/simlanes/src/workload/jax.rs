@@ -77,15 +77,84 @@
 //! The fused W3 mode (`Uniforms::Fused`) draws Philox streams, not JAX's; a JAX key runs
 //! W3 through this pregenerated array on every backend (the GPU backend uploads it).
 //!
+//! # W1, W2, W4/W4d, W5: the JAX stream mode (`jax_key`)
+//! [`PiSpec`], [`OuSpec`], [`JansenRitSpec`] and [`MprSpec`] have a field
+//! `jax_key: Option<JaxKey>`. When it is `Some(key)`, the uniforms/normals come from the
+//! key instead of the Philox streams of `seed`, generated in registers (fused: no array is
+//! stored) on every backend — scalar, SIMD, threaded and GPU — with the same bits. The
+//! mapping, for a batch of `count` members (estimates, simulations):
+//!
+//! * member `i` gets key `k_i = jax.random.split(key, count)[i]` (under
+//!   [`Layout::Partitionable`] this is `fold_in(key, i)` and does not depend on `count`;
+//!   under [`Layout::Legacy`] it does);
+//! * within a member, JAX's own draw of the member's whole array, flat row-major index =
+//!   the same word order as the Philox contract of WORKLOADS.md:
+//!   * **W1**: `xy = jax.random.uniform(k_i, (N, 2))`; pair `j` is `x = xy[j, 0]`,
+//!     `y = xy[j, 1]` (JAX's 23-bit f32 uniforms instead of `(w >> 8)·2^-24`); the same
+//!     hit test `fma(x, x, y·y) < 1`;
+//!   * **W2** (modes a and b): `z = jax.random.normal(k_i, (num_steps,))` (f32), widened
+//!     exactly to f64; the f64 OU recursion is unchanged, so this equals mode (c) fed those
+//!     normals. The parallel-in-time variants run the sequential mode with a key;
+//!   * **W4, W4d, W5**: `z = jax.random.normal(k_b, (nt, nn, nv))` (f32, `nv` = 6 or 2);
+//!     the noise of variable `v` of node `i` at step `t` is `z[t, i, v]`, flat index
+//!     `(t·nn + i)·nv + v`. The default connectivity (weights, lags) still comes from the
+//!     Philox stream of `seed`: it is a fixed network, not noise.
+//!
+//! The equivalent JAX, e.g. for W4:
+//! ```python
+//! keys = jax.random.split(key, B)
+//! z = jax.vmap(lambda k: jax.random.normal(k, (nt, nn, 6)))(keys)   # (B, nt, nn, 6)
+//! # ... your Heun loop, step t reading z[:, t] ...
+//! ```
+//! and the simlanes call:
+//! ```
+//! use simlanes::workload::jansen_rit::JansenRitSpec;
+//! use simlanes::workload::jax::JaxKey;
+//! use simlanes::workload::pi::PiSpec;
+//! use simlanes::{Backend, Simulator};
+//!
+//! # fn main() -> Result<(), simlanes::SimError> {
+//! let key = JaxKey::new(0)?; // jax.random.key(0)
+//! let sim = Simulator::new(Backend::Simd)?;
+//! let spec = JansenRitSpec { jax_key: Some(key), ..JansenRitSpec::with_size(0, 4, 16, 3)? };
+//! let x = sim.jansen_rit(&spec)?; // final states [6][nn][B], noise of split(key, 3)[b]
+//! assert_eq!(x.len(), 6 * 4 * 3);
+//!
+//! // W1: xy = jax.random.uniform(split(key, I)[i], (N, 2)); hits = (x*x + y*y < 1).sum()
+//! let pi = sim.pi(&PiSpec { seed: 0, pairs_per_estimate: 1000, estimates: 8, jax_key: Some(key) })?;
+//! assert!((pi.mean - std::f64::consts::PI).abs() < 0.2);
+//! # Ok(())
+//! # }
+//! ```
+//! (For W4/W5 the samples are bit-exact; the model arithmetic around them is simlanes'
+//! own fixed-rounding integrator, so results equal a JAX port of the same integrator only
+//! where that port performs the same f32 operations in the same order.)
+//!
+//! **Cost of the legacy layout.** Under [`Layout::Partitionable`] element `j` of member
+//! `i` is one threefry hash of `(k_i, j)`. Under [`Layout::Legacy`] it is still one hash
+//! per element here (the fused kernels compute the legacy counter pair of word `j`
+//! directly), but: (1) every value depends on the member's total draw size `n` (2N, num_steps,
+//! nt·nn·nv), so a run cannot be extended or cut without changing all its numbers, and
+//! `n` must stay below `2^32 - 1` words per member; (2) the member keys of
+//! `split(key, count)` depend on `count` (below `2^31`), so a prefix of a batch is not the
+//! smaller batch; (3) computing `k_i` costs two hashes instead of one. Under both layouts
+//! the fused mode costs a threefry2x32 (20 rounds) per word instead of a quarter of a
+//! Philox4x32-10 block, and for normals XLA's `erf_inv` instead of Box–Muller.
+//!
 //! [`Simulator::binomial_validate`]: crate::Simulator::binomial_validate
 //! [`Uniforms::Pregenerated`]: crate::workload::binomial::Uniforms::Pregenerated
+//! [`PiSpec`]: crate::workload::pi::PiSpec
+//! [`OuSpec`]: crate::workload::ou::OuSpec
+//! [`JansenRitSpec`]: crate::workload::jansen_rit::JansenRitSpec
+//! [`MprSpec`]: crate::workload::mpr::MprSpec
 
 use crate::error::SimError;
 use rayon::prelude::*;
 use simcore::ParamError;
 use simcore::error::nonzero;
+use simcore::lane::UintLane;
 use simcore::models::binomial::validate_shape;
-use simcore::rng::jax::{self as core_jax, Key, RandomBits};
+use simcore::rng::jax::{self as core_jax, JaxLanes, Key, RandomBits};
 pub use simcore::rng::jax::{BitWidth, Layout};
 use wide::{f32x8, u32x8};
 
@@ -293,6 +362,31 @@ pub fn binomial_uniforms_from_jax_key(
     validate_shape(n, d)?;
     nonzero("sims", sims)?;
     jax_uniform(key, &[sims, n, d])
+}
+
+/// Checks that a batch of `count` members, each drawing `n` words, can run under `key`
+/// (nothing to check without a key): under [`Layout::Legacy`] `count < 2^31` (the legacy
+/// `split`) and `n < 2^32 - 1`; `n` itself must fit in u64.
+///
+/// # Errors
+/// [`SimError::Param`] (`TooLarge`) otherwise.
+pub(crate) fn check_member_draws(key: Option<JaxKey>, count: usize, n: Option<u64>) -> Result<(), SimError> {
+    let Some(key) = key else { return Ok(()) };
+    let n = n.ok_or(SimError::Param(ParamError::TooLarge { name: "JAX draw per member", max: u64::MAX }))?;
+    JaxLanes::<u32>::for_members(key.key, key.layout, count as u64, 0, n)?;
+    Ok(())
+}
+
+/// The lanes of members `first ..` of a batch of `count` under `key`, `n` words each
+/// ([`JaxLanes::for_members`]); `None` only for arguments [`check_member_draws`] rejects.
+#[inline]
+pub(crate) fn member_lanes<W: UintLane<Scalar = u32>>(
+    key: JaxKey,
+    count: usize,
+    first: u64,
+    n: u64,
+) -> Option<JaxLanes<W>> {
+    JaxLanes::for_members(key.key, key.layout, count as u64, first, n).ok()
 }
 
 #[cfg(test)]

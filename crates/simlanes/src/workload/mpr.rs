@@ -17,6 +17,7 @@
 use crate::error::SimError;
 use crate::simulator::{Backend, Simulator};
 use crate::workload::jansen_rit::{check_per_member, check_sizes, check_weights, default_weights};
+use crate::workload::jax::{JaxKey, check_member_draws};
 use simcore::error::{non_negative, positive};
 pub use simcore::models::mpr::{DEFAULT_ETA, MprParams, NV, R0, RateStats, V0};
 
@@ -50,6 +51,13 @@ pub struct MprSpec {
     pub eta: Vec<f32>,
     /// Weights `W[i,j]` (input of node `i` from node `j`), `nn*nn` row-major.
     pub weights: Vec<f32>,
+    /// When `Some`, the noise normals come from this JAX key, not from the Philox streams of
+    /// `seed`: member `i` of the batch draws with key `jax.random.split(key, B)[i]`,
+    /// the noise of variable `v` (0 = r, 1 = V) of node `i` at step `t`
+    /// is `jax.random.normal(k_i, (nt, nn, 2))[t, i, v]` (f32) (mapping and migration example in [`crate::workload::jax`]).
+    /// The default connectivity (weights) still comes from `seed`: it is a fixed network,
+    /// not noise.
+    pub jax_key: Option<JaxKey>,
 }
 
 /// The sweep grid `(k, eta)` of member `b = i*36 + j`: `k = 2i/31`, `eta = -6 + 3j/35`,
@@ -94,6 +102,7 @@ impl MprSpec {
             k,
             eta,
             weights: default_weights(seed, nn)?,
+            jax_key: None,
         })
     }
 
@@ -116,6 +125,8 @@ impl MprSpec {
         check_weights(&self.weights, self.nn)?;
         check_per_member("k", &self.k, self.batch)?;
         check_per_member("eta", &self.eta, self.batch)?;
+        let n = (self.nt as u64).checked_mul(self.nn as u64).and_then(|x| x.checked_mul(NV as u64));
+        check_member_draws(self.jax_key, self.batch, n)?;
         Ok(())
     }
 }

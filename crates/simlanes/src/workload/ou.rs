@@ -9,6 +9,7 @@
 
 use crate::error::SimError;
 use crate::simulator::{Backend, Simulator};
+use crate::workload::jax::{JaxKey, check_member_draws};
 use simcore::ParamError;
 use simcore::error::nonzero;
 pub use simcore::models::ou::OuParams;
@@ -24,6 +25,11 @@ pub struct OuSpec {
     pub num_steps: usize,
     /// Model parameters (defaults: `dt = 0.1, τ = 1, σ = 2, x0 = 0`).
     pub params: OuParams,
+    /// When `Some`, the normals of modes (a) and (b) come from this JAX key, not from the Philox streams of
+    /// `seed`: simulation `i` of the batch draws with key `jax.random.split(key, num_sim)[i]`,
+    /// `z[t]` = `jax.random.normal(k_i, (num_steps,))[t]` (f32, widened exactly to f64) (mapping and migration example in [`crate::workload::jax`]).
+    /// Mode (c) ignores it.
+    pub jax_key: Option<JaxKey>,
 }
 
 impl OuSpec {
@@ -36,6 +42,7 @@ impl OuSpec {
         self.params.validate()?;
         nonzero("num_sim", self.num_sim)?;
         self.path_len()?;
+        check_member_draws(self.jax_key, self.num_sim, Some(self.num_steps as u64))?;
         Ok(())
     }
 
@@ -113,6 +120,8 @@ impl Simulator {
     /// same quantity as [`Self::ou_final`] (the sequential oracle and the default) up to
     /// rounding. Every backend gives the same bits for the same `chunks_per_sim`; on
     /// [`Backend::Gpu`] this mode runs on the CPU, on one thread (no GPU kernel yet).
+    /// With `spec.jax_key` set it is exactly [`Self::ou_final`] (the chunk kernels read
+    /// Philox blocks; the JAX mode runs sequentially).
     ///
     /// **Agreement bound.** With `u = 2^-53`, `r = relax`, `M_x = max_t |x_t|` over the
     /// path and `M_z = max_t |diffuse·z_t|`, `C` chunks of `len` steps:
@@ -139,6 +148,10 @@ impl Simulator {
     ) -> Result<Vec<f64>, SimError> {
         spec.validate()?;
         nonzero("chunks_per_sim", chunks_per_sim)?;
+        if spec.jax_key.is_some() {
+            // The chunked kernels read Philox blocks; a JAX key runs the sequential mode.
+            return self.ou_final(spec);
+        }
         let Some(ch) = crate::backend::simd::ou::Chunking::new(spec.num_steps, chunks_per_sim) else {
             return Ok(vec![spec.params.x0; spec.num_sim]);
         };
@@ -150,7 +163,7 @@ impl Simulator {
     /// `relax^k·x_start` (see `backend::simd::ou::path_parallel_in_time` for the steps).
     /// [`Self::ou_path`] stays the sequential oracle and the default. Every backend gives
     /// the same bits for the same `chunks_per_sim`; on [`Backend::Gpu`] this mode runs on
-    /// the CPU, on one thread.
+    /// the CPU, on one thread. With `spec.jax_key` set it is exactly [`Self::ou_path`].
     ///
     /// **Agreement bound** (notation of [`Self::ou_final_parallel_in_time`]), for every `t`:
     /// `|x_par[t] − x_seq[t]| ≤ u·[(2·M_z + 3·M_x)/(1 − r) + C·M_x·(2 + 1/(1 − r))]`:
@@ -171,6 +184,10 @@ impl Simulator {
         let expected = spec.path_len()?;
         if out.len() != expected {
             return Err(SimError::Shape { name: "out", expected, got: out.len() });
+        }
+        if spec.jax_key.is_some() {
+            // The chunked kernels read Philox blocks; a JAX key runs the sequential mode.
+            return self.ou_path(spec, out);
         }
         match crate::backend::simd::ou::Chunking::new(spec.num_steps, chunks_per_sim) {
             None => out.fill(spec.params.x0),
@@ -214,7 +231,7 @@ mod tests {
             [(1u64, 20_000usize, 16usize, 0.0, 1.0), (2, 20_001, 7, 3.0, 1.0), (3, 9_999, 40, -1.0, 30.0)]
         {
             let params = OuParams { x0, tau, ..OuParams::default() };
-            let spec = OuSpec { seed, num_sim: 5, num_steps: steps, params };
+            let spec = OuSpec { seed, num_sim: 5, num_steps: steps, params, jax_key: None };
             let seq = sims[0].ou_final(&spec).expect("valid");
             let par = sims[0].ou_final_parallel_in_time(&spec, chunks).expect("valid");
             let r = spec.params.coeffs::<f64>().relax;
@@ -247,6 +264,7 @@ mod tests {
             num_sim: 3,
             num_steps: 0,
             params: OuParams { x0: 1.25, ..OuParams::default() },
+            jax_key: None,
         };
         assert_eq!(sim.ou_final_parallel_in_time(&spec, 4).expect("valid"), vec![1.25; 3]);
         assert!(matches!(
@@ -282,7 +300,7 @@ mod tests {
             (3, 1, 2_000, 5, 1.0, 300.0),
         ] {
             let params = OuParams { x0, tau, ..OuParams::default() };
-            let spec = OuSpec { seed, num_sim: n, num_steps: steps, params };
+            let spec = OuSpec { seed, num_sim: n, num_steps: steps, params, jax_key: None };
             let len = spec.path_len().expect("fits");
             let mut seq = vec![0.0; len];
             sims[0].ou_path(&spec, &mut seq).expect("valid");
@@ -308,7 +326,7 @@ mod tests {
                 assert!(got.iter().zip(&par).all(|(a, b)| a.to_bits() == b.to_bits()), "{:?}", sim.backend());
             }
         }
-        let spec = OuSpec { seed: 0, num_sim: 2, num_steps: 3, params: OuParams::default() };
+        let spec = OuSpec { seed: 0, num_sim: 2, num_steps: 3, params: OuParams::default(), jax_key: None };
         let mut short = vec![0.0; 7];
         assert!(matches!(
             sims[1].ou_path_parallel_in_time(&spec, &mut short, 2),

@@ -5,6 +5,7 @@
 
 use crate::error::SimError;
 use crate::simulator::{Backend, Simulator};
+use crate::workload::jax::{JaxKey, check_member_draws};
 use simcore::error::nonzero;
 use simcore::models::pi::validate_pairs;
 
@@ -17,6 +18,10 @@ pub struct PiSpec {
     pub pairs_per_estimate: u64,
     /// Number of estimates `I` (>= 1); estimate `i` uses stream `i`.
     pub estimates: usize,
+    /// When `Some`, the uniforms come from this JAX key, not from the Philox streams of
+    /// `seed`: estimate `i` of the batch draws with key `jax.random.split(key, I)[i]`,
+    /// pair `j` = `xy[j]` of `xy = jax.random.uniform(k_i, (N, 2))` (mapping and migration example in [`crate::workload::jax`]).
+    pub jax_key: Option<JaxKey>,
 }
 
 impl PiSpec {
@@ -27,6 +32,7 @@ impl PiSpec {
     pub fn validate(&self) -> Result<(), SimError> {
         validate_pairs(self.pairs_per_estimate)?;
         nonzero("estimates", self.estimates)?;
+        check_member_draws(self.jax_key, self.estimates, Some(2 * self.pairs_per_estimate))?;
         Ok(())
     }
 }
@@ -86,7 +92,7 @@ mod tests {
     #[test]
     fn bad_specs_are_typed_errors() {
         let sim = Simulator::default();
-        let ok = PiSpec { seed: 0, pairs_per_estimate: 10, estimates: 3 };
+        let ok = PiSpec { seed: 0, pairs_per_estimate: 10, estimates: 3, jax_key: None };
         assert!(matches!(
             sim.pi(&PiSpec { pairs_per_estimate: 0, ..ok }),
             Err(SimError::Param(ParamError::ZeroSize { .. }))

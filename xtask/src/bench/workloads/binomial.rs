@@ -10,7 +10,10 @@
 //! a tile-size sweep of B3 (simulations per tile 64 … 16384; quick on its cut grid),
 //! plotted by `--out`.
 //!
-//! Variants: `validate fused` (uniforms generated in registers), `validate pregen`
+//! Variants: `validate fused` (uniforms generated in registers), `validate sorted (engine)`
+//! (B3 and B4 on the CPU backends: the calibration engine's sorted counting on the same grid,
+//! equivalent comparisons/s, with its speed-up over `validate fused` of the same run in the
+//! note; counts checked equal), `validate pregen`
 //! (reading the `S×n×d` array, filled untimed by `binomial_fill_uniforms`) and
 //! `calibrate fused` (`α = 0.05`; at `--size seed` only for B3 and B4: selecting over
 //! `S = 131072` statistics per point makes B1 and B2 take 5–15 s a run).
@@ -32,6 +35,8 @@
 //!   `validate` there gives `#{T < λ*} < m ≤ #{T < next_up(λ*)}`.
 
 use simlanes::Backend;
+use simlanes::calibration::binomial::{BinomialModel, Counting, SORTED_MIN_N};
+use simlanes::calibration::{Grid, tune, validate};
 use simlanes::simcore::models::binomial::expit_f32;
 use simlanes::simcore::rng::Stream;
 use simlanes::simcore::stats::binomial_pmf;
@@ -175,6 +180,7 @@ fn run(
         ),
         Err(e) => Check::new(false, format!("error: {e}")),
     };
+    let brute_best = stats.best;
     rows.push(metas[0].row(Measured {
         stats,
         work,
@@ -182,6 +188,13 @@ fn run(
         flops: None,
         check,
     }));
+
+    // The calibration engine's sorted counting on the same grid, timed beside brute force.
+    if tile.is_none() && n >= SORTED_MIN_N && !matches!(b, Backend::Gpu { .. }) {
+        let meta =
+            Meta::new("W3", "validate sorted (engine)", b, "comparisons/s").size(size, reduced.clone());
+        rows.push(sorted_row(&sim, ctx, meta, &th, s, n, brute_best, &fused));
+    }
 
     // validate, pregenerated.
     match sim.binomial_fill_uniforms(ctx.seed, s, n, D) {
@@ -228,6 +241,66 @@ fn run(
         Err(e) => metas[2].failed(e.to_string()),
     });
     rows
+}
+
+/// The calibration engine's `validate` with [`Counting::Sorted`] (fused uniforms, tiles
+/// from [`tune::autotune`]) on the grid `th`: equivalent comparisons/s (`G·S·n·d / t`, the
+/// brute-force work), the ratio to the brute-force `validate fused` row's best time
+/// `brute_best` of the same run in the note and the check's detail, and a check that its
+/// counts are `brute`'s, point by point.
+#[allow(clippy::too_many_arguments)]
+fn sorted_row(
+    sim: &Simulator,
+    ctx: &Ctx,
+    mut meta: Meta,
+    th: &[f64],
+    s: usize,
+    n: usize,
+    brute_best: f64,
+    brute: &[u64],
+) -> Row {
+    let g = th.len() / D;
+    let grid = match Grid::new(D, th.to_vec()) {
+        Ok(grid) => grid,
+        Err(e) => return meta.failed(e.to_string()),
+    };
+    let model = match BinomialModel::new(ctx.seed, n, D) {
+        Ok(m) => m.with_counting(Counting::Sorted),
+        Err(e) => return meta.failed(e.to_string()),
+    };
+    let tiling = match tune::autotune(sim, &model, &grid, s.min(1024)) {
+        Ok((t, _)) => t,
+        Err(e) => return meta.failed(e.to_string()),
+    };
+    let (stats, res) =
+        repeat(ctx.repeats(), ctx.budget_s(), || validate(sim, &model, &grid, LAMBDA, 0.01, s, tiling));
+    match res {
+        Ok(v) => {
+            let bad = v.points.iter().zip(brute).filter(|(p, c)| p.count != **c).count();
+            let ratio = brute_best / stats.best;
+            let note = format!(
+                "equivalent comparisons (G·S·n·d); {ratio:.1}x the brute-force `validate fused` row of this \
+                 run; tiles {}x{}",
+                tiling.grid_tile, tiling.sim_tile
+            );
+            meta.note = Some(match meta.note.take() {
+                Some(why) => format!("{why}; {note}"),
+                None => note,
+            });
+            let check = Check::new(
+                bad == 0 && v.points.len() == brute.len(),
+                format!("sorted vs brute-force counts: {bad} of {g} points differ; {ratio:.1}x brute force"),
+            );
+            meta.row(Measured {
+                stats,
+                work: (g * s * n * D) as f64,
+                bytes: Some((8.0 * g as f64, Traffic::Write)),
+                flops: None,
+                check,
+            })
+        }
+        Err(e) => meta.failed(e.to_string()),
+    }
 }
 
 /// `#{T < λ*} < m <= #{T < next_up(λ*)}` at the first and last grid points.

@@ -89,7 +89,7 @@ fn run(b: Backend, ctx: &Ctx, steps: usize, sims: usize) -> Vec<Row> {
         Err(e) => return metas.iter().map(|m| m.failed(e.clone())).collect(),
     };
     let params = OuParams::default();
-    let spec = OuSpec { seed: ctx.seed, num_sim: sims, num_steps: steps, params };
+    let spec = OuSpec { seed: ctx.seed, num_sim: sims, num_steps: steps, params, jax_key: None };
     let work = (steps * sims) as f64;
     let mut rows = Vec::new();
 

@@ -57,7 +57,7 @@ fn run(meta: &Meta, b: Backend, ctx: &Ctx, n: u64, i: usize) -> Row {
         Ok(s) => s,
         Err(e) => return meta.failed(e),
     };
-    let spec = PiSpec { seed: ctx.seed, pairs_per_estimate: n, estimates: i };
+    let spec = PiSpec { seed: ctx.seed, pairs_per_estimate: n, estimates: i, jax_key: None };
     let (stats, out) = repeat(ctx.repeats(), ctx.budget_s(), || sim.pi(&spec));
     let out = match out {
         Ok(o) => o,

@@ -32,8 +32,10 @@
 //! different jaxlib or backend (GPU, TPU) may evaluate those functions differently.
 
 pub mod convert;
+pub mod lanes;
 pub mod threefry2x32;
 
+pub use lanes::{JaxLanes, JaxNormals, JaxNormalsWidened};
 pub use threefry2x32::threefry2x32;
 
 use crate::ParamError;

@@ -14,6 +14,8 @@ use crate::error::SimError;
 use crate::workload::binomial::{BinomialPlan, Uniforms};
 use crate::workload::jansen_rit::JansenRitSpec;
 use crate::workload::mpr::{MprOutput, MprSpec};
+use crate::workload::ou::OuSpec;
+use crate::workload::pi::PiSpec;
 use simcore::models::heun::Scratch;
 
 /// Calls `thread(i)` for every thread of a grid covering `n` threads, in block order,
@@ -86,6 +88,102 @@ pub fn ou_with_normals(out: &mut [f64], z: &[f64], num_steps: u64, x0: f64, rela
         out[i as usize] =
             body::ou_with_normals(num_steps, x0, relax, diffuse, |t| z[t as usize * stride + i as usize]);
     });
+}
+
+/// Kernel `pi_hits_jax`: `hits[i]` = hits of estimate `first + i` of `jax`'s batch.
+pub fn pi_hits_jax(hits: &mut [u32], jax: &body::JaxNoise, first: u64, pairs: u64) {
+    let n = u32::try_from(hits.len()).unwrap_or(u32::MAX);
+    grid(n, |i| hits[i as usize] = body::pi_hits_jax(i, jax, first, pairs));
+}
+
+/// Kernel `ou_final_jax`: `out[i]` = final state of simulation `first + i` of `jax`'s batch.
+#[allow(clippy::too_many_arguments)]
+pub fn ou_final_jax(
+    out: &mut [f64],
+    jax: &body::JaxNoise,
+    first: u64,
+    num_steps: u64,
+    x0: f64,
+    relax: f64,
+    diffuse: f64,
+) {
+    let n = u32::try_from(out.len()).unwrap_or(u32::MAX);
+    grid(n, |i| out[i as usize] = body::ou_final_jax(i, jax, first, num_steps, x0, relax, diffuse));
+}
+
+/// Kernel `ou_path_jax`: `out[t·n + i]` = state `t` of simulation `first + i` of `jax`'s
+/// batch, `n = out.len() / (num_steps + 1)`.
+#[allow(clippy::too_many_arguments)]
+pub fn ou_path_jax(
+    out: &mut [f64],
+    jax: &body::JaxNoise,
+    first: u64,
+    num_steps: u64,
+    x0: f64,
+    relax: f64,
+    diffuse: f64,
+) {
+    let stride = out.len() / (num_steps as usize + 1);
+    let n = u32::try_from(stride).unwrap_or(u32::MAX);
+    grid(n, |i| {
+        body::ou_path_jax(i, jax, first, num_steps, x0, relax, diffuse, |t, x| {
+            out[t as usize * stride + i as usize] = x;
+        });
+    });
+}
+
+/// W1 through the emulated kernels as [`super::Gpu::pi`] launches them (`pi_hits`, or
+/// `pi_hits_jax` when `spec.jax_key` is set): the hits of every estimate.
+///
+/// # Errors
+/// As [`PiSpec::validate`], and [`SimError::Param`] when `I` exceeds `u32::MAX`.
+pub fn pi(spec: &PiSpec) -> Result<Vec<u64>, SimError> {
+    spec.validate()?;
+    u32::try_from(spec.estimates)
+        .map_err(|_| simcore::ParamError::TooLarge { name: "estimates", max: u64::from(u32::MAX) })?;
+    let mut hits = vec![0u32; spec.estimates];
+    match super::jax_noise(spec.jax_key, spec.estimates) {
+        Some(jax) => pi_hits_jax(&mut hits, &jax, 0, spec.pairs_per_estimate),
+        None => pi_hits(&mut hits, spec.seed, 0, spec.pairs_per_estimate),
+    }
+    Ok(hits.into_iter().map(u64::from).collect())
+}
+
+/// W2 mode (b) through the emulated kernels as [`super::Gpu::ou_final`] launches them.
+///
+/// # Errors
+/// As [`OuSpec::validate`], and [`SimError::Param`] when `num_sim` exceeds `u32::MAX`.
+pub fn ou_final_spec(spec: &OuSpec) -> Result<Vec<f64>, SimError> {
+    spec.validate()?;
+    u32::try_from(spec.num_sim)
+        .map_err(|_| simcore::ParamError::TooLarge { name: "num_sim", max: u64::from(u32::MAX) })?;
+    let c = spec.params.coeffs_f64();
+    let (steps, x0) = (spec.num_steps as u64, spec.params.x0);
+    let mut out = vec![0.0; spec.num_sim];
+    match super::jax_noise(spec.jax_key, spec.num_sim) {
+        Some(jax) => ou_final_jax(&mut out, &jax, 0, steps, x0, c.relax, c.diffuse),
+        None => ou_final(&mut out, spec.seed, 0, steps, x0, c.relax, c.diffuse),
+    }
+    Ok(out)
+}
+
+/// W2 mode (a) through the emulated kernels as [`super::Gpu::ou_path`] launches them:
+/// `(num_steps + 1)·num_sim` values, layout `[t][sim]`.
+///
+/// # Errors
+/// As [`ou_final_spec`].
+pub fn ou_path_spec(spec: &OuSpec) -> Result<Vec<f64>, SimError> {
+    spec.validate()?;
+    u32::try_from(spec.num_sim)
+        .map_err(|_| simcore::ParamError::TooLarge { name: "num_sim", max: u64::from(u32::MAX) })?;
+    let c = spec.params.coeffs_f64();
+    let (steps, x0) = (spec.num_steps as u64, spec.params.x0);
+    let mut out = vec![0.0; spec.path_len()?];
+    match super::jax_noise(spec.jax_key, spec.num_sim) {
+        Some(jax) => ou_path_jax(&mut out, &jax, 0, steps, x0, c.relax, c.diffuse),
+        None => ou_path(&mut out, spec.seed, 0, steps, x0, c.relax, c.diffuse),
+    }
+    Ok(out)
 }
 
 /// Kernel `binomial_validate`: `partial[g·chunks + c]` for every point `g` and chunk `c`

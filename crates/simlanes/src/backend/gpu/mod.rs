@@ -9,6 +9,8 @@
 //!   of [`gpu_kernels::BLOCK_THREADS`] and copy the results back.
 //! * [`emulator`] runs the same kernel bodies on the host, for tests without a GPU.
 
+pub mod babelstream;
+pub mod calibrate;
 pub mod emulator;
 mod error;
 pub mod ptx;
@@ -88,6 +90,11 @@ pub struct Gpu {
     binomial_validate: CudaFunction,
     jansen_rit: CudaFunction,
     mpr: CudaFunction,
+    pi_hits_jax: CudaFunction,
+    ou_final_jax: CudaFunction,
+    ou_path_jax: CudaFunction,
+    jansen_rit_jax: CudaFunction,
+    mpr_jax: CudaFunction,
 }
 
 impl Gpu {
@@ -151,6 +158,11 @@ impl Gpu {
             binomial_validate: load("binomial_validate")?,
             jansen_rit: load("jansen_rit")?,
             mpr: load("mpr")?,
+            pi_hits_jax: load("pi_hits_jax")?,
+            ou_final_jax: load("ou_final_jax")?,
+            ou_path_jax: load("ou_path_jax")?,
+            jansen_rit_jax: load("jansen_rit_jax")?,
+            mpr_jax: load("mpr_jax")?,
             _module: module,
             info,
             ctx,
@@ -217,6 +229,22 @@ impl Gpu {
     /// As [`Gpu::pi_hits`], plus the spec's own validation.
     pub fn pi(&self, spec: &PiSpec) -> Result<Vec<u64>, SimError> {
         spec.validate()?;
+        if let Some(jax) = jax_noise(spec.jax_key, spec.estimates) {
+            let n = Self::u32_size("estimates", spec.estimates)?;
+            let (key, layout) = jax.to_args();
+            let (count, first, pairs) = (jax.count, 0u64, spec.pairs_per_estimate);
+            let mut hits = self.alloc::<u32>("pi hits", spec.estimates)?;
+            let cfg = self.config(&self.pi_hits_jax, n);
+            let mut launch = self.stream.launch_builder(&self.pi_hits_jax);
+            launch.arg(&mut hits).arg(&key).arg(&layout).arg(&count).arg(&first).arg(&n).arg(&pairs);
+            // SAFETY: `pi_hits_jax(hits: *mut u32, key: u64, layout: u32, count: u64, first:
+            // u64, n: u32, pairs: u64)` (gpu_kernels::ENTRY_POINTS); `hits` holds n u32 and
+            // each thread i < n writes hits[i] only.
+            let launched = unsafe { launch.launch(cfg) }.map(|_| ());
+            self.finish("pi_hits_jax", launched)?;
+            let hits = self.stream.clone_dtoh(&hits).map_err(driver("cuMemcpyDtoH"))?;
+            return Ok(hits.into_iter().map(u64::from).collect());
+        }
         Ok(self
             .pi_hits(spec.seed, 0, spec.estimates, spec.pairs_per_estimate)?
             .into_iter()
@@ -292,8 +320,21 @@ impl Gpu {
         let n = Self::u32_size("num_sim", spec.num_sim)?;
         let c = spec.params.coeffs_f64();
         let mut out = self.alloc::<f64>("ou final states", spec.num_sim)?;
-        let cfg = self.config(&self.ou_final, n);
         let (seed, first, steps, x0) = (spec.seed, 0u64, spec.num_steps as u64, spec.params.x0);
+        if let Some(jax) = jax_noise(spec.jax_key, spec.num_sim) {
+            let ((key, layout), count) = (jax.to_args(), jax.count);
+            let cfg = self.config(&self.ou_final_jax, n);
+            let mut launch = self.stream.launch_builder(&self.ou_final_jax);
+            launch.arg(&mut out).arg(&key).arg(&layout).arg(&count).arg(&first).arg(&n);
+            launch.arg(&steps).arg(&x0).arg(&c.relax).arg(&c.diffuse);
+            // SAFETY: `ou_final_jax(out: *mut f64, key: u64, layout: u32, count: u64, first:
+            // u64, n: u32, num_steps: u64, x0, relax, diffuse: f64)`; `out` holds n f64 and
+            // thread i < n writes out[i] only.
+            let launched = unsafe { launch.launch(cfg) }.map(|_| ());
+            self.finish("ou_final_jax", launched)?;
+            return Ok(self.stream.clone_dtoh(&out).map_err(driver("cuMemcpyDtoH"))?);
+        }
+        let cfg = self.config(&self.ou_final, n);
         let mut launch = self.stream.launch_builder(&self.ou_final);
         launch
             .arg(&mut out)
@@ -326,23 +367,36 @@ impl Gpu {
         let n = Self::u32_size("num_sim", spec.num_sim)?;
         let c = spec.params.coeffs_f64();
         let mut dev = self.alloc::<f64>("ou path", len)?;
-        let cfg = self.config(&self.ou_path, n);
         let (seed, first, steps, x0) = (spec.seed, 0u64, spec.num_steps as u64, spec.params.x0);
-        let mut launch = self.stream.launch_builder(&self.ou_path);
-        launch
-            .arg(&mut dev)
-            .arg(&seed)
-            .arg(&first)
-            .arg(&n)
-            .arg(&steps)
-            .arg(&x0)
-            .arg(&c.relax)
-            .arg(&c.diffuse);
-        // SAFETY: `ou_path(out: *mut f64, seed: u64, first: u64, n: u32, num_steps: u64, x0,
-        // relax, diffuse: f64)`; `dev` holds (num_steps + 1)·n f64 and thread i < n writes
-        // column i only.
-        let launched = unsafe { launch.launch(cfg) }.map(|_| ());
-        self.finish("ou_path", launched)?;
+        if let Some(jax) = jax_noise(spec.jax_key, spec.num_sim) {
+            let ((key, layout), count) = (jax.to_args(), jax.count);
+            let cfg = self.config(&self.ou_path_jax, n);
+            let mut launch = self.stream.launch_builder(&self.ou_path_jax);
+            launch.arg(&mut dev).arg(&key).arg(&layout).arg(&count).arg(&first).arg(&n);
+            launch.arg(&steps).arg(&x0).arg(&c.relax).arg(&c.diffuse);
+            // SAFETY: `ou_path_jax(out: *mut f64, key: u64, layout: u32, count: u64, first:
+            // u64, n: u32, num_steps: u64, x0, relax, diffuse: f64)`; `dev` holds
+            // (num_steps + 1)·n f64 and thread i < n writes column i only.
+            let launched = unsafe { launch.launch(cfg) }.map(|_| ());
+            self.finish("ou_path_jax", launched)?;
+        } else {
+            let cfg = self.config(&self.ou_path, n);
+            let mut launch = self.stream.launch_builder(&self.ou_path);
+            launch
+                .arg(&mut dev)
+                .arg(&seed)
+                .arg(&first)
+                .arg(&n)
+                .arg(&steps)
+                .arg(&x0)
+                .arg(&c.relax)
+                .arg(&c.diffuse);
+            // SAFETY: `ou_path(out: *mut f64, seed: u64, first: u64, n: u32, num_steps: u64,
+            // x0, relax, diffuse: f64)`; `dev` holds (num_steps + 1)·n f64 and thread i < n
+            // writes column i only.
+            let launched = unsafe { launch.launch(cfg) }.map(|_| ());
+            self.finish("ou_path", launched)?;
+        }
         self.stream.memcpy_dtoh(&dev, out).map_err(driver("cuMemcpyDtoH"))?;
         self.stream.synchronize().map_err(driver("cuStreamSynchronize"))?;
         Ok(())
@@ -477,20 +531,29 @@ impl Gpu {
         let params = self.upload("jansen-rit parameters", &args.params)?;
         let (k_len, mu_len) = (spec.k.len() as u32, spec.mu.len() as u32);
         let (nt, seed, dt, sigma, null_ptr) = (args.nt, args.seed, args.dt, args.sigma, 0u64);
-        let cfg = self.config(&self.jansen_rit, bs);
-        let mut launch = self.stream.launch_builder(&self.jansen_rit);
+        let f = if args.jax.is_some() { &self.jansen_rit_jax } else { &self.jansen_rit };
+        let (key, layout) = args.jax.map_or((0, 0), |j| j.to_args());
+        let cfg = self.config(f, bs);
+        let mut launch = self.stream.launch_builder(f);
         launch.arg(&mut x).arg(&mut work).arg(&weights);
         match &lags {
             Some(l) => launch.arg(l),
             None => launch.arg(&null_ptr),
         };
         launch.arg(&k).arg(&mu).arg(&params).arg(&nn).arg(&bs).arg(&k_len).arg(&mu_len);
-        launch.arg(&nt).arg(&seed).arg(&dt).arg(&sigma);
+        launch.arg(&nt);
+        match args.jax {
+            // jansen_rit_jax: `key: u64, layout: u32` in place of `seed`.
+            Some(_) => launch.arg(&key).arg(&layout),
+            None => launch.arg(&seed),
+        };
+        launch.arg(&dt).arg(&sigma);
         // SAFETY: `jansen_rit(x, work: *mut f32, weights: *const f32, lags: *const u8, k, mu,
         // params: *const f32, nn, batch, k_len, mu_len: u32, nt: u64, seed: u64, dt, sigma:
         // f32)` (gpu_kernels::ENTRY_POINTS); `x` holds 6·nn·B f32, `work`
         // jansen_rit_work_elems·B, `weights`/`lags` nn·nn (validated), `k`/`mu` k_len/mu_len
         // (1 or B, validated), `params` JR_PARAMS f32; member b writes lane b only.
+        // `jansen_rit_jax` takes `key: u64, layout: u32` in place of `seed`, as passed.
         let launched = unsafe { launch.launch(cfg) }.map(|_| ());
         self.finish("jansen_rit", launched)?;
         Ok(self.stream.clone_dtoh(&x).map_err(driver("cuMemcpyDtoH"))?)
@@ -517,16 +580,24 @@ impl Gpu {
         let params = self.upload("mpr parameters", &args.params)?;
         let (k_len, eta_len) = (spec.k.len() as u32, spec.eta.len() as u32);
         let (nt, stat_first, seed, dt, sigma) = (args.nt, args.stat_first, args.seed, args.dt, args.sigma);
-        let cfg = self.config(&self.mpr, bs);
-        let mut launch = self.stream.launch_builder(&self.mpr);
+        let f = if args.jax.is_some() { &self.mpr_jax } else { &self.mpr };
+        let (key, layout) = args.jax.map_or((0, 0), |j| j.to_args());
+        let cfg = self.config(f, bs);
+        let mut launch = self.stream.launch_builder(f);
         launch.arg(&mut x).arg(&mut std_r).arg(&mut work).arg(&weights).arg(&k).arg(&eta).arg(&params);
-        launch.arg(&nn).arg(&bs).arg(&k_len).arg(&eta_len).arg(&nt).arg(&stat_first).arg(&seed);
+        launch.arg(&nn).arg(&bs).arg(&k_len).arg(&eta_len).arg(&nt).arg(&stat_first);
+        match args.jax {
+            // mpr_jax: `key: u64, layout: u32` in place of `seed`.
+            Some(_) => launch.arg(&key).arg(&layout),
+            None => launch.arg(&seed),
+        };
         launch.arg(&dt).arg(&sigma);
         // SAFETY: `mpr(x: *mut f32, std_r: *mut f64, work: *mut f32, weights, k, eta, params:
         // *const f32, nn, batch, k_len, eta_len: u32, nt, stat_first, seed: u64, dt, sigma:
         // f32)` (gpu_kernels::ENTRY_POINTS); `x` holds 2·nn·B f32, `std_r` B f64, `work`
         // mpr_work_elems·B f32, `weights` nn·nn, `k`/`eta` k_len/eta_len (1 or B,
-        // validated), `params` MPR_PARAMS; member b writes lane b only.
+        // validated), `params` MPR_PARAMS; member b writes lane b only. `mpr_jax` takes
+        // `key: u64, layout: u32` in place of `seed`, as passed.
         let launched = unsafe { launch.launch(cfg) }.map(|_| ());
         self.finish("mpr", launched)?;
         let final_state = self.stream.clone_dtoh(&x).map_err(driver("cuMemcpyDtoH"))?;
@@ -561,8 +632,21 @@ pub(crate) fn jansen_rit_args(
         mu: &spec.mu,
         weights: &spec.weights,
         lags: spec.lags.as_deref(),
+        jax: jax_noise(spec.jax_key, spec.batch),
     };
     Ok((args, len))
+}
+
+/// The kernel form of a spec's JAX key for a batch of `count` members.
+pub(crate) fn jax_noise(
+    key: Option<crate::workload::jax::JaxKey>,
+    count: usize,
+) -> Option<gpu_kernels::body::JaxNoise> {
+    key.map(|k| gpu_kernels::body::JaxNoise {
+        key: k.data(),
+        legacy: k.layout() == crate::workload::jax::Layout::Legacy,
+        count: count as u64,
+    })
 }
 
 /// The validated W5 spec as kernel arguments, and the initial state (`r = R0`,
@@ -588,6 +672,7 @@ pub(crate) fn mpr_args(spec: &MprSpec) -> Result<(gpu_kernels::body::MprArgs<'_>
         k: &spec.k,
         eta: &spec.eta,
         weights: &spec.weights,
+        jax: jax_noise(spec.jax_key, spec.batch),
     };
     Ok((args, x0))
 }

@@ -3,7 +3,7 @@
 //! gathered from the `[var][node][batch]` layout into a contiguous `[var][node]` buffer,
 //! integrated, and scattered back.
 
-use crate::backend::heun_group::{GroupBufs, integrate_group};
+use crate::backend::heun_group::{GroupBufs, Noise, integrate_group};
 use crate::error::SimError;
 use crate::workload::jansen_rit::{JansenRitSpec, NV, member};
 use simcore::models::heun::{HeunCoeffs, Network};
@@ -31,7 +31,7 @@ pub fn run(spec: &JansenRitSpec) -> Result<Vec<f32>, SimError> {
             &net,
             member(&spec.k, b),
             &h,
-            spec.seed,
+            Noise::of(spec.seed, spec.jax_key, bsz),
             b as u64,
             spec.nt,
             &mut bufs,

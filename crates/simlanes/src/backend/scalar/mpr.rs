@@ -2,7 +2,7 @@
 //! group driver (`backend::heun_group`, a group of one); the statistic is accumulated in f64 by
 //! `simcore::models::mpr::RateStats` after every step in the window.
 
-use crate::backend::heun_group::{GroupBufs, integrate_group};
+use crate::backend::heun_group::{GroupBufs, Noise, integrate_group};
 use crate::error::SimError;
 use crate::workload::jansen_rit::member;
 use crate::workload::mpr::{MprOutput, MprSpec, NV, R0, RateStats, STAT_FIRST, V0};
@@ -31,7 +31,7 @@ pub fn run(spec: &MprSpec) -> Result<MprOutput, SimError> {
             &net,
             member(&spec.k, b),
             &h,
-            spec.seed,
+            Noise::of(spec.seed, spec.jax_key, bsz),
             b as u64,
             spec.nt,
             &mut bufs,

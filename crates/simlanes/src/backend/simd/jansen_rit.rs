@@ -4,7 +4,7 @@
 //! (`backend/simd/network.rs`).
 
 use super::network::{for_ranges, members, scatter, split_by};
-use crate::backend::heun_group::{GroupBufs, integrate_group};
+use crate::backend::heun_group::{GroupBufs, Noise, integrate_group};
 use crate::error::SimError;
 use crate::workload::jansen_rit::{JansenRitSpec, NV};
 use simcore::lane::Real;
@@ -32,7 +32,17 @@ fn groups<L: Real<Scalar = f32>>(
         }
         let model = JansenRit::<L>::new(&spec.params, members(&spec.mu, first));
         let k = members::<L>(&spec.k, first);
-        integrate_group(&model, net, k, &h, spec.seed, first as u64, spec.nt, &mut bufs, |_, _| {});
+        integrate_group(
+            &model,
+            net,
+            k,
+            &h,
+            Noise::of(spec.seed, spec.jax_key, spec.batch),
+            first as u64,
+            spec.nt,
+            &mut bufs,
+            |_, _| {},
+        );
         for (e, x) in bufs.x.iter().enumerate() {
             for l in 0..L::LANES {
                 out[e * width + first - base + l] = x.lane(l);

@@ -6,7 +6,7 @@
 //! scalar backend's order (steps ascending, nodes ascending), so the f64 sums match.
 
 use super::network::{for_ranges, members, scatter, split_by};
-use crate::backend::heun_group::{GroupBufs, integrate_group};
+use crate::backend::heun_group::{GroupBufs, Noise, integrate_group};
 use crate::error::SimError;
 use crate::workload::mpr::{MprOutput, MprSpec, NV, R0, RateStats, STAT_FIRST, V0};
 use simcore::lane::Real;
@@ -38,15 +38,25 @@ fn groups<L: Real<Scalar = f32>>(
         let model = Mpr::<L>::new(&spec.params, members(&spec.eta, first));
         let k = members::<L>(&spec.k, first);
         let mut stats = vec![RateStats::default(); L::LANES];
-        integrate_group(&model, net, k, &h, spec.seed, first as u64, spec.nt, &mut bufs, |t, x| {
-            if t >= STAT_FIRST as u64 {
-                for r in &x[..nn] {
-                    for (l, st) in stats.iter_mut().enumerate() {
-                        st.push(r.lane(l));
+        integrate_group(
+            &model,
+            net,
+            k,
+            &h,
+            Noise::of(spec.seed, spec.jax_key, spec.batch),
+            first as u64,
+            spec.nt,
+            &mut bufs,
+            |t, x| {
+                if t >= STAT_FIRST as u64 {
+                    for r in &x[..nn] {
+                        for (l, st) in stats.iter_mut().enumerate() {
+                            st.push(r.lane(l));
+                        }
                     }
                 }
-            }
-        });
+            },
+        );
         for (l, st) in stats.iter().enumerate() {
             out.std_r[first - base + l] = st.std();
         }

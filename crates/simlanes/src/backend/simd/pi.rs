@@ -13,16 +13,25 @@
 use super::{GroupKernel, drive_with, run_groups_with};
 use crate::backend::threaded::for_each_tile;
 use crate::simulator::{Backend, Simulator};
+use crate::workload::jax::member_lanes;
 use crate::workload::pi::PiSpec;
 use simcore::lane::{Real, UintLane};
-use simcore::models::pi::pi_hits;
+use simcore::models::pi::{pi_hits, pi_hits_jax};
 
 struct Hits<'a>(&'a PiSpec);
 
 impl GroupKernel<f32> for Hits<'_> {
     type Out = u64;
     fn group<L: Real<Scalar = f32>>(&self, first: u64, out: &mut [u64]) {
-        let h = pi_hits::<L>(self.0.seed, first, self.0.pairs_per_estimate);
+        let s = self.0;
+        let h = match s.jax_key {
+            None => pi_hits::<L>(s.seed, first, s.pairs_per_estimate),
+            // `spec.validate()` checked the sizes.
+            Some(key) => match member_lanes::<L::Words>(key, s.estimates, first, 2 * s.pairs_per_estimate) {
+                Some(lanes) => pi_hits_jax::<L>(&lanes, s.pairs_per_estimate),
+                None => return,
+            },
+        };
         for (l, o) in out.iter_mut().enumerate() {
             *o = u64::from(h.lane(l));
         }
@@ -45,9 +54,16 @@ pub fn run(sim: &Simulator, spec: &PiSpec) -> Vec<u64> {
             // thread of the `n` it is given, so `n / 4` gives `TILES_PER_THREAD` per thread.
             let tile = cfg.tile_for(spec.estimates.div_ceil(TILES_PER_THREAD / 4), 64);
             for_each_tile(pool, tile, 1, &mut hits, |first, chunk| {
-                drive_with::<f32, wide::f32x16, _>(&Hits(spec), first, chunk);
+                if spec.jax_key.is_some() {
+                    drive_with::<f32, f32, _>(&Hits(spec), first, chunk);
+                } else {
+                    drive_with::<f32, wide::f32x16, _>(&Hits(spec), first, chunk);
+                }
             });
         }
+        // JAX mode: one estimate at a time, LLVM vectorises the loop over pairs (measured
+        // 2.5e8 pairs/s against 2.1e8 on `f32x16` lanes with per-lane keys).
+        _ if spec.jax_key.is_some() => run_groups_with::<f32, f32, _>(sim, &Hits(spec), &mut hits),
         _ => run_groups_with::<f32, wide::f32x16, _>(sim, &Hits(spec), &mut hits),
     }
     hits

@@ -1,0 +1,217 @@
+//! JAX draws fused into the kernels: per-lane keys, one threefry hash per element, the
+//! element index shared by all lanes — so a kernel reads element `i` of every lane's own
+//! `jax.random.bits/uniform/normal(k_l, shape)` draw without ever storing the array.
+//!
+//! Why: the workloads' JAX stream mode (simlanes `workload::jax`) gives member `b` of a
+//! batch the key `k_b = jax.random.split(key, B)[b]` ([`JaxLanes::for_members`]) and reads
+//! its noise as JAX's flat row-major draw of the member's whole array. Both layouts
+//! give any element in O(1) here; under [`Layout::Legacy`] each element costs the same
+//! single hash, but the *values* depend on the member's total draw size `n` (which must
+//! be known up front and stay below `2^32 - 1` words), and the member keys of
+//! `split(key, B)` depend on `B` — see [`crate::rng::jax`].
+
+use super::convert::{normal_f32, uniform_f32};
+use super::{Key, Layout, legacy_words_check, split_at, threefry2x32};
+use crate::ParamError;
+use crate::lane::{Real, UintLane};
+use crate::rng::NormalSource;
+
+/// Per-lane JAX keys and the draw they make: 32-bit word `i` of lane `l` is element `i` of
+/// `jax.random.bits(k_l, (n,), uint32)` (any shape with `n` elements, flattened).
+#[derive(Debug, Clone, Copy)]
+pub struct JaxLanes<W> {
+    key: [W; 2],
+    layout: Layout,
+    words: u32,
+}
+
+impl<W: UintLane<Scalar = u32>> JaxLanes<W> {
+    /// Lane `l` draws `n` words from `keys(l)` under `layout`.
+    ///
+    /// # Errors
+    /// [`ParamError::TooLarge`] under [`Layout::Legacy`] for `n >= 2^32 - 1`.
+    pub fn new(mut keys: impl FnMut(usize) -> Key, layout: Layout, n: u64) -> Result<Self, ParamError> {
+        let words = match layout {
+            Layout::Partitionable => 0,
+            Layout::Legacy => legacy_words_check(u128::from(n))?,
+        };
+        let k0 = W::from_fn(|l| keys(l).0[0]);
+        let k1 = W::from_fn(|l| keys(l).0[1]);
+        Ok(Self { key: [k0, k1], layout, words })
+    }
+
+    /// Lane `l` = member `first + l` of a batch of `count`: key
+    /// `jax.random.split(parent, count)[first + l]` (lanes past the batch repeat the last
+    /// member; their results are to be discarded), `n` words each.
+    ///
+    /// # Errors
+    /// `count == 0` or `first >= count` (`TooLarge`, `"split index"`); under
+    /// [`Layout::Legacy`], `count >= 2^31` or `n >= 2^32 - 1` (`TooLarge`).
+    pub fn for_members(
+        parent: Key,
+        layout: Layout,
+        count: u64,
+        first: u64,
+        n: u64,
+    ) -> Result<Self, ParamError> {
+        let last = count.checked_sub(1).ok_or(ParamError::TooLarge { name: "split index", max: 0 })?;
+        let mut keys = [Key::default(); 2];
+        // Validate once; the per-lane calls below then cannot fail.
+        keys[0] = split_at(parent, layout, count, first)?;
+        keys[1] = split_at(parent, layout, count, last)?;
+        Self::new(
+            |l| match first.checked_add(l as u64) {
+                Some(m) if m < count => split_at(parent, layout, count, m).unwrap_or(keys[0]),
+                _ => keys[1],
+            },
+            layout,
+            n,
+        )
+    }
+
+    /// Word `i` (`i < n`) of every lane: `b1 ^ b2` of threefry at counter `[i >> 32, i]`
+    /// (partitionable), or word `i` of the legacy `n`-word draw (one hash either way).
+    #[inline(always)]
+    pub fn word(&self, i: u64) -> W {
+        match self.layout {
+            Layout::Partitionable => {
+                let [b1, b2] = threefry2x32(self.key, [W::splat((i >> 32) as u32), W::splat(i as u32)]);
+                b1 ^ b2
+            }
+            Layout::Legacy => {
+                let (w, m) = (self.words, i as u32);
+                let h = w.div_ceil(2);
+                let j = if m < h { m } else { m - h };
+                let c1 = if h + j < w { h + j } else { 0 };
+                let [y0, y1] = threefry2x32(self.key, [W::splat(j), W::splat(c1)]);
+                if m < h { y0 } else { y1 }
+            }
+        }
+    }
+}
+
+/// Element `i` of `jax.random.uniform(k_l, shape)` (f32 in `[0, 1)`, 23 random bits) of
+/// every lane.
+#[inline(always)]
+pub fn uniform_at<L: Real<Scalar = f32>>(lanes: &JaxLanes<L::Words>, i: u64) -> L {
+    uniform_f32::<L>(L::bits_from_words(lanes.word(i)), L::splat(0.0), L::splat(1.0))
+}
+
+/// Element `i` of `jax.random.normal(k_l, shape)` (f32) of every lane.
+#[inline(always)]
+pub fn normal_at<L: Real<Scalar = f32>>(lanes: &JaxLanes<L::Words>, i: u64) -> L {
+    normal_f32::<L>(L::bits_from_words(lanes.word(i)))
+}
+
+/// The f32 normals of `jax.random.normal(k_l, shape)` of every lane, in flat order from
+/// element `first`: the [`NormalSource`] of the f32 workloads' JAX mode.
+#[derive(Debug, Clone, Copy)]
+pub struct JaxNormals<L: Real> {
+    lanes: JaxLanes<L::Words>,
+    at: u64,
+}
+
+impl<L: Real> JaxNormals<L> {
+    /// The sequence of `lanes`' normals from element `first`.
+    pub fn new(lanes: JaxLanes<L::Words>, first: u64) -> Self {
+        Self { lanes, at: first }
+    }
+}
+
+impl<L: Real<Scalar = f32>> NormalSource<L> for JaxNormals<L> {
+    #[inline(always)]
+    fn next(&mut self) -> L {
+        let z = normal_at::<L>(&self.lanes, self.at);
+        self.at += 1;
+        z
+    }
+}
+
+/// The same f32 normals of `jax.random.normal(k_l, shape)`, each widened exactly to the
+/// lane's precision: the [`NormalSource`] of W2's (f64) JAX mode. The f32 normal is
+/// computed one lane at a time (there is no f32 lane type of the f64 lanes' width);
+/// the threefry hashes stay vectorised.
+#[derive(Debug, Clone, Copy)]
+pub struct JaxNormalsWidened<L: Real> {
+    lanes: JaxLanes<L::Words>,
+    at: u64,
+}
+
+impl<L: Real> JaxNormalsWidened<L> {
+    /// The sequence of `lanes`' normals from element `first`.
+    pub fn new(lanes: JaxLanes<L::Words>, first: u64) -> Self {
+        Self { lanes, at: first }
+    }
+}
+
+impl<L: Real> NormalSource<L> for JaxNormalsWidened<L> {
+    #[inline(always)]
+    fn next(&mut self) -> L {
+        let w = self.lanes.word(self.at);
+        self.at += 1;
+        L::from_fn(|l| {
+            let z = normal_f32::<f32>(w.lane(l));
+            <L::Scalar as crate::lane::Precision>::from_f64(f64::from(z))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{BitWidth, RandomBits, fill_normal_f32, fill_uniform_f32, key};
+    use super::*;
+
+    #[test]
+    fn lanes_read_each_members_draw() {
+        for layout in [Layout::Partitionable, Layout::Legacy] {
+            let parent = key(42, false).unwrap();
+            let (count, n) = (5u64, 11u64);
+            for m in 0..count {
+                let lanes = JaxLanes::<u32>::for_members(parent, layout, count, m, n).unwrap();
+                let k = split_at(parent, layout, count, m).unwrap();
+                let bits = RandomBits::new(k, layout, BitWidth::W32, n).unwrap();
+                let mut z = [0f32; 11];
+                fill_normal_f32::<f32>(k, layout, n, 0, &mut z).unwrap();
+                let mut u = [0f32; 11];
+                fill_uniform_f32::<f32>(k, layout, n, 0.0, 1.0, 0, &mut u).unwrap();
+                let mut seq = JaxNormals::<f32>::new(lanes, 0);
+                let mut wide = JaxNormalsWidened::<f64>::new(
+                    JaxLanes::for_members(parent, layout, count, m, n).unwrap(),
+                    0,
+                );
+                for i in 0..n {
+                    assert_eq!(u64::from(lanes.word(i)), bits.get(i));
+                    assert_eq!(uniform_at::<f32>(&lanes, i).to_bits(), u[i as usize].to_bits());
+                    assert_eq!(seq.next().to_bits(), z[i as usize].to_bits());
+                    assert_eq!(wide.next(), f64::from(z[i as usize]));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bad_sizes_are_typed_errors() {
+        let parent = key(0, false).unwrap();
+        assert!(JaxLanes::<u32>::for_members(parent, Layout::Partitionable, 0, 0, 1).is_err());
+        assert!(JaxLanes::<u32>::for_members(parent, Layout::Partitionable, 3, 3, 1).is_err());
+        assert!(JaxLanes::<u32>::for_members(parent, Layout::Legacy, 3, 0, u64::from(u32::MAX)).is_err());
+        assert!(JaxLanes::<u32>::for_members(parent, Layout::Partitionable, 3, 0, u64::MAX).is_ok());
+    }
+
+    #[cfg(feature = "simd")]
+    #[test]
+    fn vector_lanes_are_the_members_and_padding_repeats_the_last() {
+        for layout in [Layout::Partitionable, Layout::Legacy] {
+            let parent = key(7, false).unwrap();
+            let v = JaxLanes::<wide::u32x8>::for_members(parent, layout, 5, 1, 6).unwrap();
+            for i in 0..6 {
+                let w = v.word(i);
+                for l in 0..8u64 {
+                    let m = (1 + l).min(4);
+                    let one = JaxLanes::<u32>::for_members(parent, layout, 5, m, 6).unwrap();
+                    assert_eq!(w.lane(l as usize), one.word(i));
+                }
+            }
+        }
+    }
+}

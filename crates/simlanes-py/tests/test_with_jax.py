@@ -1,0 +1,103 @@
+"""simlanes against real JAX (skipped, saying why, when jax is not installed): the jax_*
+wrappers draw exactly JAX's numbers, and the W3 binomial validation of the seed code
+(``u = jax.random.uniform(key, (S, n, d))``, counts of ``u < p``) gives the same rejection
+counts in JAX and in simlanes for the same key. Prints both timings.
+
+(Named to run after test_tiles: its fork-started process pool must not inherit JAX's
+threads.)"""
+
+import time
+
+import numpy as np
+import pytest
+from _reference import expit_f32
+
+import simlanes
+
+jax = pytest.importorskip("jax", reason="jax is not installed (pip install jax): JAX equality tests skipped")
+jnp = pytest.importorskip("jax.numpy")
+
+
+def _same_bits(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.shape == b.shape and a.dtype == b.dtype, (a.shape, b.shape, a.dtype, b.dtype)
+    assert np.array_equal(a.reshape(-1).view(np.uint8), b.reshape(-1).view(np.uint8))
+
+
+@pytest.fixture(params=[True, False], ids=["partitionable", "legacy"])
+def partitionable(request):
+    old = jax.config.jax_threefry_partitionable
+    jax.config.update("jax_threefry_partitionable", request.param)
+    yield request.param
+    jax.config.update("jax_threefry_partitionable", old)
+
+
+def test_keys_split_fold_in(partitionable):
+    for seed in (0, 1, 42, -1, 2**31 + 5, 2**40 + 3):
+        key = jax.random.key(seed)
+        _same_bits(simlanes.jax_key(seed), jax.random.key_data(key))
+        for num in (1, 2, 5):
+            want = jax.random.key_data(jax.random.split(key, num))
+            _same_bits(simlanes.jax_split(key, num, partitionable=partitionable), want)
+        for d in (0, 1, 2**32 - 1):
+            _same_bits(simlanes.jax_fold_in(key, d), jax.random.key_data(jax.random.fold_in(key, d)))
+    # The legacy uint32 key (PRNGKey) is accepted as well as a typed key.
+    legacy_key = jax.random.PRNGKey(7)
+    _same_bits(
+        simlanes.jax_uniform(legacy_key, (3,), partitionable=partitionable), jax.random.uniform(legacy_key, (3,))
+    )
+
+
+def test_draws_are_bit_exact(partitionable):
+    key = jax.random.key(123)
+    for shape in ((), (1,), (7,), (3, 5), (2, 3, 4), (1000,)):
+        _same_bits(simlanes.jax_uniform(key, shape, partitionable=partitionable), jax.random.uniform(key, shape))
+        _same_bits(
+            simlanes.jax_uniform(key, shape, minval=-2.5, maxval=3.0, partitionable=partitionable),
+            jax.random.uniform(key, shape, minval=-2.5, maxval=3.0),
+        )
+        _same_bits(simlanes.jax_normal(key, shape, partitionable=partitionable), jax.random.normal(key, shape))
+        for dt in (jnp.uint8, jnp.uint16, jnp.uint32):
+            _same_bits(
+                simlanes.jax_bits(key, shape, np.dtype(dt), partitionable=partitionable),
+                jax.random.bits(key, shape, dt),
+            )
+    big = jax.random.fold_in(key, 9)
+    _same_bits(simlanes.jax_normal(big, (300_001,), partitionable=partitionable), jax.random.normal(big, (300_001,)))
+
+
+def test_seed_code_binomial_validate_equals_jax():
+    # The seed code's W3 validate (B2's n = 5, d = 4; G and S scaled down), in real JAX
+    # (jit) and in simlanes, with the same key and the same float32 p.
+    G, S, n, d, lam = 256, 16384, 5, 4, 0.5
+    theta = np.random.default_rng(0).uniform(0.0, 1.0, size=(G, d))
+    # p = f32(expit(theta in f64)) on both sides (what simlanes computes): jax.nn.sigmoid in
+    # float32 may differ from it by an ulp, which would compare a different p.
+    p = expit_f32(theta)
+    key = jax.random.key(0)
+
+    @jax.jit
+    def rejections(key, p):
+        u = jax.random.uniform(key, (S, n, d))
+        t = (u[None] < p[:, None, None, :]).sum((2, 3)) / (n * d)
+        return (t < lam).sum(1)
+
+    rej_jax = np.asarray(rejections(key, jnp.asarray(p)).block_until_ready())  # compile
+    t0 = time.perf_counter()
+    rej_jax = np.asarray(rejections(key, jnp.asarray(p)).block_until_ready())
+    t_jax = time.perf_counter() - t0
+
+    simlanes.validate(theta, lam, n=n, sims=S, key=key)  # warm the pool
+    t0 = time.perf_counter()
+    v = simlanes.validate(theta, lam, n=n, sims=S, key=key)
+    t_sl = time.perf_counter() - t0
+    print(
+        f"\nW3 G={G} S={S} n={n} d={d}: JAX (jit, CPU) {t_jax * 1e3:.1f} ms, "
+        f"simlanes (key=, threaded) {t_sl * 1e3:.1f} ms"
+    )
+    np.testing.assert_array_equal(v.count, rej_jax.astype(np.uint64))
+    assert v.count.sum() > 0  # a test that can fail: some points reject
+    # The raw key data gives the same counts.
+    np.testing.assert_array_equal(
+        simlanes.validate(theta, lam, n=n, sims=S, key=jax.random.key_data(key)).count, v.count
+    )
