@@ -202,12 +202,16 @@ pub enum Uniforms<'a> {
     Pregenerated(&'a [f32]),
 }
 
-/// The arguments of the W3 validate kernel, shared by all threads.
+/// What a W3 kernel thread counts, shared by all threads: the points, the uniforms and
+/// how the simulations are split. Thread `tid` takes simulation chunk `c = tid mod
+/// chunks` (`s` in `[c·spt, min((c+1)·spt, S))`) and tile `tid / chunks` of
+/// [`BINOMIAL_TILE`] points ([`tile_counts`]); validate and calibrate differ only in what
+/// they do with each count.
 #[derive(Debug, Clone, Copy)]
-pub struct BinomialArgs<'a> {
+pub struct CountArgs<'a> {
     /// `p` of the points to count, `points × d` row-major.
     pub p: &'a [f32],
-    /// Arms `d`.
+    /// Arms `d` (>= 1).
     pub d: usize,
     /// Samples per arm `n` (`n·d <= 2^24`).
     pub n: usize,
@@ -215,16 +219,19 @@ pub struct BinomialArgs<'a> {
     pub sims: u32,
     /// Simulations one thread handles (>= 1).
     pub sims_per_thread: u32,
-    /// Rejection threshold `λ` (already rounded to f32).
-    pub lambda: f32,
     /// The uniforms.
     pub uniforms: Uniforms<'a>,
 }
 
-impl BinomialArgs<'_> {
+impl CountArgs<'_> {
     /// Grid points (`p.len() / d`).
     pub fn points(&self) -> usize {
         self.p.len() / self.d.max(1)
+    }
+
+    /// Possible counts per point, `n·d + 1` (counts `0..=n·d`).
+    pub fn bins(&self) -> usize {
+        self.n * self.d + 1
     }
 
     /// Chunks of simulations, `ceil(S / sims_per_thread)`.
@@ -238,29 +245,32 @@ impl BinomialArgs<'_> {
     }
 }
 
-/// W3 validate, thread `tid`: chunk `c = tid mod chunks` of the simulations
-/// (`s` in `[c·spt, min((c+1)·spt, S))`), tile `tid / chunks` of the points; for each point
-/// `g` of the tile, `put(g, #{s in chunk : T[g,s] < λ})`, which the caller stores at
-/// `partial[g·chunks + c]` (the host sums over `c`). Counts come from
-/// [`simcore::models::binomial::count_fused_grid`] / `count_pregenerated_grid` and the
-/// statistic from [`simcore::models::binomial::statistic`], so decisions equal the CPU's.
+/// The counts of thread `tid` (see [`CountArgs`]): for each simulation of its chunk,
+/// `visit(g0, counts)` with `counts[j] = count[g0 + j, s]` for the points of its tile
+/// (from [`simcore::models::binomial::count_fused_grid`] / `count_pregenerated_grid`, the
+/// CPU's own counting: each uniform generated or read once per tile). Returns the tile,
+/// `(g0, points in it)`, or `None` for a thread past the last tile (which visits
+/// nothing). Every `(g, s)` with `g < points`, `s < S` is visited by exactly one thread,
+/// once.
 #[inline(always)]
-pub fn binomial_validate(tid: u32, a: &BinomialArgs<'_>, mut put: impl FnMut(usize, u32)) {
-    use simcore::models::binomial::{count_fused_grid, count_pregenerated_grid, statistic};
+pub fn tile_counts(
+    tid: u32,
+    a: &CountArgs<'_>,
+    mut visit: impl FnMut(usize, &[u32]),
+) -> Option<(usize, usize)> {
+    use simcore::models::binomial::{count_fused_grid, count_pregenerated_grid};
     let chunks = a.chunks().max(1);
     let (tile, c) = ((tid / chunks) as usize, tid % chunks);
     let g0 = tile * BINOMIAL_TILE;
     let points = a.points();
     if g0 >= points {
-        return;
+        return None;
     }
     let gt = (points - g0).min(BINOMIAL_TILE);
     let p = &a.p[g0 * a.d..(g0 + gt) * a.d];
-    let nd = a.n * a.d;
     let s0 = c.saturating_mul(a.sims_per_thread);
     let s1 = s0.saturating_add(a.sims_per_thread).min(a.sims);
     let mut counts = [0u32; BINOMIAL_TILE];
-    let mut rej = [0u32; BINOMIAL_TILE];
     for s in s0..s1 {
         match a.uniforms {
             Uniforms::Fused { seed } => {
@@ -270,12 +280,38 @@ pub fn binomial_validate(tid: u32, a: &BinomialArgs<'_>, mut put: impl FnMut(usi
                 count_pregenerated_grid::<f32>(u, s as usize, a.n, a.d, p, &mut counts[..gt])
             }
         }
-        for (r, &cnt) in rej.iter_mut().zip(&counts[..gt]) {
+        visit(g0, &counts[..gt]);
+    }
+    Some((g0, gt))
+}
+
+/// The arguments of the W3 validate kernel, shared by all threads.
+#[derive(Debug, Clone, Copy)]
+pub struct BinomialArgs<'a> {
+    /// What each thread counts.
+    pub counts: CountArgs<'a>,
+    /// Rejection threshold `λ` (already rounded to f32).
+    pub lambda: f32,
+}
+
+/// W3 validate, thread `tid` ([`CountArgs`] says which points and simulations): for each
+/// point `g` of its tile, `put(g, #{s in its chunk : T[g,s] < λ})`, which the caller stores
+/// at `partial[g·chunks + c]` (the host sums over `c`). The statistic is
+/// [`simcore::models::binomial::statistic`], so decisions equal the CPU's.
+#[inline(always)]
+pub fn binomial_validate(tid: u32, a: &BinomialArgs<'_>, mut put: impl FnMut(usize, u32)) {
+    use simcore::models::binomial::statistic;
+    let nd = a.counts.n * a.counts.d;
+    let mut rej = [0u32; BINOMIAL_TILE];
+    let tile = tile_counts(tid, &a.counts, |_, counts| {
+        for (r, &cnt) in rej.iter_mut().zip(counts) {
             *r += u32::from(statistic::<f32>(cnt, nd) < a.lambda);
         }
-    }
-    for (j, &r) in rej[..gt].iter().enumerate() {
-        put(g0 + j, r);
+    });
+    if let Some((g0, gt)) = tile {
+        for (j, &r) in rej[..gt].iter().enumerate() {
+            put(g0 + j, r);
+        }
     }
 }
 

@@ -20,79 +20,19 @@
 //! in all) are `n·d` times fewer than the comparisons. Increments commute, so the result
 //! does not depend on the launch shape or the order of the atomics.
 
-use crate::body::{BINOMIAL_TILE, Uniforms};
-
-/// The arguments of the W3 histogram kernel, shared by all threads.
-#[derive(Debug, Clone, Copy)]
-pub struct HistogramArgs<'a> {
-    /// `p` of the points to count, `points × d` row-major.
-    pub p: &'a [f32],
-    /// Arms `d` (>= 1).
-    pub d: usize,
-    /// Samples per arm `n` (`n·d <= 2^24`).
-    pub n: usize,
-    /// Simulations `S`.
-    pub sims: u32,
-    /// Simulations one thread handles (>= 1).
-    pub sims_per_thread: u32,
-    /// The uniforms.
-    pub uniforms: Uniforms<'a>,
-}
-
-impl HistogramArgs<'_> {
-    /// Grid points (`p.len() / d`).
-    pub fn points(&self) -> usize {
-        self.p.len() / self.d.max(1)
-    }
-
-    /// Bins per point, `n·d + 1` (counts `0..=n·d`).
-    pub fn bins(&self) -> usize {
-        self.n * self.d + 1
-    }
-
-    /// Chunks of simulations, `ceil(S / sims_per_thread)`.
-    pub fn chunks(&self) -> u32 {
-        self.sims.div_ceil(self.sims_per_thread.max(1))
-    }
-
-    /// Threads the kernel needs: one per (tile of [`BINOMIAL_TILE`] points, chunk).
-    pub fn threads(&self) -> u64 {
-        self.points().div_ceil(BINOMIAL_TILE) as u64 * u64::from(self.chunks())
-    }
-}
+use crate::body::{BINOMIAL_TILE, CountArgs, tile_counts};
 
 /// W3 histogram, thread `tid`: for every simulation `s` of chunk `tid mod chunks` and every
 /// point `g` of tile `tid / chunks`, `put(g, count[g,s])`; the caller adds one to
-/// `hist[g·bins + count]` ([`HistogramArgs::bins`]). Every `(g, s)` pair with `g < points`,
+/// `hist[g·bins + count]` ([`CountArgs::bins`]). Every `(g, s)` pair with `g < points`,
 /// `s < S` is visited by exactly one thread, once.
 #[inline(always)]
-pub fn binomial_histogram(tid: u32, a: &HistogramArgs<'_>, mut put: impl FnMut(usize, u32)) {
-    use simcore::models::binomial::{count_fused_grid, count_pregenerated_grid};
-    let chunks = a.chunks().max(1);
-    let (tile, c) = ((tid / chunks) as usize, tid % chunks);
-    let g0 = tile * BINOMIAL_TILE;
-    let points = a.points();
-    if g0 >= points {
-        return;
-    }
-    let gt = (points - g0).min(BINOMIAL_TILE);
-    let p = &a.p[g0 * a.d..(g0 + gt) * a.d];
-    let s0 = c.saturating_mul(a.sims_per_thread);
-    let s1 = s0.saturating_add(a.sims_per_thread).min(a.sims);
-    let mut counts = [0u32; BINOMIAL_TILE];
-    for s in s0..s1 {
-        match a.uniforms {
-            Uniforms::Fused { seed } => {
-                count_fused_grid::<f32>(seed, u64::from(s), a.n, a.d, p, &mut counts[..gt])
-            }
-            Uniforms::Pregenerated(u) => {
-                count_pregenerated_grid::<f32>(u, s as usize, a.n, a.d, p, &mut counts[..gt])
-            }
-        }
-        for (j, &cnt) in counts[..gt].iter().enumerate() {
+pub fn binomial_histogram(tid: u32, a: &CountArgs<'_>, mut put: impl FnMut(usize, u32)) {
+    tile_counts(tid, a, |g0, counts| {
+        for (j, &cnt) in counts.iter().enumerate() {
             put(g0 + j, cnt);
         }
-    }
+    });
 }
 
 /// Most bins per point for which [`binomial_histogram_merged`] first counts in a
@@ -106,7 +46,7 @@ pub const LOCAL_BINS: usize = 8;
 /// threads hit the same few bins; with more bins it passes every count on with `k = 1`.
 /// Either way every `(g, s)` is counted once, so the histograms are the same.
 #[inline(always)]
-pub fn binomial_histogram_merged(tid: u32, a: &HistogramArgs<'_>, mut add: impl FnMut(usize, u32, u32)) {
+pub fn binomial_histogram_merged(tid: u32, a: &CountArgs<'_>, mut add: impl FnMut(usize, u32, u32)) {
     if a.bins() > LOCAL_BINS {
         binomial_histogram(tid, a, |g, c| add(g, c, 1));
         return;
@@ -144,6 +84,7 @@ pub fn mth_smallest_count(hist: &[u32], m: u64) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::body::Uniforms;
 
     #[test]
     fn mth_smallest_count_walks_the_prefix_sum() {
@@ -160,7 +101,7 @@ mod tests {
         // n·d = 4 (5 bins: private histograms) and n·d = 12 (13 bins: direct).
         for (d, n) in [(4usize, 1usize), (3, 4)] {
             let p: Vec<f32> = (0..19 * d).map(|i| (i as f32 * 0.29).fract()).collect();
-            let a = HistogramArgs {
+            let a = CountArgs {
                 p: &p,
                 d,
                 n,
@@ -188,8 +129,7 @@ mod tests {
         // 11 points (one full tile and a partial one), 13 simulations in chunks of 4.
         let (d, n, sims) = (2usize, 3usize, 13u32);
         let p: Vec<f32> = (0..11 * d).map(|i| (i as f32 * 0.37).fract()).collect();
-        let a =
-            HistogramArgs { p: &p, d, n, sims, sims_per_thread: 4, uniforms: Uniforms::Fused { seed: 7 } };
+        let a = CountArgs { p: &p, d, n, sims, sims_per_thread: 4, uniforms: Uniforms::Fused { seed: 7 } };
         let mut seen = vec![0u32; a.points() * sims as usize];
         let mut hist = vec![0u32; a.points() * a.bins()];
         for tid in 0..a.threads() as u32 {
@@ -261,7 +201,7 @@ mod device {
                 core::slice::from_raw_parts(u, sims as usize * n * d)
             })
         };
-        let args = super::HistogramArgs { p, d, n, sims, sims_per_thread, uniforms };
+        let args = super::CountArgs { p, d, n, sims, sims_per_thread, uniforms };
         let bins = args.bins();
         let i = thread_index();
         if i < args.threads() {

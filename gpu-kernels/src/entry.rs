@@ -257,10 +257,11 @@ pub unsafe extern "ptx-kernel" fn binomial_validate(
         // SAFETY: a non-null `u` holds sims·n·d f32, read-only for the whole launch.
         crate::body::Uniforms::Pregenerated(unsafe { core::slice::from_raw_parts(u, sims as usize * n * d) })
     };
-    let args = crate::body::BinomialArgs { p, d, n, sims, sims_per_thread, lambda, uniforms };
+    let counts = crate::body::CountArgs { p, d, n, sims, sims_per_thread, uniforms };
+    let args = crate::body::BinomialArgs { counts, lambda };
     let i = thread_index();
-    if i < args.threads() {
-        let chunks = args.chunks() as usize;
+    if i < counts.threads() {
+        let chunks = counts.chunks() as usize;
         let c = i as usize % chunks;
         crate::body::binomial_validate(i as u32, &args, |g, r| {
             // SAFETY: g < points and c < chunks, so g·chunks + c < points·chunks; the pair

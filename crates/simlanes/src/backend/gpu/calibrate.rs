@@ -14,7 +14,8 @@
 //! emulator, which is how CI (no GPU) proves the kernel equals the CPU calibrate.
 
 use cudarc::driver::PushKernelArg;
-use gpu_kernels::calibrate::{HistogramArgs, binomial_histogram_merged, mth_smallest_count};
+use gpu_kernels::body::CountArgs;
+use gpu_kernels::calibrate::{binomial_histogram_merged, mth_smallest_count};
 
 use super::{Gpu, GpuError, driver};
 use crate::error::SimError;
@@ -113,7 +114,7 @@ impl Gpu {
             let points = gs.len();
             let p = &plan.p[ci * per_launch * d..(ci * per_launch + points) * d];
             let spt = self.sims_per_thread(points, sims);
-            let args = HistogramArgs { p, d, n, sims, sims_per_thread: spt, uniforms: kernel_uniforms(plan) };
+            let args = CountArgs { p, d, n, sims, sims_per_thread: spt, uniforms: kernel_uniforms(plan) };
             let threads = u32::try_from(args.threads())
                 .map_err(|_| ParamError::TooLarge { name: "grid points", max: u64::from(u32::MAX) })?;
             let p_dev = self.upload("binomial p", p)?;
@@ -170,7 +171,7 @@ fn emulated_in_chunks(
     let (d, bins) = (plan.d, plan.nd + 1);
     for (ci, gs) in plan.active.chunks(per_launch).enumerate() {
         let p = &plan.p[ci * per_launch * d..(ci * per_launch + gs.len()) * d];
-        let args = HistogramArgs {
+        let args = CountArgs {
             p,
             d,
             n: plan.n,

@@ -189,8 +189,8 @@ pub fn ou_path_spec(spec: &OuSpec) -> Result<Vec<f64>, SimError> {
 /// Kernel `binomial_validate`: `partial[g·chunks + c]` for every point `g` and chunk `c`
 /// (`partial.len()` must be `points·chunks`).
 pub fn binomial_validate(partial: &mut [u32], args: &body::BinomialArgs<'_>) {
-    let chunks = args.chunks() as usize;
-    let n = u32::try_from(args.threads()).unwrap_or(u32::MAX);
+    let chunks = args.counts.chunks() as usize;
+    let n = u32::try_from(args.counts.threads()).unwrap_or(u32::MAX);
     grid(n, |i| {
         let c = i as usize % chunks;
         body::binomial_validate(i, args, |g, r| partial[g * chunks + c] = r);
@@ -210,19 +210,19 @@ pub fn binomial_validate_plan(
 ) -> Result<Vec<u64>, SimError> {
     let sims = u32::try_from(plan.sims)
         .map_err(|_| simcore::ParamError::TooLarge { name: "sims", max: u64::from(u32::MAX) })?;
-    let args = body::BinomialArgs {
+    let counts = body::CountArgs {
         p: &plan.p,
         d: plan.d,
         n: plan.n,
         sims,
         sims_per_thread: sims_per_thread.max(1),
-        lambda,
         uniforms: match plan.uniforms {
             Uniforms::Fused => body::Uniforms::Fused { seed: plan.seed },
             Uniforms::Pregenerated(u) => body::Uniforms::Pregenerated(u),
         },
     };
-    let chunks = args.chunks() as usize;
+    let args = body::BinomialArgs { counts, lambda };
+    let chunks = counts.chunks() as usize;
     let mut partial = vec![0u32; plan.active.len() * chunks];
     binomial_validate(&mut partial, &args);
     let mut rej = vec![0u64; plan.grid];

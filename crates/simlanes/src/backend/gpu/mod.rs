@@ -457,13 +457,12 @@ impl Gpu {
         }
         let sims = Self::u32_size("sims", plan.sims)?;
         let spt = self.sims_per_thread(points, sims);
-        let probe = gpu_kernels::body::BinomialArgs {
+        let probe = gpu_kernels::body::CountArgs {
             p: &plan.p,
             d: plan.d,
             n: plan.n,
             sims,
             sims_per_thread: spt,
-            lambda,
             uniforms: gpu_kernels::body::Uniforms::Fused { seed: plan.seed },
         };
         let threads = u32::try_from(probe.threads())
