@@ -4,6 +4,13 @@
 //! (`crate::run`), and returns NumPy arrays (a dict where there are several; the Python
 //! layer wraps those in dataclasses).
 //!
+//! **Random numbers.** Each workload but `ou_with_normals` takes `seed` (Philox streams)
+//! or `key` (a JAX key's two uint32 words, read by the Python layer) and `partitionable`
+//! (its [`Layout`]); with a key the spec's `jax_key` is set and member `i` of `B` draws
+//! with `jax.random.split(key, B)[i]` (`simlanes::workload::jax`). W1/W2: `seed` and `key`
+//! together is a ValueError. W4/W5: both are allowed, as `seed` still picks the default
+//! connectivity (a fixed network) and `key` only the noise.
+//!
 //! **Layouts.** The Rust W2 arrays are time-major (`[t][sim]`); Python sees them
 //! simulation-major, `(num_sim, steps)`, as the transposed view of that buffer (Fortran
 //! order), so neither the path nor a Fortran-ordered `z` is copied.
@@ -15,26 +22,45 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt};
 use simlanes::workload::jansen_rit::{JansenRitSpec, NV as JR_NV, default_lags};
+use simlanes::workload::jax::{JaxKey, Layout};
 use simlanes::workload::mpr::{MprSpec, NV as MPR_NV, sweep_grid};
 use simlanes::workload::ou::{OuParams, OuSpec};
 use simlanes::workload::pi::PiSpec;
 
+/// The JAX key of the `key=` and `partitionable=` keywords (`key` as its two uint32
+/// words, read by the Python layer), or `None` (Philox streams of `seed`).
+fn jax_key(key: Option<(u32, u32)>, partitionable: bool) -> Option<JaxKey> {
+    let layout = if partitionable { Layout::Partitionable } else { Layout::Legacy };
+    key.map(|(k0, k1)| JaxKey::from_data([k0, k1]).with_layout(layout))
+}
+
+/// `seed` (default 0) for W1/W2, where a key replaces it: both given is a ValueError.
+fn seed_only(seed: Option<&Bound<'_, PyAny>>, has_key: bool) -> PyResult<u64> {
+    match (seed, has_key) {
+        (Some(_), true) => Err(PyValueError::new_err("give `seed` or `key`, not both")),
+        (seed, _) => seed.map_or(Ok(0), |s| int(s, "seed")),
+    }
+}
+
 /// W1: `estimates` estimates of pi, each from `pairs_per_estimate` pairs.
 #[pyfunction]
-#[pyo3(signature = (pairs_per_estimate, estimates, *, seed=None, backend="threaded", threads=None))]
+#[pyo3(signature = (pairs_per_estimate, estimates, *, seed=None, key=None, partitionable=true, backend="threaded", threads=None))]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn pi<'py>(
     py: Python<'py>,
     pairs_per_estimate: &Bound<'py, PyAny>,
     estimates: &Bound<'py, PyAny>,
     seed: Option<&Bound<'py, PyAny>>,
+    key: Option<(u32, u32)>,
+    partitionable: bool,
     backend: &str,
     threads: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let spec = PiSpec {
-        seed: seed.map_or(Ok(0), |s| int(s, "seed"))?,
+        seed: seed_only(seed, key.is_some())?,
         pairs_per_estimate: int(pairs_per_estimate, "pairs_per_estimate")?,
         estimates: int(estimates, "estimates")?,
-        jax_key: None,
+        jax_key: jax_key(key, partitionable),
     };
     spec.validate().map_err(to_py)?;
     let sim = simulator(py, backend, threads)?;
@@ -48,13 +74,15 @@ pub(crate) fn pi<'py>(
 
 /// W2 mode (b): the final state of every simulation.
 #[pyfunction]
-#[pyo3(signature = (num_sim, num_steps, *, seed=None, dt=0.1, tau=1.0, sigma=2.0, x0=0.0, backend="threaded", threads=None))]
+#[pyo3(signature = (num_sim, num_steps, *, seed=None, key=None, partitionable=true, dt=0.1, tau=1.0, sigma=2.0, x0=0.0, backend="threaded", threads=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn ou_final<'py>(
     py: Python<'py>,
     num_sim: &Bound<'py, PyAny>,
     num_steps: &Bound<'py, PyAny>,
     seed: Option<&Bound<'py, PyAny>>,
+    key: Option<(u32, u32)>,
+    partitionable: bool,
     dt: f64,
     tau: f64,
     sigma: f64,
@@ -63,7 +91,8 @@ pub(crate) fn ou_final<'py>(
     threads: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let (num_sim, num_steps) = (int::<usize>(num_sim, "num_sim")?, int::<usize>(num_steps, "num_steps")?);
-    let spec = ou_spec(seed, num_sim, num_steps, OuParams { dt, tau, sigma, x0 })?;
+    let spec =
+        ou_spec(seed, jax_key(key, partitionable), num_sim, num_steps, OuParams { dt, tau, sigma, x0 })?;
     let sim = simulator(py, backend, threads)?;
     let out = run(py, &sim, |s| s.ou_final(&spec))?;
     Ok(PyArray1::from_vec(py, out))
@@ -72,12 +101,12 @@ pub(crate) fn ou_final<'py>(
 /// The W2 spec of the shared keywords.
 fn ou_spec(
     seed: Option<&Bound<'_, PyAny>>,
+    key: Option<JaxKey>,
     num_sim: usize,
     num_steps: usize,
     params: OuParams,
 ) -> PyResult<OuSpec> {
-    let spec =
-        OuSpec { seed: seed.map_or(Ok(0), |s| int(s, "seed"))?, num_sim, num_steps, params, jax_key: None };
+    let spec = OuSpec { seed: seed_only(seed, key.is_some())?, num_sim, num_steps, params, jax_key: key };
     spec.validate().map_err(to_py)?;
     Ok(spec)
 }
@@ -85,13 +114,15 @@ fn ou_spec(
 /// W2 mode (a): every state, as the `(num_sim, num_steps + 1)` transposed (Fortran-order)
 /// view of the time-major buffer the simulation writes (no copy).
 #[pyfunction]
-#[pyo3(signature = (num_sim, num_steps, *, seed=None, dt=0.1, tau=1.0, sigma=2.0, x0=0.0, backend="threaded", threads=None))]
+#[pyo3(signature = (num_sim, num_steps, *, seed=None, key=None, partitionable=true, dt=0.1, tau=1.0, sigma=2.0, x0=0.0, backend="threaded", threads=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn ou_path<'py>(
     py: Python<'py>,
     num_sim: &Bound<'py, PyAny>,
     num_steps: &Bound<'py, PyAny>,
     seed: Option<&Bound<'py, PyAny>>,
+    key: Option<(u32, u32)>,
+    partitionable: bool,
     dt: f64,
     tau: f64,
     sigma: f64,
@@ -100,7 +131,8 @@ pub(crate) fn ou_path<'py>(
     threads: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (num_sim, num_steps) = (int::<usize>(num_sim, "num_sim")?, int::<usize>(num_steps, "num_steps")?);
-    let spec = ou_spec(seed, num_sim, num_steps, OuParams { dt, tau, sigma, x0 })?;
+    let spec =
+        ou_spec(seed, jax_key(key, partitionable), num_sim, num_steps, OuParams { dt, tau, sigma, x0 })?;
     let len = spec.path_len().map_err(to_py)?;
     let sim = simulator(py, backend, threads)?;
     let out = run(py, &sim, |s| {
@@ -132,7 +164,7 @@ pub(crate) fn ou_with_normals<'py>(
     let ro = readonly::<f64>(z, "z", 2, "float64")?;
     let view = ro.as_array();
     let (num_sim, num_steps) = (view.shape()[0], view.shape()[1]);
-    let spec = ou_spec(None, num_sim, num_steps, OuParams { dt, tau, sigma, x0 })?;
+    let spec = ou_spec(None, None, num_sim, num_steps, OuParams { dt, tau, sigma, x0 })?;
     let sim = simulator(py, backend, threads)?;
     // `[t][sim]` order is the transpose of the Python view.
     let tm = view.reversed_axes();
@@ -182,7 +214,7 @@ fn state<'py>(py: Python<'py>, v: Vec<f32>, nv: usize, nn: usize, b: usize) -> P
 
 /// W4 (W4d with `delays` or `lags`): the final state, shape `(6, nn, batch)`.
 #[pyfunction]
-#[pyo3(signature = (nn, nt, batch, *, seed=None, dt=1.0, sigma=1e-3, k=None, mu=None, weights=None, delays=false, lags=None, initial=None, backend="threaded", threads=None))]
+#[pyo3(signature = (nn, nt, batch, *, seed=None, key=None, partitionable=true, dt=1.0, sigma=1e-3, k=None, mu=None, weights=None, delays=false, lags=None, initial=None, backend="threaded", threads=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn jansen_rit<'py>(
     py: Python<'py>,
@@ -190,6 +222,8 @@ pub(crate) fn jansen_rit<'py>(
     nt: &Bound<'py, PyAny>,
     batch: &Bound<'py, PyAny>,
     seed: Option<&Bound<'py, PyAny>>,
+    key: Option<(u32, u32)>,
+    partitionable: bool,
     dt: f32,
     sigma: f32,
     k: Option<&Bound<'py, PyAny>>,
@@ -206,8 +240,12 @@ pub(crate) fn jansen_rit<'py>(
     if delays && lags.is_some() {
         return Err(PyValueError::new_err("give `delays=True` (default lags) or `lags`, not both"));
     }
-    let mut spec =
-        JansenRitSpec { dt, sigma, ..JansenRitSpec::with_size(seed, nn, nt, batch).map_err(to_py)? };
+    let mut spec = JansenRitSpec {
+        dt,
+        sigma,
+        jax_key: jax_key(key, partitionable),
+        ..JansenRitSpec::with_size(seed, nn, nt, batch).map_err(to_py)?
+    };
     if let Some(k) = k {
         spec.k = per_member(k, "k")?;
     }
@@ -241,7 +279,7 @@ pub(crate) fn jansen_rit<'py>(
 
 /// W5: the MPR sweep (or any `k` × `eta` members), per-member std of `r` and final states.
 #[pyfunction]
-#[pyo3(signature = (k=None, eta=None, *, nn=None, nt=None, seed=None, dt=0.01, sigma=0.2, weights=None, backend="threaded", threads=None))]
+#[pyo3(signature = (k=None, eta=None, *, nn=None, nt=None, seed=None, key=None, partitionable=true, dt=0.01, sigma=0.2, weights=None, backend="threaded", threads=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn mpr_sweep<'py>(
     py: Python<'py>,
@@ -250,6 +288,8 @@ pub(crate) fn mpr_sweep<'py>(
     nn: Option<&Bound<'py, PyAny>>,
     nt: Option<&Bound<'py, PyAny>>,
     seed: Option<&Bound<'py, PyAny>>,
+    key: Option<(u32, u32)>,
+    partitionable: bool,
     dt: f32,
     sigma: f32,
     weights: Option<&Bound<'py, PyAny>>,
@@ -265,7 +305,15 @@ pub(crate) fn mpr_sweep<'py>(
         _ => return Err(PyValueError::new_err("give both `k` and `eta`, or neither (the W5 sweep grid)")),
     };
     let batch = k.len().max(eta.len());
-    let mut spec = MprSpec { dt, sigma, batch, k, eta, ..MprSpec::sweep_sized(seed, nn, nt).map_err(to_py)? };
+    let mut spec = MprSpec {
+        dt,
+        sigma,
+        batch,
+        k,
+        eta,
+        jax_key: jax_key(key, partitionable),
+        ..MprSpec::sweep_sized(seed, nn, nt).map_err(to_py)?
+    };
     if let Some(w) = weights {
         spec.weights = square::<f32>(w, "weights", nn, "float32")?;
     }

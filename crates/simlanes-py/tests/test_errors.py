@@ -72,6 +72,22 @@ KEY = np.array([0, 42], np.uint32)
         (lambda: simlanes.jax_fold_in(KEY, -1), "data"),
         (lambda: simlanes.jax_bits(KEY, (3,), np.int32), "bits"),
         (lambda: simlanes.jax_uniform(KEY, (1 << 62, 1 << 62)), "shape"),
+        # The JAX stream mode of the workloads (`key=`).
+        (lambda: simlanes.pi(10, 4, seed=1, key=KEY), "not both"),
+        (lambda: simlanes.pi(10, 4, seed=0, key=KEY), "not both"),
+        (lambda: simlanes._simlanes.pi(10, 4, seed=0, key=(0, 42)), "not both"),
+        (lambda: simlanes.ou_final(4, 10, seed=2, key=KEY), "not both"),
+        (lambda: simlanes.ou_path(4, 10, seed=2, key=KEY), "not both"),
+        (lambda: simlanes._simlanes.ou_path(4, 10, seed=2, key=(0, 42)), "not both"),
+        (lambda: simlanes.pi(10, 4, key=np.zeros(3, np.uint32)), "shape"),
+        (lambda: simlanes.ou_final(4, 10, key=np.zeros((2, 2), np.uint32)), "shape"),
+        (lambda: simlanes.jansen_rit(3, 10, 2, key=np.zeros((1, 2), np.uint32)), "shape"),
+        (lambda: simlanes.mpr_sweep(1.0, -4.6, nn=4, nt=401, key=np.array([1 << 32, 0])), "uint32"),
+        (lambda: simlanes.ou_path(4, 10, key=np.array([-1, 0])), "uint32"),
+        # Legacy layout: at most 2**32 - 2 words per member (here 2**32).
+        (lambda: simlanes.pi(1 << 31, 1, key=KEY, partitionable=False), "legacy"),
+        (lambda: simlanes.ou_final(2, 1 << 32, key=KEY, partitionable=False), "legacy"),
+        (lambda: simlanes.jansen_rit(3, 10, 0, key=KEY), "batch"),
     ],
 )
 def test_value_errors(call, match):
@@ -101,6 +117,13 @@ def test_value_errors(call, match):
         (lambda: simlanes.validate(G, 0.5, key=np.array([0.0, 1.0]), **CAL), "key"),
         (lambda: simlanes.validate(G, 0.5, key="key", **CAL), "key"),
         (lambda: simlanes.jax_uniform(KEY, (2.5,)), "integer"),
+        (lambda: simlanes.pi(10, 4, key=np.array([0.0, 1.0])), "key"),
+        (lambda: simlanes.ou_final(4, 10, key="key"), "key"),
+        (lambda: simlanes.ou_path(4, 10, key=[0.5, 1.0]), "key"),
+        (lambda: simlanes.jansen_rit(3, 10, 2, key=np.array([0, 1], np.float32)), "key"),
+        (lambda: simlanes.mpr_sweep(1.0, -4.6, nn=4, nt=401, key=object()), "key"),
+        (lambda: simlanes._simlanes.pi(10, 4, key=(0.5, 1)), "key"),
+        (lambda: simlanes.ou_with_normals(np.zeros((2, 5)), key=KEY), "key"),
     ],
 )
 def test_type_errors(call, match):

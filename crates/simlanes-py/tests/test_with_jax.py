@@ -1,7 +1,9 @@
 """simlanes against real JAX (skipped, saying why, when jax is not installed): the jax_*
 wrappers draw exactly JAX's numbers, and the W3 binomial validation of the seed code
 (``u = jax.random.uniform(key, (S, n, d))``, counts of ``u < p``) gives the same rejection
-counts in JAX and in simlanes for the same key. Prints both timings.
+counts in JAX and in simlanes for the same key; the JAX stream mode of the workloads
+(``key=``) draws JAX's numbers (W1 hits, W2 final states bit for bit, W4/W5 noise). Prints
+JAX and simlanes timings (W3, W1).
 
 (Named to run after test_tiles: its fork-started process pool must not inherit JAX's
 threads.)"""
@@ -10,7 +12,7 @@ import time
 
 import numpy as np
 import pytest
-from _reference import expit_f32
+from _reference import expit_f32, pi_hits_fma
 
 import simlanes
 
@@ -101,3 +103,80 @@ def test_seed_code_binomial_validate_equals_jax():
     np.testing.assert_array_equal(
         simlanes.validate(theta, lam, n=n, sims=S, key=jax.random.key_data(key)).count, v.count
     )
+
+
+def test_pi_key_equals_jax(partitionable):
+    # W1 in JAX: xy = vmap(uniform(k, (N, 2)))(split(key, I)), hits counted with one
+    # rounding of x*x + y*y (the fma simlanes uses; exact in NumPy, see pi_hits_fma).
+    N, I = 4099, 24
+    key = jax.random.key(17)
+    xy = np.asarray(jax.vmap(lambda k: jax.random.uniform(k, (N, 2)))(jax.random.split(key, I)))
+    want = pi_hits_fma(xy)
+    for backend in ("scalar", "simd", "threaded"):
+        r = simlanes.pi(N, I, key=key, partitionable=partitionable, backend=backend)
+        np.testing.assert_array_equal(r.hits, want)
+    # Raw key data and the legacy uint32 key are the same key.
+    np.testing.assert_array_equal(
+        simlanes.pi(N, I, key=jax.random.key_data(key), partitionable=partitionable).hits, want
+    )
+    # The float32 two-rounding count of the JAX code agrees to a pair or so per estimate.
+    x, y = xy[..., 0], xy[..., 1]
+    assert np.abs((x * x + y * y < 1).sum(-1).astype(np.int64) - want.astype(np.int64)).max() <= 2
+
+
+def test_ou_final_key_equals_ou_with_jax_normals(partitionable):
+    S, T = 41, 64
+    key = jax.random.key(5)
+    z = jax.vmap(lambda k: jax.random.normal(k, (T,)))(jax.random.split(key, S))
+    want = simlanes.ou_with_normals(np.asarray(z).astype(np.float64), sigma=1.0)
+    for backend in ("scalar", "simd", "threaded"):
+        _same_bits(simlanes.ou_final(S, T, key=key, partitionable=partitionable, sigma=1.0, backend=backend), want)
+    path = simlanes.ou_path(S, T, key=key, partitionable=partitionable, sigma=1.0)
+    _same_bits(path[:, -1], want)
+
+
+def test_heun_noise_is_jax_normal(partitionable):
+    # W4 (nv = 6) and W5 (nv = 2): member b's noise is normal(split(key, B)[b], (nt, nn, nv)),
+    # as the package's jax_normal wrapper draws it (what the Rust noise source is tested
+    # against), so the noise fed to Heun is JAX's.
+    B, nt, nn = 5, 7, 3
+    key = jax.random.key(99)
+    member_keys = simlanes.jax_split(key, B, partitionable=partitionable)
+    _same_bits(member_keys, jax.random.key_data(jax.random.split(key, B)))
+    for nv in (6, 2):
+        z = jax.vmap(lambda k, nv=nv: jax.random.normal(k, (nt, nn, nv)))(jax.random.split(key, B))
+        mine = np.stack([simlanes.jax_normal(k, (nt, nn, nv), partitionable=partitionable) for k in member_keys])
+        _same_bits(mine, z)
+    # And the workload runs with that key, the same on every backend.
+    runs = [
+        simlanes.jansen_rit(nn, nt, B, key=key, partitionable=partitionable, sigma=0.05, backend=b)
+        for b in ("scalar", "simd", "threaded")
+    ]
+    for r in runs[1:]:
+        _same_bits(r, runs[0])
+
+
+def test_pi_timing_jax_vs_simlanes():
+    # W1 at a moderate size (I * N = 2**23 pairs); the JAX code as it would be written.
+    N, I = 1 << 15, 256
+    key = jax.random.key(0)
+
+    @jax.jit
+    def hits(key):
+        xy = jax.vmap(lambda k: jax.random.uniform(k, (N, 2)))(jax.random.split(key, I))
+        return (xy[..., 0] * xy[..., 0] + xy[..., 1] * xy[..., 1] < 1).sum(-1)
+
+    h_jax = np.asarray(hits(key).block_until_ready())  # compile
+    t0 = time.perf_counter()
+    h_jax = np.asarray(hits(key).block_until_ready())
+    t_jax = time.perf_counter() - t0
+    simlanes.pi(N, I, key=key)  # warm the pool
+    t0 = time.perf_counter()
+    r = simlanes.pi(N, I, key=key)
+    t_sl = time.perf_counter() - t0
+    print(
+        f"\nW1 N={N} I={I} ({N * I / 1e6:.1f} M pairs): JAX (jit, CPU) {t_jax * 1e3:.1f} ms, "
+        f"simlanes (key=, threaded) {t_sl * 1e3:.1f} ms"
+    )
+    # Same uniforms: the counts differ only where JAX's two roundings and the fma part.
+    assert np.abs(h_jax.astype(np.int64) - r.hits.astype(np.int64)).max() <= 4

@@ -5,7 +5,9 @@ the same seed (integer counts exactly, floats bit for bit). This package calls t
 library on NumPy arrays:
 
 * workloads: :func:`pi` (W1), :func:`ou_final`, :func:`ou_path`, :func:`ou_with_normals`
-  (W2), :func:`jansen_rit` (W4), :func:`mpr_sweep` (W5);
+  (W2), :func:`jansen_rit` (W4), :func:`mpr_sweep` (W5); random numbers from a ``seed``
+  or, with ``key=`` (a JAX key), JAX's: member ``i`` of ``B`` draws with
+  ``jax.random.split(key, B)[i]`` (each docstring gives the JAX equivalent);
 * trial calibration over a parameter grid, of the W3 binomial design or a two-arm z-test
   (``model=``): :func:`validate` (type I error at a threshold) and :func:`calibrate` (the
   threshold for a level alpha); random numbers from a ``seed`` or, for the binomial
@@ -106,16 +108,42 @@ def pi(
     pairs_per_estimate: int,
     estimates: int,
     *,
-    seed: int = 0,
+    seed: Optional[int] = None,
+    key: Optional[ArrayLike] = None,
+    partitionable: bool = True,
     backend: str = "threaded",
     threads: Optional[int] = None,
 ) -> PiResult:
     """W1: ``estimates`` Monte Carlo estimates of pi, each from ``pairs_per_estimate``
-    uniform pairs (estimate ``i`` uses random stream ``i`` of ``seed``).
+    uniform pairs (estimate ``i`` uses random stream ``i`` of ``seed``, default 0).
 
-    Raises ValueError for 0 pairs or estimates, or more than 2**32 - 1 pairs per estimate.
+    With ``key`` (a JAX key, see :func:`jax_uniform`) instead of ``seed``, the uniforms are
+    JAX's: estimate ``i`` of ``I = estimates`` uses
+    ``xy = jax.random.uniform(jax.random.split(key, I)[i], (N, 2))`` (``N`` =
+    ``pairs_per_estimate``, pair ``j`` is ``(xy[j, 0], xy[j, 1])``) and counts the pairs with
+    ``fma(x, x, y*y) < 1`` in float32. The JAX equivalent::
+
+        xy = jax.vmap(lambda k: jax.random.uniform(k, (N, 2)))(jax.random.split(key, I))
+
+    (the hits agree exactly with a count that rounds ``x*x + y*y`` once, as a fused
+    multiply-add does; ``(xy**2).sum(-1) < 1`` in float32 rounds twice and may differ by a
+    pair in rare cases). ``partitionable=False`` mirrors
+    ``jax_threefry_partitionable=False``. The uniforms are generated in registers on every
+    backend (no array is stored).
+
+    Raises ValueError for 0 pairs or estimates, more than 2**32 - 1 pairs per estimate,
+    both ``seed`` and ``key``, or a key that is not one key; TypeError for a non-integer key.
     """
-    d = _simlanes.pi(pairs_per_estimate, estimates, seed=seed, backend=backend, threads=threads)
+    seed, words = _seed_or_key(seed, key)
+    d = _simlanes.pi(
+        pairs_per_estimate,
+        estimates,
+        seed=seed,
+        key=words,
+        partitionable=partitionable,
+        backend=backend,
+        threads=threads,
+    )
     return PiResult(**d)
 
 
@@ -123,7 +151,9 @@ def ou_final(
     num_sim: int,
     num_steps: int,
     *,
-    seed: int = 0,
+    seed: Optional[int] = None,
+    key: Optional[ArrayLike] = None,
+    partitionable: bool = True,
     dt: float = 0.1,
     tau: float = 1.0,
     sigma: float = 2.0,
@@ -133,13 +163,35 @@ def ou_final(
 ) -> np.ndarray:
     """W2 (b): the final state of ``num_sim`` Ornstein-Uhlenbeck simulations after
     ``num_steps`` exact steps ``x' = x*exp(-dt/tau) + sigma*sqrt(1-exp(-2dt/tau))*z``;
-    float64 array of shape ``(num_sim,)``. Simulation ``i`` uses stream ``i`` of ``seed``.
+    float64 array of shape ``(num_sim,)``. Simulation ``i`` uses stream ``i`` of ``seed``
+    (default 0).
 
-    Raises ValueError for ``num_sim = 0``, ``dt <= 0``, ``tau <= 0``, ``sigma < 0`` or a
-    non-finite parameter.
+    With ``key`` (a JAX key, see :func:`jax_normal`) instead of ``seed``, the normals are
+    JAX's: simulation ``i`` of ``S = num_sim`` uses
+    ``z = jax.random.normal(jax.random.split(key, S)[i], (num_steps,))`` (float32, widened
+    exactly to float64), so the result equals :func:`ou_with_normals` fed
+    ``jax.vmap(lambda k: jax.random.normal(k, (num_steps,)))(jax.random.split(key, S))
+    .astype(np.float64)``, bit for bit. ``partitionable=False`` mirrors
+    ``jax_threefry_partitionable=False``. The normals are generated in registers (no
+    array is stored).
+
+    Raises ValueError for ``num_sim = 0``, ``dt <= 0``, ``tau <= 0``, ``sigma < 0``, a
+    non-finite parameter, both ``seed`` and ``key``, or a key that is not one key;
+    TypeError for a non-integer key.
     """
+    seed, words = _seed_or_key(seed, key)
     return _simlanes.ou_final(
-        num_sim, num_steps, seed=seed, dt=dt, tau=tau, sigma=sigma, x0=x0, backend=backend, threads=threads
+        num_sim,
+        num_steps,
+        seed=seed,
+        key=words,
+        partitionable=partitionable,
+        dt=dt,
+        tau=tau,
+        sigma=sigma,
+        x0=x0,
+        backend=backend,
+        threads=threads,
     )
 
 
@@ -147,7 +199,9 @@ def ou_path(
     num_sim: int,
     num_steps: int,
     *,
-    seed: int = 0,
+    seed: Optional[int] = None,
+    key: Optional[ArrayLike] = None,
+    partitionable: bool = True,
     dt: float = 0.1,
     tau: float = 1.0,
     sigma: float = 2.0,
@@ -163,10 +217,23 @@ def ou_path(
     returned is the transposed view of that buffer (Fortran order, no copy). Use
     ``np.ascontiguousarray(path)`` (a copy) where C order is needed.
 
+    ``seed`` or ``key`` (JAX's normals) and ``partitionable`` as in :func:`ou_final`.
+
     Raises ValueError as :func:`ou_final`, or when the path's size overflows.
     """
+    seed, words = _seed_or_key(seed, key)
     return _simlanes.ou_path(
-        num_sim, num_steps, seed=seed, dt=dt, tau=tau, sigma=sigma, x0=x0, backend=backend, threads=threads
+        num_sim,
+        num_steps,
+        seed=seed,
+        key=words,
+        partitionable=partitionable,
+        dt=dt,
+        tau=tau,
+        sigma=sigma,
+        x0=x0,
+        backend=backend,
+        threads=threads,
     )
 
 
@@ -321,6 +388,8 @@ def jansen_rit(
     batch: int,
     *,
     seed: int = 0,
+    key: Optional[ArrayLike] = None,
+    partitionable: bool = True,
     dt: float = 1.0,
     sigma: float = 1e-3,
     k: Optional[PerMember] = None,
@@ -342,14 +411,28 @@ def jansen_rit(
     (default zeros). Member ``b`` uses random stream ``b`` of ``seed``. Array arguments
     are copied once (the Rust spec owns them).
 
-    Raises ValueError for sizes of 0, ``dt <= 0``, ``sigma < 0``, non-finite values or
-    arrays of the wrong shape; TypeError for arrays of the wrong dtype.
+    With ``key`` (a JAX key, see :func:`jax_normal`) the noise is JAX's: member ``b`` of
+    ``B = batch`` uses ``z = jax.random.normal(jax.random.split(key, B)[b], (nt, nn, 6))``
+    (float32), the noise of variable ``v`` of node ``i`` at step ``t`` being
+    ``z[t, i, v]``; the JAX equivalent is
+    ``jax.vmap(lambda k: jax.random.normal(k, (nt, nn, 6)))(jax.random.split(key, B))``.
+    ``seed`` and ``key`` may be given together: ``seed`` (default 0) still picks the
+    network (the default ``weights`` and, with ``delays=True``, the lags: a fixed
+    connectivity, not noise) and ``key`` the noise. ``partitionable=False`` mirrors
+    ``jax_threefry_partitionable=False``. The samples are bit-exact; the integrator around
+    them is simlanes' own.
+
+    Raises ValueError for sizes of 0, ``dt <= 0``, ``sigma < 0``, non-finite values,
+    arrays of the wrong shape or a key that is not one key; TypeError for arrays of the
+    wrong dtype or a non-integer key.
     """
     return _simlanes.jansen_rit(
         nn,
         nt,
         batch,
         seed=seed,
+        key=None if key is None else _key_words(key),
+        partitionable=partitionable,
         dt=dt,
         sigma=sigma,
         k=_member(k),
@@ -370,6 +453,8 @@ def mpr_sweep(
     nn: int = 164,
     nt: int = 1000,
     seed: int = 0,
+    key: Optional[ArrayLike] = None,
+    partitionable: bool = True,
     dt: float = 0.01,
     sigma: float = 0.2,
     weights: Optional[ArrayLike] = None,
@@ -380,11 +465,22 @@ def mpr_sweep(
     per ``(k, eta)`` pair. With neither ``k`` nor ``eta``: the WORKLOADS.md sweep, 32
     values of ``k`` (outer) x 36 of ``eta`` (inner), 1152 members. Otherwise give both:
     each a number or a float32 array (equal lengths, or length 1 to broadcast). Array
-    arguments are copied once (the Rust spec owns them).
+    arguments are copied once (the Rust spec owns them). Member ``b`` uses random stream
+    ``b`` of ``seed``.
+
+    With ``key`` (a JAX key, see :func:`jax_normal`) the noise is JAX's: member ``b`` of
+    ``B`` members uses ``z = jax.random.normal(jax.random.split(key, B)[b], (nt, nn, 2))``
+    (float32; ``z[t, i, 0]`` drives ``r`` and ``z[t, i, 1]`` drives ``V`` of node ``i`` at
+    step ``t``); the JAX equivalent is
+    ``jax.vmap(lambda k: jax.random.normal(k, (nt, nn, 2)))(jax.random.split(key, B))``.
+    ``seed`` and ``key`` may be given together: ``seed`` (default 0) still picks the
+    default ``weights`` (a fixed network, not noise) and ``key`` the noise.
+    ``partitionable=False`` mirrors ``jax_threefry_partitionable=False``.
 
     Raises ValueError for ``nt < 401`` (the statistic window is ``x[401..=nt]``), sizes of
     0, ``dt <= 0``, ``sigma < 0``, non-finite values, one of ``k``/``eta`` without the
-    other, or arrays of the wrong shape; TypeError for arrays of the wrong dtype.
+    other, arrays of the wrong shape or a key that is not one key; TypeError for arrays of
+    the wrong dtype or a non-integer key.
     """
     d = _simlanes.mpr_sweep(
         _member(k),
@@ -392,6 +488,8 @@ def mpr_sweep(
         nn=nn,
         nt=nt,
         seed=seed,
+        key=None if key is None else _key_words(key),
+        partitionable=partitionable,
         dt=dt,
         sigma=sigma,
         weights=_array(weights, np.float32),
