@@ -99,7 +99,7 @@ pub(crate) fn integrate_group<L: Real<Scalar = f32>, M: NetworkModel<L, V>, cons
             // `spec.validate()` checked the batch and draw sizes.
             let n = (nt * nn * V) as u64;
             let Some(lanes) = member_lanes::<L::Words>(key, count, first, n) else { return };
-            let mut normals = JaxNormals::<L>::new(lanes, 0);
+            let mut normals = JaxNormals::<L, 4>::new(lanes, 0);
             heun::run::<L, M, [L], V>(
                 model,
                 net,

@@ -11,7 +11,7 @@
 //! `split(key, B)` depend on `B` — see [`crate::rng::jax`].
 
 use super::convert::{normal_f32, uniform_f32};
-use super::{Key, Layout, legacy_words_check, split_at, threefry2x32};
+use super::{Key, Layout, legacy_words_check, split_at, threefry2x32, threefry2x32_many};
 use crate::ParamError;
 use crate::lane::{Real, UintLane};
 use crate::rng::NormalSource;
@@ -69,6 +69,35 @@ impl<W: UintLane<Scalar = u32>> JaxLanes<W> {
         )
     }
 
+    /// Words `first .. first + K` of every lane ([`JaxLanes::word`] of each), the `K`
+    /// hashes interleaved ([`threefry2x32_many`]) so vector lanes are not bound by one
+    /// hash's latency. Indices past the draw (`>= n`) give unspecified words, never a panic.
+    #[inline(always)]
+    pub fn words<const K: usize>(&self, first: u64) -> [W; K] {
+        match self.layout {
+            Layout::Partitionable => {
+                let ctr = core::array::from_fn(|k| {
+                    let i = first.wrapping_add(k as u64);
+                    [W::splat((i >> 32) as u32), W::splat(i as u32)]
+                });
+                threefry2x32_many(self.key, ctr).map(|[b1, b2]| b1 ^ b2)
+            }
+            Layout::Legacy => {
+                let w = self.words;
+                let h = w.div_ceil(2);
+                let at = |k: usize| {
+                    let m = first.wrapping_add(k as u64) as u32;
+                    let j = if m < h { m } else { m.wrapping_sub(h) };
+                    let c1 = if h.wrapping_add(j) < w { h.wrapping_add(j) } else { 0 };
+                    (m < h, [W::splat(j), W::splat(c1)])
+                };
+                let ctr: [[W; 2]; K] = core::array::from_fn(|k| at(k).1);
+                let out = threefry2x32_many(self.key, ctr);
+                core::array::from_fn(|k| if at(k).0 { out[k][0] } else { out[k][1] })
+            }
+        }
+    }
+
     /// Word `i` (`i < n`) of every lane: `b1 ^ b2` of threefry at counter `[i >> 32, i]`
     /// (partitionable), or word `i` of the legacy `n`-word draw (one hash either way).
     #[inline(always)]
@@ -105,24 +134,38 @@ pub fn normal_at<L: Real<Scalar = f32>>(lanes: &JaxLanes<L::Words>, i: u64) -> L
 
 /// The f32 normals of `jax.random.normal(k_l, shape)` of every lane, in flat order from
 /// element `first`: the [`NormalSource`] of the f32 workloads' JAX mode.
+///
+/// `K` normals are computed at a time ([`JaxLanes::words`], hashes interleaved) and
+/// handed out in order: `K = 4` on CPU vector lanes (the hash chains otherwise leave the
+/// pipeline mostly idle), the default `K = 1` where registers are scarce (a GPU thread).
+/// The sequence is the same for every `K`.
 #[derive(Debug, Clone, Copy)]
-pub struct JaxNormals<L: Real> {
+pub struct JaxNormals<L: Real, const K: usize = 1> {
     lanes: JaxLanes<L::Words>,
     at: u64,
+    buf: [L; K],
+    used: usize,
 }
 
-impl<L: Real> JaxNormals<L> {
+impl<L: Real, const K: usize> JaxNormals<L, K> {
     /// The sequence of `lanes`' normals from element `first`.
     pub fn new(lanes: JaxLanes<L::Words>, first: u64) -> Self {
-        Self { lanes, at: first }
+        let zero = L::splat(<L::Scalar as crate::lane::Precision>::from_f64(0.0));
+        Self { lanes, at: first, buf: [zero; K], used: K }
     }
 }
 
-impl<L: Real<Scalar = f32>> NormalSource<L> for JaxNormals<L> {
+impl<L: Real<Scalar = f32>, const K: usize> NormalSource<L> for JaxNormals<L, K> {
     #[inline(always)]
     fn next(&mut self) -> L {
-        let z = normal_at::<L>(&self.lanes, self.at);
-        self.at += 1;
+        if self.used == K {
+            let w = self.lanes.words::<K>(self.at);
+            self.buf = w.map(|w| normal_f32::<L>(L::bits_from_words(w)));
+            self.at = self.at.wrapping_add(K as u64);
+            self.used = 0;
+        }
+        let z = self.buf[self.used];
+        self.used += 1;
         z
     }
 }
@@ -175,6 +218,8 @@ mod tests {
                 let mut u = [0f32; 11];
                 fill_uniform_f32::<f32>(k, layout, n, 0.0, 1.0, 0, &mut u).unwrap();
                 let mut seq = JaxNormals::<f32>::new(lanes, 0);
+                let mut seq4 = JaxNormals::<f32, 4>::new(lanes, 0);
+                let w3 = lanes.words::<3>(0);
                 let mut wide = JaxNormalsWidened::<f64>::new(
                     JaxLanes::for_members(parent, layout, count, m, n).unwrap(),
                     0,
@@ -183,6 +228,10 @@ mod tests {
                     assert_eq!(u64::from(lanes.word(i)), bits.get(i));
                     assert_eq!(uniform_at::<f32>(&lanes, i).to_bits(), u[i as usize].to_bits());
                     assert_eq!(seq.next().to_bits(), z[i as usize].to_bits());
+                    assert_eq!(seq4.next().to_bits(), z[i as usize].to_bits());
+                    if i < 3 {
+                        assert_eq!(w3[i as usize], lanes.word(i));
+                    }
                     assert_eq!(wide.next(), f64::from(z[i as usize]));
                 }
             }

@@ -36,7 +36,7 @@ pub mod lanes;
 pub mod threefry2x32;
 
 pub use lanes::{JaxLanes, JaxNormals, JaxNormalsWidened};
-pub use threefry2x32::threefry2x32;
+pub use threefry2x32::{threefry2x32, threefry2x32_many};
 
 use crate::ParamError;
 use crate::lane::{Real, UintLane};

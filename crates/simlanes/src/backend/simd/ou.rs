@@ -182,7 +182,7 @@ fn jax_evolve_x2(
     let (mut a, mut b) = (f64x4::splat(spec.params.x0), f64x4::splat(spec.params.x0));
     // `spec.validate()` checked the sizes.
     let Some(lanes) = member_lanes::<u32x8>(key, spec.num_sim, first, steps) else { return (a, b) };
-    let mut z = JaxNormals::<f32x8>::new(lanes, 0);
+    let mut z = JaxNormals::<f32x8, 4>::new(lanes, 0);
     for t in 0..steps {
         let w = NormalSource::next(&mut z).to_array().map(f64::from);
         a = ou_step(a, f64x4::from([w[0], w[1], w[2], w[3]]), &c4);
