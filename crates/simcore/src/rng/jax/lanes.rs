@@ -11,7 +11,7 @@
 //! `split(key, B)` depend on `B` — see [`crate::rng::jax`].
 
 use super::convert::{normal_f32, uniform_f32};
-use super::{Key, Layout, legacy_words_check, split_at, threefry2x32, threefry2x32_many};
+use super::{Key, Layout, legacy_words_check, split_at, threefry2x32_many};
 use crate::ParamError;
 use crate::lane::{Real, UintLane};
 use crate::rng::NormalSource;
@@ -69,9 +69,10 @@ impl<W: UintLane<Scalar = u32>> JaxLanes<W> {
         )
     }
 
-    /// Words `first .. first + K` of every lane ([`JaxLanes::word`] of each), the `K`
-    /// hashes interleaved ([`threefry2x32_many`]) so vector lanes are not bound by one
-    /// hash's latency. Indices past the draw (`>= n`) give unspecified words, never a panic.
+    /// Words `first .. first + K` of every lane ([`JaxLanes::word`] of each: one threefry
+    /// hash per word under either layout), the `K` hashes interleaved
+    /// ([`threefry2x32_many`]) so vector lanes are not bound by one hash's latency.
+    /// Indices past the draw (`>= n`) give unspecified words, never a panic.
     #[inline(always)]
     pub fn words<const K: usize>(&self, first: u64) -> [W; K] {
         match self.layout {
@@ -102,20 +103,7 @@ impl<W: UintLane<Scalar = u32>> JaxLanes<W> {
     /// (partitionable), or word `i` of the legacy `n`-word draw (one hash either way).
     #[inline(always)]
     pub fn word(&self, i: u64) -> W {
-        match self.layout {
-            Layout::Partitionable => {
-                let [b1, b2] = threefry2x32(self.key, [W::splat((i >> 32) as u32), W::splat(i as u32)]);
-                b1 ^ b2
-            }
-            Layout::Legacy => {
-                let (w, m) = (self.words, i as u32);
-                let h = w.div_ceil(2);
-                let j = if m < h { m } else { m - h };
-                let c1 = if h + j < w { h + j } else { 0 };
-                let [y0, y1] = threefry2x32(self.key, [W::splat(j), W::splat(c1)]);
-                if m < h { y0 } else { y1 }
-            }
-        }
+        self.words::<1>(i)[0]
     }
 }
 
@@ -124,12 +112,6 @@ impl<W: UintLane<Scalar = u32>> JaxLanes<W> {
 #[inline(always)]
 pub fn uniform_at<L: Real<Scalar = f32>>(lanes: &JaxLanes<L::Words>, i: u64) -> L {
     uniform_f32::<L>(L::bits_from_words(lanes.word(i)), L::splat(0.0), L::splat(1.0))
-}
-
-/// Element `i` of `jax.random.normal(k_l, shape)` (f32) of every lane.
-#[inline(always)]
-pub fn normal_at<L: Real<Scalar = f32>>(lanes: &JaxLanes<L::Words>, i: u64) -> L {
-    normal_f32::<L>(L::bits_from_words(lanes.word(i)))
 }
 
 /// The f32 normals of `jax.random.normal(k_l, shape)` of every lane, in flat order from

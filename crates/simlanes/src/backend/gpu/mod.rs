@@ -318,39 +318,51 @@ impl Gpu {
     pub fn ou_final(&self, spec: &OuSpec) -> Result<Vec<f64>, SimError> {
         spec.validate()?;
         let n = Self::u32_size("num_sim", spec.num_sim)?;
-        let c = spec.params.coeffs_f64();
         let mut out = self.alloc::<f64>("ou final states", spec.num_sim)?;
-        let (seed, first, steps, x0) = (spec.seed, 0u64, spec.num_steps as u64, spec.params.x0);
-        if let Some(jax) = jax_noise(spec.jax_key, spec.num_sim) {
-            let ((key, layout), count) = (jax.to_args(), jax.count);
-            let cfg = self.config(&self.ou_final_jax, n);
-            let mut launch = self.stream.launch_builder(&self.ou_final_jax);
-            launch.arg(&mut out).arg(&key).arg(&layout).arg(&count).arg(&first).arg(&n);
-            launch.arg(&steps).arg(&x0).arg(&c.relax).arg(&c.diffuse);
-            // SAFETY: `ou_final_jax(out: *mut f64, key: u64, layout: u32, count: u64, first:
-            // u64, n: u32, num_steps: u64, x0, relax, diffuse: f64)`; `out` holds n f64 and
-            // thread i < n writes out[i] only.
-            let launched = unsafe { launch.launch(cfg) }.map(|_| ());
-            self.finish("ou_final_jax", launched)?;
-            return Ok(self.stream.clone_dtoh(&out).map_err(driver("cuMemcpyDtoH"))?);
-        }
-        let cfg = self.config(&self.ou_final, n);
-        let mut launch = self.stream.launch_builder(&self.ou_final);
-        launch
-            .arg(&mut out)
-            .arg(&seed)
-            .arg(&first)
-            .arg(&n)
-            .arg(&steps)
-            .arg(&x0)
-            .arg(&c.relax)
-            .arg(&c.diffuse);
-        // SAFETY: `ou_final(out: *mut f64, seed: u64, first: u64, n: u32, num_steps: u64, x0,
-        // relax, diffuse: f64)` (gpu_kernels::ENTRY_POINTS); `out` holds n f64 and thread
-        // i < n writes out[i] only.
-        let launched = unsafe { launch.launch(cfg) }.map(|_| ());
-        self.finish("ou_final", launched)?;
+        self.launch_ou(false, spec, n, &mut out)?;
         Ok(self.stream.clone_dtoh(&out).map_err(driver("cuMemcpyDtoH"))?)
+    }
+
+    /// Launches W2 mode (b) (`path = false`: `out` holds `num_sim` f64) or (a)
+    /// (`path = true`: `out` holds `(num_steps + 1)·num_sim` f64, layout `[t][sim]`) for a
+    /// validated `spec` of `n = num_sim` simulations, on Philox streams or, with a JAX key,
+    /// its `_jax` twin: the four kernels take the same arguments but for the stream (`seed`
+    /// or `key, layout, count`).
+    fn launch_ou(
+        &self,
+        path: bool,
+        spec: &OuSpec,
+        n: u32,
+        out: &mut cudarc::driver::CudaSlice<f64>,
+    ) -> Result<(), SimError> {
+        let c = spec.params.coeffs_f64();
+        let (first, steps, x0) = (0u64, spec.num_steps as u64, spec.params.x0);
+        let jax = jax_noise(spec.jax_key, spec.num_sim);
+        let (name, f) = match (path, jax.is_some()) {
+            (false, false) => ("ou_final", &self.ou_final),
+            (false, true) => ("ou_final_jax", &self.ou_final_jax),
+            (true, false) => ("ou_path", &self.ou_path),
+            (true, true) => ("ou_path_jax", &self.ou_path_jax),
+        };
+        let ((key, layout), count) = jax.map_or(((0, 0), 0), |j| (j.to_args(), j.count));
+        let cfg = self.config(f, n);
+        let mut launch = self.stream.launch_builder(f);
+        launch.arg(out);
+        if jax.is_some() {
+            launch.arg(&key).arg(&layout).arg(&count);
+        } else {
+            launch.arg(&spec.seed);
+        }
+        launch.arg(&first).arg(&n).arg(&steps).arg(&x0).arg(&c.relax).arg(&c.diffuse);
+        // SAFETY: `ou_final` / `ou_path(out: *mut f64, seed: u64, first: u64, n: u32,
+        // num_steps: u64, x0, relax, diffuse: f64)` and their `_jax` twins with `key: u64,
+        // layout: u32, count: u64` in place of `seed` (gpu_kernels::ENTRY_POINTS), the
+        // arguments pushed in that order; `out` holds n f64 (final) or (num_steps + 1)·n
+        // f64 (path, checked by the caller), and thread i < n writes out[i] (final) or
+        // column i (path) only.
+        let launched = unsafe { launch.launch(cfg) }.map(|_| ());
+        self.finish(name, launched)?;
+        Ok(())
     }
 
     /// W2 mode (a) on the GPU: `out[t·num_sim + i] = x_i[t]` (kernel `ou_path`).
@@ -365,38 +377,8 @@ impl Gpu {
             return Err(SimError::Shape { name: "out", expected: len, got: out.len() });
         }
         let n = Self::u32_size("num_sim", spec.num_sim)?;
-        let c = spec.params.coeffs_f64();
         let mut dev = self.alloc::<f64>("ou path", len)?;
-        let (seed, first, steps, x0) = (spec.seed, 0u64, spec.num_steps as u64, spec.params.x0);
-        if let Some(jax) = jax_noise(spec.jax_key, spec.num_sim) {
-            let ((key, layout), count) = (jax.to_args(), jax.count);
-            let cfg = self.config(&self.ou_path_jax, n);
-            let mut launch = self.stream.launch_builder(&self.ou_path_jax);
-            launch.arg(&mut dev).arg(&key).arg(&layout).arg(&count).arg(&first).arg(&n);
-            launch.arg(&steps).arg(&x0).arg(&c.relax).arg(&c.diffuse);
-            // SAFETY: `ou_path_jax(out: *mut f64, key: u64, layout: u32, count: u64, first:
-            // u64, n: u32, num_steps: u64, x0, relax, diffuse: f64)`; `dev` holds
-            // (num_steps + 1)·n f64 and thread i < n writes column i only.
-            let launched = unsafe { launch.launch(cfg) }.map(|_| ());
-            self.finish("ou_path_jax", launched)?;
-        } else {
-            let cfg = self.config(&self.ou_path, n);
-            let mut launch = self.stream.launch_builder(&self.ou_path);
-            launch
-                .arg(&mut dev)
-                .arg(&seed)
-                .arg(&first)
-                .arg(&n)
-                .arg(&steps)
-                .arg(&x0)
-                .arg(&c.relax)
-                .arg(&c.diffuse);
-            // SAFETY: `ou_path(out: *mut f64, seed: u64, first: u64, n: u32, num_steps: u64,
-            // x0, relax, diffuse: f64)`; `dev` holds (num_steps + 1)·n f64 and thread i < n
-            // writes column i only.
-            let launched = unsafe { launch.launch(cfg) }.map(|_| ());
-            self.finish("ou_path", launched)?;
-        }
+        self.launch_ou(true, spec, n, &mut dev)?;
         self.stream.memcpy_dtoh(&dev, out).map_err(driver("cuMemcpyDtoH"))?;
         self.stream.synchronize().map_err(driver("cuStreamSynchronize"))?;
         Ok(())
