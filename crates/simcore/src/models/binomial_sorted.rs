@@ -53,8 +53,8 @@ impl Cell for u32 {
     const MAX: usize = u32::MAX as usize;
 }
 
-/// Entries past the tile's sorted probabilities that [`SortedArm::build`] sets to `+inf`
-/// (so the branch-free window never reads out of bounds), and the widest bucket the
+/// Entries past the tile's sorted probabilities that [`SortedArm::build`] sets to NaN
+/// (so the branch-free window never reads out of bounds, and `NaN <= u` never counts), and the widest bucket the
 /// branch-free path handles.
 pub const PAD: usize = 4;
 
@@ -67,49 +67,59 @@ pub fn lut_len(points: usize) -> usize {
 /// One arm's sorted probabilities and bucket table over a tile of grid points (borrowed
 /// buffers, see [`SortedArm::build`]).
 ///
-/// Buckets: `bucket(u) = clamp(⌊(u − lo)·scale⌋, 0, K − 1)` with `lo` the smallest and
+/// Buckets: `bucket(u) = round(clamp((u − lo)·scale, 0, K − 1))` with `lo` the smallest and
 /// `scale = K / (largest − lo)` — any monotone map would do, because the table is built by
 /// applying the very same map to the probabilities: `lut[k] = #{j : bucket(sorted[j]) < k}`.
 /// Monotonicity gives `lut[k] <= r(u) <= lut[k+1]` for `u` in bucket `k`, so `r(u)` is
 /// `lut[k]` plus the number of the bucket's own probabilities `<= u`. When no bucket holds
 /// more than [`PAD`] probabilities that is a fixed, branch-free sum of [`PAD`] comparisons
-/// (entries past the bucket are `> u`, the padding is `+inf`); otherwise a binary search.
+/// (entries past the bucket are `> u`, the padding is NaN); otherwise a binary search.
 #[derive(Debug, Clone, Copy)]
 pub struct SortedArm<'a> {
     sorted: &'a [f32],
     lut: &'a [u32],
     base: f32,
     scale: f32,
-    buckets: usize,
+    /// The last bucket, `K − 1`, as f32 (exact: `K <= 2^22`).
+    kmax: f32,
     span: usize,
 }
 
 /// Total order on the (non-NaN) probabilities; NaN last.
-fn order(a: f32, b: f32) -> Ordering {
+fn order_f32(a: f32, b: f32) -> Ordering {
     a.total_cmp(&b)
 }
 
-/// `⌊x⌋` for `0 <= x <= 2^16` (a clamped bucket coordinate) without a float-to-int cast,
-/// so that the compiler vectorises it: adding `2^23` rounds `x` to the nearest integer in
-/// the mantissa (exactly, as `x < 2^22`), and one comparison steps back when it rounded up.
-/// Equals `x as usize` on that range, hence [`SortedArm::bucket`] for the clamped value.
+/// The nearest integer to `x` (ties to even) for `0 <= x <= 2^22`, without a float-to-int
+/// cast so that the compiler vectorises it: adding `2^23` rounds `x` into the mantissa's
+/// integer bits. Non-decreasing in `x`, which is all a bucket map needs.
 #[inline(always)]
-fn floor_small(x: f32) -> u32 {
+fn round_small(x: f32) -> u32 {
     const MAGIC: f32 = 8_388_608.0; // 2^23
-    let y = x + MAGIC;
-    let k = y.to_bits() - MAGIC.to_bits();
-    k - u32::from(y - MAGIC > x)
+    (x + MAGIC).to_bits() - MAGIC.to_bits()
+}
+
+/// Fills `order` (`G'` entries) with the points of the tile `p` (`G' × d` row-major,
+/// `p` not NaN) in ascending `p[·,a]` (ties in any order) — the input of
+/// [`SortedArm::from_order`]. Sort a whole grid once: its order restricted to any tile of
+/// points is still ascending, so tiles need no sort of their own.
+///
+/// # Panics
+/// If `order.len() != p.len() / d`.
+pub fn sort_points(p: &[f32], d: usize, a: usize, order: &mut [u32]) {
+    assert_eq!(order.len(), p.len() / d, "order buffer");
+    for (g, o) in order.iter_mut().enumerate() {
+        *o = g as u32;
+    }
+    order.sort_unstable_by(|&x, &y| order_f32(p[x as usize * d + a], p[y as usize * d + a]));
 }
 
 impl<'a> SortedArm<'a> {
-    /// Sorts arm `a` of the tile `p` (`G' × d` row-major, `G' = rank.len()`, `p` not NaN).
-    /// Fills `order_buf` (`G'` entries, scratch), `sorted` (`G' + PAD`: the sorted
-    /// `p[·,a]`, then `+inf`), `rank` (`G'`: point `g`'s index in `sorted`) and `lut`
-    /// (`K + 1` entries, `K >= 1` buckets, e.g. [`lut_len`]).
+    /// [`sort_points`] into `order_buf` (`G'` entries, scratch), then
+    /// [`SortedArm::from_order`].
     ///
     /// # Panics
-    /// If the buffers' lengths disagree with `p.len() / d`, or `lut.len()` is not in
-    /// `2..=2^22 + 1`.
+    /// As [`SortedArm::from_order`].
     pub fn build(
         p: &[f32],
         d: usize,
@@ -119,23 +129,44 @@ impl<'a> SortedArm<'a> {
         rank: &mut [u32],
         lut: &'a mut [u32],
     ) -> Self {
+        sort_points(p, d, a, order_buf);
+        Self::from_order(p, d, a, order_buf, sorted, rank, lut)
+    }
+
+    /// Arm `a` of the tile `p` (`G' × d` row-major, `G' = rank.len()`, `p` not NaN), its
+    /// points given in ascending `p[·,a]` by `order` (see [`sort_points`]). Fills `sorted`
+    /// (`G' + PAD`: the sorted `p[·,a]`, then NaN), `rank` (`G'`: point `g`'s index in
+    /// `sorted`) and `lut` (`K + 1` entries, `K >= 1` buckets, e.g. [`lut_len`]).
+    ///
+    /// # Panics
+    /// If the buffers' lengths disagree with `p.len() / d`, `lut.len()` is not in
+    /// `2..=2^22 + 1`, or `order` is not a permutation of `0..G'` in ascending `p[·,a]`.
+    pub fn from_order(
+        p: &[f32],
+        d: usize,
+        a: usize,
+        order: &[u32],
+        sorted: &'a mut [f32],
+        rank: &mut [u32],
+        lut: &'a mut [u32],
+    ) -> Self {
         let gp = p.len() / d;
-        assert!(order_buf.len() == gp && sorted.len() == gp + PAD && rank.len() == gp, "tile buffers");
+        assert!(order.len() == gp && sorted.len() == gp + PAD && rank.len() == gp, "tile buffers");
         assert!((2..=(1 << 22) + 1).contains(&lut.len()), "lut length");
-        for (g, o) in order_buf.iter_mut().enumerate() {
-            *o = g as u32;
-        }
-        order_buf.sort_unstable_by(|&x, &y| order(p[x as usize * d + a], p[y as usize * d + a]));
-        for (j, &g) in order_buf.iter().enumerate() {
-            sorted[j] = p[g as usize * d + a];
+        rank.fill(u32::MAX);
+        for (j, &g) in order.iter().enumerate() {
+            let x = p[g as usize * d + a];
+            assert!(rank[g as usize] == u32::MAX, "order repeats point {g}");
+            assert!(j == 0 || order_f32(sorted[j - 1], x).is_le(), "order not ascending at {j}");
+            sorted[j] = x;
             rank[g as usize] = j as u32;
         }
-        sorted[gp..].fill(f32::INFINITY);
+        sorted[gp..].fill(f32::NAN);
         let k = lut.len() - 1;
         let (base, top) = if gp > 0 { (sorted[0], sorted[gp - 1]) } else { (0.0, 0.0) };
         let width = top - base;
         let scale = if width > 0.0 && width.is_finite() { k as f32 / width } else { 0.0 };
-        let mut arm = Self { sorted: &[], lut: &[], base, scale, buckets: k, span: 0 };
+        let mut arm = Self { sorted: &[], lut: &[], base, scale, kmax: (k - 1) as f32, span: 0 };
         // lut[b] = #{j : bucket(sorted[j]) < b}.
         lut.fill(0);
         for &x in &sorted[..gp] {
@@ -154,13 +185,11 @@ impl<'a> SortedArm<'a> {
         arm
     }
 
-    /// The bucket of `u` (monotone in `u`; NaN goes to bucket 0 and is handled apart).
+    /// The bucket of `u` (non-decreasing in `u`; NaN goes to bucket 0 and is handled apart).
     #[inline(always)]
     fn bucket(&self, u: f32) -> usize {
-        let x = (u - self.base) * self.scale;
-        // Saturating float-to-int cast; NaN gives 0.
-        let k = x as i64;
-        k.clamp(0, self.buckets as i64 - 1) as usize
+        // `max` first: a NaN coordinate becomes 0.
+        round_small(((u - self.base) * self.scale).max(0.0).min(self.kmax)) as usize
     }
 
     /// Points in the tile.
@@ -183,12 +212,7 @@ impl<'a> SortedArm<'a> {
         let lo = self.lut[k] as usize;
         if self.span <= PAD {
             let w = &self.sorted[lo..lo + PAD];
-            // `min`: a `+inf` uniform also counts the `+inf` padding.
-            (lo + usize::from(w[0] <= u)
-                + usize::from(w[1] <= u)
-                + usize::from(w[2] <= u)
-                + usize::from(w[3] <= u))
-            .min(self.len())
+            lo + usize::from(w[0] <= u) + usize::from(w[1] <= u) + usize::from(w[2] <= u) + usize::from(w[3] <= u)
         } else {
             let hi = self.lut[k + 1] as usize;
             lo + self.sorted[lo..hi].partition_point(|&p| p <= u)
@@ -214,13 +238,17 @@ impl<'a> SortedArm<'a> {
         let rows = uniforms.iter().skip(a).step_by(d);
         if self.span <= PAD {
             // The fast path of `position`, buckets of all lanes first (vectorised).
-            let (len, kmax) = (self.len(), (self.buckets - 1) as f32);
             for u in rows {
+                // All lanes first (vectorised): a NaN uniform becomes `+inf`, which is
+                // below no `p` either and whose position is `len` (the window of the
+                // last bucket holds its own `p` and then the NaN padding).
                 let mut ks = [0u32; W];
-                for (k, &x) in ks.iter_mut().zip(u) {
-                    *k = floor_small(((x - self.base) * self.scale).max(0.0).min(kmax));
+                let mut xs = [0f32; W];
+                for ((k, x), &v) in ks.iter_mut().zip(xs.iter_mut()).zip(u) {
+                    *x = if v.is_nan() { f32::INFINITY } else { v };
+                    *k = self.bucket(*x) as u32;
                 }
-                for (l, (&k, &x)) in ks.iter().zip(u).enumerate() {
+                for (l, (&k, &x)) in ks.iter().zip(&xs).enumerate() {
                     let lo = self.lut[k as usize] as usize;
                     let w = &self.sorted[lo..lo + PAD];
                     let r = lo
@@ -228,8 +256,7 @@ impl<'a> SortedArm<'a> {
                         + usize::from(w[1] <= x)
                         + usize::from(w[2] <= x)
                         + usize::from(w[3] <= x);
-                    // `min`: a `+inf` uniform also counts the `+inf` padding.
-                    cum[if x.is_nan() { len } else { r.min(len) }][l] += C::ONE;
+                    cum[r][l] += C::ONE;
                 }
             }
         } else {
@@ -338,6 +365,52 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_grid_order_restricted_to_a_tile_equals_the_tile_own_sort() {
+        let mut rng = SplitMix64::for_stream(3, 1);
+        let d = 2usize;
+        // Quarter-steps: many ties.
+        let p: [f32; 80] = core::array::from_fn(|_| (rng.next_u64() % 5) as f32 * 0.25);
+        let mut whole = [0u32; 40];
+        sort_points(&p, d, 1, &mut whole);
+        let (t0, t1) = (7usize, 29usize);
+        let tile = &p[t0 * d..t1 * d];
+        let mut restricted = [0u32; 22];
+        let mut m = 0;
+        for &x in whole.iter().filter(|&&x| (t0..t1).contains(&(x as usize))) {
+            restricted[m] = x - t0 as u32;
+            m += 1;
+        }
+        assert_eq!(m, t1 - t0);
+        let (mut s1, mut s2) = ([0f32; 22 + PAD], [0f32; 22 + PAD]);
+        let (mut r1, mut r2, mut o) = ([0u32; 22], [0u32; 22], [0u32; 22]);
+        let (mut l1, mut l2) = ([0u32; 89], [0u32; 89]);
+        let a = SortedArm::from_order(tile, d, 1, &restricted, &mut s1, &mut r1, &mut l1);
+        let b = SortedArm::build(tile, d, 1, &mut o, &mut s2, &mut r2, &mut l2);
+        for u in [0.0f32, 0.1, 0.25, 0.3, 0.5, 0.75, 0.99, 1.0, 2.0] {
+            assert_eq!(a.position(u), b.position(u), "{u}");
+        }
+        for (j, (&x, &y)) in a.sorted.iter().zip(b.sorted).take(22).enumerate() {
+            assert_eq!(x, y, "sorted value {j}");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "order not ascending")]
+    fn an_order_out_of_p_order_is_refused() {
+        let p = [0.5f32, 0.25, 0.75];
+        let (mut s, mut r, mut l) = ([0f32; 3 + PAD], [0u32; 3], [0u32; 13]);
+        SortedArm::from_order(&p, 1, 0, &[0, 1, 2], &mut s, &mut r, &mut l);
+    }
+
+    #[test]
+    #[should_panic(expected = "repeats point")]
+    fn an_order_repeating_a_point_is_refused() {
+        let p = [0.5f32, 0.5, 0.75];
+        let (mut s, mut r, mut l) = ([0f32; 3 + PAD], [0u32; 3], [0u32; 13]);
+        SortedArm::from_order(&p, 1, 0, &[0, 0, 2], &mut s, &mut r, &mut l);
+    }
+
+    #[test]
     fn odd_uniforms_and_ties() {
         // Values outside [0, 1), NaN, and exact ties with p.
         let p = [0.25f32, 0.5, 0.5, 0.75, 0.0, 1.0];
@@ -368,13 +441,15 @@ mod tests {
     }
 
     #[test]
-    fn floor_small_is_truncation() {
-        for x in [0.0f32, 0.25, 0.5, 0.999_999_94, 1.0, 1.5, 2.5, 3.999_999_8, 4095.5, 65535.99, 65536.0] {
-            assert_eq!(floor_small(x), x as u32, "{x}");
+    fn round_small_is_nearest_and_non_decreasing() {
+        for (x, k) in [(0.0f32, 0u32), (0.25, 0), (0.5, 0), (0.75, 1), (1.5, 2), (2.5, 2), (4095.5, 4096), (65535.99, 65536)] {
+            assert_eq!(round_small(x), k, "{x}");
         }
-        let mut x = 0.0f32;
+        let (mut x, mut last) = (0.0f32, 0u32);
         while x < 70.0 {
-            assert_eq!(floor_small(x), x as u32, "{x}");
+            let k = round_small(x);
+            assert!((k as f32 - x).abs() <= 0.5 && k >= last, "{x} -> {k}");
+            last = k;
             x = f32::from_bits(x.to_bits() + 9973);
         }
     }

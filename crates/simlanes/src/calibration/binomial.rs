@@ -23,7 +23,7 @@ use simcore::lane::Real;
 use simcore::models::binomial::{
     count_fused_grid, count_pregenerated_grid, expit_f32, statistic, validate_shape,
 };
-use simcore::models::binomial_sorted::{Cell, PAD, SortedArm, lut_len, take_arm_counts};
+use simcore::models::binomial_sorted::{Cell, PAD, SortedArm, lut_len, sort_points, take_arm_counts};
 use simcore::rng::Stream;
 use std::ops::Range;
 
@@ -65,13 +65,15 @@ pub struct BinomialModel<'a> {
     pub counting: Counting,
 }
 
-/// [`BinomialModel`]'s per-grid data: `p` of every point (`G × d` row-major) and the
+/// [`BinomialModel`]'s per-grid data: `p` of every point (`G × d` row-major), the
 /// statistic of every count `0..=n·d` (a table lookup instead of a division; left empty
-/// when `n·d > 2^16`).
+/// when `n·d > 2^16`) and, for sorted counting, each arm's points in ascending `p`
+/// (`d × G`, sorted once here instead of once per task).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BinomialPrepared {
     p: Vec<f32>,
     table: Vec<f32>,
+    order: Vec<u32>,
 }
 
 /// Largest `n·d` for which [`BinomialPrepared`] tabulates the statistic.
@@ -95,6 +97,15 @@ impl<'a> BinomialModel<'a> {
     /// The same model with another counting method.
     pub fn with_counting(self, counting: Counting) -> Self {
         Self { counting, ..self }
+    }
+
+    /// Whether [`Self::count`] takes the sorted method.
+    fn uses_sorting(&self) -> bool {
+        match self.counting {
+            Counting::Auto => self.n >= SORTED_MIN_N,
+            Counting::BruteForce => false,
+            Counting::Sorted => true,
+        }
     }
 
     /// Brute-force counting of simulations `sims` at the points `p` (tile of `gp`), the
@@ -133,15 +144,24 @@ impl<'a> BinomialModel<'a> {
         }
     }
 
-    /// Sorted counting of simulations `sims` at the points `p`, 8 simulations at a time
-    /// (a last partial group computes a few simulations past `sims` and drops them), the
-    /// per-arm histogram in cells of `C` (`u16` when `n` fits, see [`Cell`]).
-    fn sorted<C: Cell>(&self, p: &[f32], sims: Range<usize>, sink: &mut Sink<'_>) {
+    /// Sorted counting of simulations `sims` at the grid points `points` (their `p` in
+    /// `p`), 8 simulations at a time (a last partial group computes a few simulations past
+    /// `sims` and drops them), the per-arm histogram in cells of `C` (`u16` when `n` fits,
+    /// see [`Cell`]). Each arm's order is the prepared whole-grid order restricted to the
+    /// tile.
+    fn sorted<C: Cell>(
+        &self,
+        prep: &BinomialPrepared,
+        points: Range<usize>,
+        p: &[f32],
+        sims: Range<usize>,
+        sink: &mut Sink<'_>,
+    ) {
         debug_assert!(self.n <= C::MAX);
         let (d, nd) = (self.d, self.nd);
-        let gp = p.len() / d;
+        let (g_all, gp) = (prep.p.len() / d, points.len());
         let lut_n = lut_len(gp);
-        let mut order = vec![0u32; gp];
+        let mut order = Vec::with_capacity(gp);
         let mut sorted = vec![0f32; (gp + PAD) * d];
         let mut rank = vec![0u32; gp * d];
         let mut lut = vec![0u32; lut_n * d];
@@ -150,7 +170,16 @@ impl<'a> BinomialModel<'a> {
             .zip(rank.chunks_mut(gp))
             .zip(lut.chunks_mut(lut_n))
             .enumerate()
-            .map(|(a, ((s, r), l))| SortedArm::build(p, d, a, &mut order, s, r, l))
+            .map(|(a, ((s, r), l))| {
+                order.clear();
+                order.extend(
+                    prep.order[a * g_all..(a + 1) * g_all]
+                        .iter()
+                        .filter(|&&g| points.contains(&(g as usize)))
+                        .map(|&g| g - points.start as u32),
+                );
+                SortedArm::from_order(p, d, a, &order, s, r, l)
+            })
             .collect();
         let mut cum = vec![[C::default(); LANES]; gp + 1];
         let mut counts = vec![[0u32; LANES]; gp];
@@ -185,17 +214,13 @@ impl<'a> BinomialModel<'a> {
         }
     }
 
-    /// Runs the configured counting method.
-    fn count(&self, p: &[f32], sims: Range<usize>, sink: &mut Sink<'_>) {
-        let sorted = match self.counting {
-            Counting::Auto => self.n >= SORTED_MIN_N,
-            Counting::BruteForce => false,
-            Counting::Sorted => true,
-        };
-        match (sorted, self.n <= u16::MAX as usize) {
+    /// Runs the configured counting method on the grid points `points`.
+    fn count(&self, prep: &BinomialPrepared, points: Range<usize>, sims: Range<usize>, sink: &mut Sink<'_>) {
+        let p = &prep.p[points.start * self.d..points.end * self.d];
+        match (self.uses_sorting(), self.n <= u16::MAX as usize) {
             (false, _) => self.brute(p, sims, sink),
-            (true, true) => self.sorted::<u16>(p, sims, sink),
-            (true, false) => self.sorted::<u32>(p, sims, sink),
+            (true, true) => self.sorted::<u16>(prep, points, p, sims, sink),
+            (true, false) => self.sorted::<u32>(prep, points, p, sims, sink),
         }
     }
 }
@@ -272,13 +297,21 @@ impl Model for BinomialModel<'_> {
         } else {
             Vec::new()
         };
-        Ok(BinomialPrepared { p: grid.values().iter().map(|&t| expit_f32(t)).collect(), table })
+        let p: Vec<f32> = grid.values().iter().map(|&t| expit_f32(t)).collect();
+        let g = grid.len();
+        // Sorted whatever the counting method, so that the prepared data serves a copy of
+        // the model with another one (`O(d·G log G)` once per grid: small next to counting;
+        // `max(1)`: a grid with no null point prepares an empty subset).
+        let mut order = vec![0u32; g * self.d];
+        for (a, o) in order.chunks_mut(g.max(1)).enumerate() {
+            sort_points(&p, self.d, a, o);
+        }
+        Ok(BinomialPrepared { p, table, order })
     }
 
     fn simulate(&self, prep: &BinomialPrepared, points: Range<usize>, sims: Range<usize>, stats: &mut [f32]) {
-        let p = &prep.p[points.start * self.d..points.end * self.d];
         let s0 = sims.start;
-        self.count(p, sims, &mut Sink::Stats { stats, s0, table: &prep.table, nd: self.nd });
+        self.count(prep, points, sims, &mut Sink::Stats { stats, s0, table: &prep.table, nd: self.nd });
     }
 
     /// Compares integer counts with the critical count instead of writing statistics.
@@ -291,7 +324,6 @@ impl Model for BinomialModel<'_> {
         _scratch: &mut Vec<f32>,
         rejections: &mut [u64],
     ) {
-        let p = &prep.p[points.start * self.d..points.end * self.d];
         // crit = #{c in 0..=n·d : T(c) < λ}; T is non-decreasing in c, so these are 0..crit.
         let (mut lo, mut hi) = (0u32, self.nd as u32 + 1);
         while lo < hi {
@@ -302,7 +334,7 @@ impl Model for BinomialModel<'_> {
                 hi = mid;
             }
         }
-        self.count(p, sims, &mut Sink::Reject { crit: lo, rejections });
+        self.count(prep, points, sims, &mut Sink::Reject { crit: lo, rejections });
     }
 }
 

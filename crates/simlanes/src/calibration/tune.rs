@@ -8,7 +8,7 @@
 
 use super::{Grid, Model, Tiling, validate};
 use crate::error::SimError;
-use crate::simulator::Simulator;
+use crate::simulator::{Backend, Simulator};
 use std::time::Instant;
 
 /// One timed tile shape.
@@ -67,8 +67,27 @@ pub fn sweep<M: Model>(
         .collect()
 }
 
+/// Worker threads of `sim` (1 for the single-threaded backends).
+fn threads(sim: &Simulator) -> usize {
+    match sim.backend() {
+        Backend::Threaded(cfg) => cfg.threads.max(1),
+        _ => 1,
+    }
+}
+
+/// The shapes that give every one of `threads` workers at least one task of the probe
+/// (`points × sims`); all of them when none does. A shape with fewer tasks than workers
+/// would be timed on part of the machine and lose for that reason alone — not a fault of
+/// the shape at full size, where the tiles are many.
+fn busy_shapes(shapes: Vec<Tiling>, points: usize, sims: usize, threads: usize) -> Vec<Tiling> {
+    let tasks = |t: &Tiling| points.div_ceil(t.grid_tile) * sims.div_ceil(t.sim_tile);
+    let busy: Vec<Tiling> = shapes.iter().copied().filter(|t| tasks(t) >= threads).collect();
+    if busy.is_empty() { shapes } else { busy }
+}
+
 /// Picks the fastest of [`default_shapes`] for this machine: a [`sweep`] with one
-/// repetition on at most `probe_sims` simulations (e.g. 4096; rounded up to 8). Returns
+/// repetition on at most `probe_sims` simulations (e.g. 4096; rounded up to 8), of the
+/// shapes that keep every worker thread busy on the probe (see [`busy_shapes`]). Returns
 /// the best shape and the sweep.
 ///
 /// # Errors
@@ -80,11 +99,27 @@ pub fn autotune<M: Model>(
     probe_sims: usize,
 ) -> Result<(Tiling, Vec<SweepPoint>), SimError> {
     let sims = probe_sims.max(8).next_multiple_of(8);
-    let shapes = default_shapes(grid.len(), sims);
+    let shapes = busy_shapes(default_shapes(grid.len(), sims), grid.len(), sims, threads(sim));
     let points = sweep(sim, model, grid, sims, &shapes, 1)?;
     let best = points
         .iter()
         .max_by(|a, b| a.stats_per_s.total_cmp(&b.stats_per_s))
         .map_or_else(Tiling::default, |p| p.tiling);
     Ok((best, points))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_that_would_idle_a_worker_on_the_probe_are_skipped() {
+        let all = default_shapes(1024, 1024);
+        let busy = busy_shapes(all.clone(), 1024, 1024, 2);
+        assert!(!busy.contains(&Tiling::new(1024, 1024)), "one task for two threads");
+        assert!(busy.contains(&Tiling::new(1024, 256)) && busy.contains(&Tiling::new(256, 1024)));
+        assert_eq!(busy_shapes(all.clone(), 1024, 1024, 1), all);
+        // Nothing keeps 10^6 workers busy: every shape stays.
+        assert_eq!(busy_shapes(all.clone(), 1024, 1024, 1_000_000), all);
+    }
 }

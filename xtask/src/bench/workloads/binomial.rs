@@ -268,7 +268,7 @@ fn sorted_row(
         Ok(m) => m.with_counting(Counting::Sorted),
         Err(e) => return meta.failed(e.to_string()),
     };
-    let tiling = match tune::autotune(sim, &model, &grid, s.min(1024)) {
+    let tiling = match tune::autotune(sim, &model, &grid, s.min(4096)) {
         Ok((t, _)) => t,
         Err(e) => return meta.failed(e.to_string()),
     };
