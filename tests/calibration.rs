@@ -39,7 +39,7 @@ fn all_stats<M: Model>(model: &M, grid: &Grid, sims: usize) -> Vec<Vec<f32>> {
     let gp = grid.len();
     let mut flat = vec![0f32; gp * sims];
     model.simulate(&prep, 0..gp, 0..sims, &mut flat);
-    (0..gp).map(|g| (0..sims).map(|s| flat[s * gp + g]).collect()).collect()
+    flat.chunks_exact(sims).map(<[f32]>::to_vec).collect()
 }
 
 #[test]

@@ -228,8 +228,9 @@ impl<'a> BinomialModel<'a> {
 /// Where a group's counts go: `counts[g][l]` is the count of simulation `first + l` at the
 /// tile's point `g`, for `l < group`.
 enum Sink<'s> {
-    /// Statistics, simulation-major (`stats[(s − s0)·G' + g]`), via the statistic table.
-    Stats { stats: &'s mut [f32], s0: usize, table: &'s [f32], nd: usize },
+    /// Statistics, point-major (`stats[g·S' + s − s0]` for `S'` simulations), via the
+    /// statistic table.
+    Stats { stats: &'s mut [f32], s0: usize, ns: usize, table: &'s [f32], nd: usize },
     /// Rejection counts per point: `T < λ ⇔ count < crit` (T is non-decreasing in the count).
     Reject { crit: u32, rejections: &'s mut [u64] },
 }
@@ -238,17 +239,17 @@ impl Sink<'_> {
     #[inline]
     fn take(&mut self, first: usize, group: usize, counts: &[[u32; LANES]]) {
         match self {
-            Sink::Stats { stats, s0, table, nd } => {
-                let gp = counts.len();
-                for l in 0..group {
-                    let out = &mut stats[(first + l - *s0) * gp..(first + l - *s0 + 1) * gp];
+            Sink::Stats { stats, s0, ns, table, nd } => {
+                let at = first - *s0;
+                for (row, c) in stats.chunks_exact_mut(*ns).zip(counts) {
+                    let out = &mut row[at..at + group];
                     if table.is_empty() {
-                        for (t, c) in out.iter_mut().zip(counts) {
-                            *t = statistic::<f32>(c[l], *nd);
+                        for (t, &x) in out.iter_mut().zip(c) {
+                            *t = statistic::<f32>(x, *nd);
                         }
                     } else {
-                        for (t, c) in out.iter_mut().zip(counts) {
-                            *t = table[c[l] as usize];
+                        for (t, &x) in out.iter_mut().zip(c) {
+                            *t = table[x as usize];
                         }
                     }
                 }
@@ -310,8 +311,8 @@ impl Model for BinomialModel<'_> {
     }
 
     fn simulate(&self, prep: &BinomialPrepared, points: Range<usize>, sims: Range<usize>, stats: &mut [f32]) {
-        let s0 = sims.start;
-        self.count(prep, points, sims, &mut Sink::Stats { stats, s0, table: &prep.table, nd: self.nd });
+        let (s0, ns) = (sims.start, sims.len());
+        self.count(prep, points, sims, &mut Sink::Stats { stats, s0, ns, table: &prep.table, nd: self.nd });
     }
 
     /// Compares integer counts with the critical count instead of writing statistics.

@@ -157,7 +157,8 @@ pub trait Model: Sync {
     fn prepare(&self, grid: &Grid) -> Result<Self::Prepared, SimError>;
 
     /// Statistics of simulations `sims` at the prepared points `points`, written
-    /// simulation-major: `stats[(s − sims.start)·points.len() + (g − points.start)]`.
+    /// point-major: `stats[(g − points.start)·sims.len() + (s − sims.start)]` (each point's
+    /// statistics contiguous, as [`calibrate`]'s selection reads them).
     fn simulate(&self, prep: &Self::Prepared, points: Range<usize>, sims: Range<usize>, stats: &mut [f32]);
 
     /// Adds to `rejections[g − points.start]` the number of simulations `sims` with
@@ -173,13 +174,11 @@ pub trait Model: Sync {
         scratch: &mut Vec<f32>,
         rejections: &mut [u64],
     ) {
-        let gp = points.len();
-        scratch.resize(gp * sims.len(), 0.0);
+        let ns = sims.len();
+        scratch.resize(points.len() * ns, 0.0);
         self.simulate(prep, points, sims, scratch);
-        for row in scratch.chunks_exact(gp) {
-            for (r, &t) in rejections.iter_mut().zip(row) {
-                *r += u64::from(t < lambda);
-            }
+        for (r, row) in rejections.iter_mut().zip(scratch.chunks_exact(ns)) {
+            *r += row.iter().map(|&t| u64::from(t < lambda)).sum::<u64>();
         }
     }
 }
@@ -408,6 +407,34 @@ pub fn validate_with_progress<M: Model>(
     Ok(Validation { sims, lambda: lam, delta, points })
 }
 
+/// Points per block of [`calibrate`]'s selection: `16·K` statistics (512 KiB at
+/// `K = 8192`) stay in L2 between their gathering and their selection.
+const SELECT_BLOCK: usize = 16;
+
+/// Fills `rows` with the statistics of the points `block` (`block.len() × sims`,
+/// point-major) from the tasks' parts (`parts[i]` point-major over `tasks[i]`).
+fn gather_rows(
+    tasks: &[(Range<usize>, Range<usize>)],
+    parts: &[Vec<f32>],
+    block: Range<usize>,
+    sims: usize,
+    rows: &mut Vec<f32>,
+) {
+    rows.clear();
+    rows.resize(block.len() * sims, f32::NAN);
+    for ((g, s), part) in tasks.iter().zip(parts) {
+        let (lo, hi) = (block.start.max(g.start), block.end.min(g.end));
+        if lo >= hi {
+            continue;
+        }
+        let ns = s.len();
+        for p in lo..hi {
+            let from = &part[(p - g.start) * ns..(p - g.start + 1) * ns];
+            rows[(p - block.start) * sims + s.start..][..ns].copy_from_slice(from);
+        }
+    }
+}
+
 /// Statistics held at once by [`calibrate`] (`2^24` f32 = 64 MiB); larger grids are done
 /// in chunks of points, each re-running its simulations.
 pub const CALIBRATE_BUDGET: usize = 1 << 24;
@@ -449,7 +476,6 @@ pub fn calibrate_with_progress<M: Model>(
     let Setup { active, prep, .. } = setup(model, grid, sims, tiling)?;
     let mut lambda = vec![f32::NAN; grid.len()];
     let chunk = (CALIBRATE_BUDGET / sims).max(1);
-    let mut matrix: Vec<f32> = Vec::new();
     for c0 in (0..active.len()).step_by(chunk) {
         let cg = chunk.min(active.len() - c0);
         let mut ts = tasks(cg, sims, tiling);
@@ -461,21 +487,22 @@ pub fn calibrate_with_progress<M: Model>(
             model.simulate(&prep, g.clone(), s.clone(), &mut stats);
             stats
         })?;
-        matrix.resize(cg * sims, 0.0);
-        for ((g, s), part) in ts.iter().zip(parts) {
-            let w = g.len();
-            for (si, row) in part.chunks_exact(w).enumerate() {
-                for (gi, &t) in row.iter().enumerate() {
-                    matrix[(g.start - c0 + gi) * sims + s.start + si] = t;
-                }
-            }
-        }
-        let select = |row: &mut [f32]| simcore::stats::select_nth(row, rank);
-        let lams: Vec<Result<f32, ParamError>> = match sim.pool() {
-            Some(pool) => pool.install(|| matrix.par_chunks_mut(sims).map(select).collect()),
-            None => matrix.chunks_mut(sims).map(select).collect(),
+        // Blocks of points, each gathered from the tasks' parts into whole rows of `K`
+        // statistics and selected while in cache, on the worker threads.
+        let blocks: Vec<Range<usize>> =
+            (c0..c0 + cg).step_by(SELECT_BLOCK).map(|p| p..(p + SELECT_BLOCK).min(c0 + cg)).collect();
+        let one = |rows: &mut Vec<f32>, block: &Range<usize>| {
+            gather_rows(&ts, &parts, block.clone(), sims, rows);
+            rows.chunks_mut(sims).map(|row| simcore::stats::select_nth(row, rank)).collect::<Vec<_>>()
         };
-        for (gi, l) in lams.into_iter().enumerate() {
+        let lams: Vec<Vec<Result<f32, ParamError>>> = match sim.pool() {
+            Some(pool) => pool.install(|| blocks.par_iter().map_init(Vec::new, one).collect()),
+            None => {
+                let mut rows = Vec::new();
+                blocks.iter().map(|b| one(&mut rows, b)).collect()
+            }
+        };
+        for (gi, l) in lams.into_iter().flatten().enumerate() {
             lambda[active[c0 + gi]] = l?;
         }
     }

@@ -63,22 +63,21 @@ impl Model for TwoArmZModel {
 
     fn simulate(&self, prep: &Vec<f32>, points: Range<usize>, sims: Range<usize>, stats: &mut [f32]) {
         let eff = &prep[points.clone()];
-        let gp = eff.len();
-        let s0 = sims.start;
+        let (s0, ns) = (sims.start, sims.len());
         let full = s0 + sims.len() / LANES * LANES;
         for first in (s0..full).step_by(LANES) {
             let sums = arm_sums::<Wide>(self.seed, first as u64, self.coeffs.n);
             for (gi, &e) in eff.iter().enumerate() {
                 let t = statistic::<Wide>(sums, e, &self.coeffs);
                 for l in 0..LANES {
-                    stats[(first - s0 + l) * gp + gi] = t.lane(l);
+                    stats[gi * ns + first - s0 + l] = t.lane(l);
                 }
             }
         }
         for s in full..sims.end {
             let sums = arm_sums::<f32>(self.seed, s as u64, self.coeffs.n);
             for (gi, &e) in eff.iter().enumerate() {
-                stats[(s - s0) * gp + gi] = statistic::<f32>(sums, e, &self.coeffs);
+                stats[gi * ns + s - s0] = statistic::<f32>(sums, e, &self.coeffs);
             }
         }
     }

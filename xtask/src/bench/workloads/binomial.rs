@@ -16,7 +16,9 @@
 //! note; counts checked equal), `validate pregen`
 //! (reading the `S×n×d` array, filled untimed by `binomial_fill_uniforms`) and
 //! `calibrate fused` (`α = 0.05`; at `--size seed` only for B3 and B4: selecting over
-//! `S = 131072` statistics per point makes B1 and B2 take 5–15 s a run).
+//! `S = 131072` statistics per point makes B1 and B2 take 5–15 s a run) and
+//! `calibrate sorted (engine)` (B3 and B4 on the CPU backends: the engine's `calibrate`
+//! with sorted counting; every `λ*` checked equal, bit for bit, to `calibrate fused`).
 //!
 //! Byte model: `pregen` reads 4 bytes of uniforms per comparison (`G·S·n·d·4`, the
 //! bytes WORKLOADS.md asks to compare with the measured peak — logical bytes: a tiled
@@ -36,7 +38,7 @@
 
 use simlanes::Backend;
 use simlanes::calibration::binomial::{BinomialModel, Counting, SORTED_MIN_N};
-use simlanes::calibration::{Grid, tune, validate};
+use simlanes::calibration::{Grid, calibrate, tune, validate};
 use simlanes::simcore::models::binomial::expit_f32;
 use simlanes::simcore::rng::Stream;
 use simlanes::simcore::stats::binomial_pmf;
@@ -227,20 +229,78 @@ fn run(
     // calibrate, fused.
     let (stats, res) =
         repeat(ctx.repeats(), ctx.budget_s(), || sim.binomial_calibrate(&sp, ALPHA, Uniforms::Fused));
-    rows.push(match res {
-        Ok(lam) => {
-            let check = calibrate_check(&sim, ctx.seed, &th, &lam, s, n);
-            metas[2].row(Measured {
+    let brute_best = stats.best;
+    let lam = match res {
+        Ok(lam) => lam,
+        Err(e) => {
+            rows.push(metas[2].failed(e.to_string()));
+            return rows;
+        }
+    };
+    let check = calibrate_check(&sim, ctx.seed, &th, &lam, s, n);
+    rows.push(metas[2].row(Measured {
+        stats,
+        work,
+        bytes: Some((4.0 * g as f64, Traffic::Write)),
+        flops: None,
+        check,
+    }));
+    if tile.is_none() && n >= SORTED_MIN_N && !matches!(b, Backend::Gpu { .. }) {
+        let meta =
+            Meta::new("W3", "calibrate sorted (engine)", b, "comparisons/s").size(size, reduced.clone());
+        rows.push(sorted_calibrate_row(&sim, ctx, meta, &th, s, n, brute_best, &lam));
+    }
+    rows
+}
+
+/// The calibration engine's `calibrate` (`α` as `calibrate fused`) with
+/// [`Counting::Sorted`] on the grid `th`, tiles from [`tune::autotune`]: equivalent
+/// comparisons/s, the ratio to the `calibrate fused` row's best time `brute_best` in the
+/// note, and a check that every `λ*` equals that row's `brute`, bit for bit.
+#[allow(clippy::too_many_arguments)]
+fn sorted_calibrate_row(
+    sim: &Simulator,
+    ctx: &Ctx,
+    mut meta: Meta,
+    th: &[f64],
+    s: usize,
+    n: usize,
+    brute_best: f64,
+    brute: &[f32],
+) -> Row {
+    let g = th.len() / D;
+    let (grid, model) = match (Grid::new(D, th.to_vec()), BinomialModel::new(ctx.seed, n, D)) {
+        (Ok(grid), Ok(m)) => (grid, m.with_counting(Counting::Sorted)),
+        (Err(e), _) | (_, Err(e)) => return meta.failed(e.to_string()),
+    };
+    let tiling = match tune::autotune(sim, &model, &grid, s.min(4096)) {
+        Ok((t, _)) => t,
+        Err(e) => return meta.failed(e.to_string()),
+    };
+    let (stats, res) =
+        repeat(ctx.repeats(), ctx.budget_s(), || calibrate(sim, &model, &grid, ALPHA, s, tiling));
+    match res {
+        Ok(c) => {
+            let bad = c.lambda.iter().zip(brute).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+            let ratio = brute_best / stats.best;
+            meta.note = Some(format!(
+                "equivalent comparisons (G·S·n·d); {ratio:.1}x the `calibrate fused` row of this run; tiles {}x{}",
+                tiling.grid_tile, tiling.sim_tile
+            ));
+            let check = Check::new(
+                bad == 0 && c.lambda.len() == brute.len(),
+                format!("sorted vs brute-force thresholds: {bad} of {g} points differ; {ratio:.1}x brute force"),
+            );
+            meta.row(Measured {
                 stats,
-                work,
+                work: (g * s * n * D) as f64,
                 bytes: Some((4.0 * g as f64, Traffic::Write)),
                 flops: None,
                 check,
             })
         }
-        Err(e) => metas[2].failed(e.to_string()),
-    });
-    rows
+        Err(e) => meta.failed(e.to_string()),
+    }
 }
 
 /// The calibration engine's `validate` with [`Counting::Sorted`] (fused uniforms, tiles
