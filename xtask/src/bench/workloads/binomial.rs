@@ -289,7 +289,9 @@ fn sorted_calibrate_row(
             ));
             let check = Check::new(
                 bad == 0 && c.lambda.len() == brute.len(),
-                format!("sorted vs brute-force thresholds: {bad} of {g} points differ; {ratio:.1}x brute force"),
+                format!(
+                    "sorted vs brute-force thresholds: {bad} of {g} points differ; {ratio:.1}x brute force"
+                ),
             );
             meta.row(Measured {
                 stats,

@@ -15,6 +15,9 @@
 //! bytes) read, the final state (`6·nn·B·4` B) written. The state and the delay ring
 //! stay in cache: this workload is compute-bound.
 //!
+//! A `noise only` row per size (CPU backends) draws the `6·nn·nt·B` normals alone (see
+//! `noise`): the rate neither variant can exceed by more than the machine's noise.
+//!
 //! Check (WORKLOADS.md): with `sigma = 0` and `W = 0`, every batch member of the
 //! backend's output equals, bit for bit, the scalar backend's run of one member (all
 //! members then have the same parameters and no noise); and the timed output is finite.
@@ -22,7 +25,7 @@
 use simlanes::Backend;
 use simlanes::workload::jansen_rit::JansenRitSpec;
 
-use super::{Ctx, Measured, Meta, Size, simulator};
+use super::{Ctx, Measured, Meta, Size, noise, simulator};
 use crate::bench::report::{Check, Row};
 use crate::bench::stream::Traffic;
 use crate::bench::timing::repeat;
@@ -61,6 +64,10 @@ pub fn rows(b: Backend, ctx: &Ctx) -> Vec<Row> {
                 .size(format!("nn={nn} nt={nt} B={batch}"), reduced.clone());
             rows.push(run(&meta, b, ctx, nn, nt, batch, delayed));
         }
+        // The 6 normals per node-step alone (see `noise`): neither variant can run much faster.
+        let meta = Meta::new("W4", "noise only", b, "node-steps/s")
+            .size(format!("nn={nn} nt={nt} B={batch}"), reduced.clone());
+        rows.extend(noise::row::<f32>(b, ctx, meta, batch, 6 * nn * nt, (nn * nt * batch) as f64));
     }
     rows
 }

@@ -1,6 +1,8 @@
 //! W2 rows — Ornstein–Uhlenbeck (f64), steps per second, in the three modes of
 //! WORKLOADS.md: `path` (a, every state written), `final` (b) and `normals` (c, the
-//! deterministic part on caller-supplied normals).
+//! deterministic part on caller-supplied normals); on the CPU backends also `final,
+//! parallel in time` (b with each path cut into 64 chunks of time, stitched) and `noise
+//! only` (the normals of (a)/(b) drawn alone, see `noise`).
 //!
 //! Sizes (`num_steps × num_sim`): quick `500_000 × 8`; seed `5_000_000 × 8`; sweep
 //! `5_000_000 × 8`, `500_000 × 64`, `50_000 × 1024` (4e7, 3.2e7, 5.1e7 steps).
@@ -19,14 +21,18 @@
 //!   `se(s²) = σ²·sqrt(2(1+ρ²)/((1−ρ²)M))`, `se(r₁) = sqrt((1−ρ²)/M)` for `M` samples;
 //! * `final`: equal, bit for bit, to the last row of the `path` output (same streams);
 //! * `normals`: fed normal `t` of stream `i` of the seed (generated here through
-//!   `simcore`'s `NormalSeq`, untimed), equal bit for bit to the `final` output.
+//!   `simcore`'s `NormalSeq`, untimed), equal bit for bit to the `final` output;
+//! * `final, parallel in time`: within the mode's documented bound of `final`
+//!   (`Simulator::ou_final_parallel_in_time`), with `M_x` the largest `|x|` of the `path`
+//!   output and `M_z` the largest `|diffuse·z|` of the normals of `normals`;
+//! * `noise only`: the mean of the normals within 4 standard errors of 0.
 
 use simlanes::Backend;
 use simlanes::simcore::rng::{NormalSeq, Stream};
 use simlanes::simcore::stats::Lag1;
 use simlanes::workload::ou::{OuParams, OuSpec};
 
-use super::{Ctx, Measured, Meta, Size, both, simulator, within_4se};
+use super::{Ctx, Measured, Meta, Size, both, noise, simulator, within_4se};
 use crate::bench::report::{Check, Row};
 use crate::bench::stream::Traffic;
 use crate::bench::timing::repeat;
@@ -108,6 +114,7 @@ fn run(b: Backend, ctx: &Ctx, steps: usize, sims: usize) -> Vec<Row> {
         check: path_check(&path, sims, &params),
     }));
     let last_row = path[steps * sims..].to_vec();
+    let max_x = path.iter().fold(0.0f64, |m, x| m.max(x.abs()));
     drop(path);
 
     // (b) final state.
@@ -146,7 +153,53 @@ fn run(b: Backend, ctx: &Ctx, steps: usize, sims: usize) -> Vec<Row> {
         })),
         Err(e) => rows.push(metas[2].failed(e.to_string())),
     }
+    let max_dz = params.coeffs_f64().diffuse * z.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    drop(z);
+
+    // (b) parallel in time, against the sequential oracle within its stated bound.
+    if !matches!(b, Backend::Gpu { .. }) {
+        let meta = Meta::new("W2", format!("final, parallel in time (C={PIT_CHUNKS})"), b, "steps/s")
+            .size(size.clone(), None);
+        let (stats, res) =
+            repeat(ctx.repeats(), ctx.budget_s(), || sim.ou_final_parallel_in_time(&spec, PIT_CHUNKS));
+        rows.push(match res {
+            Ok(x) => {
+                let len = steps.div_ceil(PIT_CHUNKS).next_multiple_of(4).max(4);
+                let bound = pit_bound(&params, max_x, max_dz, steps.div_ceil(len), len);
+                let worst = x.iter().zip(&fin).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+                let check = Check::new(
+                    worst <= bound,
+                    format!("max |parallel - sequential| {worst:.2e} <= bound {bound:.2e}"),
+                );
+                meta.row(Measured {
+                    stats,
+                    work,
+                    bytes: Some((8.0 * sims as f64, Traffic::Write)),
+                    flops: None,
+                    check,
+                })
+            }
+            Err(e) => meta.failed(e.to_string()),
+        });
+    }
+
+    // What the normals alone cost (see `noise`): (a) and (b) cannot run much faster.
+    let meta = Meta::new("W2", "noise only", b, "steps/s").size(size, None);
+    rows.extend(noise::row::<f64>(b, ctx, meta, sims, steps, work));
     rows
+}
+
+/// Chunks per simulation of the parallel-in-time row (the mode's documented example).
+const PIT_CHUNKS: usize = 64;
+
+/// The agreement bound of `Simulator::ou_final_parallel_in_time` (its docs): with
+/// `u = 2^-53`, `C` chunks of `len` steps,
+/// `u·[(2·M_z + 3·M_x)/(1 − r) + C·M_x·(2 + 2⌈log2(len + 1)⌉)]`.
+fn pit_bound(params: &OuParams, max_x: f64, max_dz: f64, chunks: usize, len: usize) -> f64 {
+    let u = f64::EPSILON / 2.0;
+    let r = params.coeffs_f64().relax;
+    let log = ((len + 1) as f64).log2().ceil();
+    u * ((2.0 * max_dz + 3.0 * max_x) / (1.0 - r) + chunks as f64 * max_x * (2.0 + 2.0 * log))
 }
 
 #[cfg(test)]

@@ -1,0 +1,78 @@
+//! Noise-only rows: the normals a workload draws, generated with nothing else to do, on
+//! the SIMD lanes and threads of the backend. The workload's kernel draws exactly these
+//! normals and does its model math besides, so its rate can exceed this one only by the
+//! run-to-run noise of the machine (about ±10 % on the 2-core VM): the measurement behind
+//! the W2 final-state and W4 targets that the stream contract puts out of reach (see the
+//! README).
+//!
+//! What runs: `per_stream` normals of each of `streams` Philox streams of the seed, drawn
+//! by the kernels' own fastest generator path — `simcore::models::ou::ou_chunk_sums_x2`
+//! (the parallel-in-time W2 kernel: each lane a contiguous chunk of one stream, two lane
+//! groups drawing their Philox blocks in one `u32x8` call; Box–Muller as `NormalSeq`)
+//! with `relax = 1, diffuse = 1`, so that the "model" is a running sum of the normals.
+//! Chunks along time give every lane its own dependent chain, the most favourable
+//! schedule for the generator. Streams are spread over the backend's threads. Check: the
+//! mean of all the normals is within 4 standard errors (`1/sqrt(N)`) of 0.
+
+use rayon::prelude::*;
+use simlanes::Backend;
+use simlanes::backend::simd::WidePrecision;
+use simlanes::simcore::lane::{Precision, Real};
+use simlanes::simcore::models::ou::{OuCoeffs, normals_per_block, ou_chunk_sums_x2};
+
+use super::{Ctx, Measured, Meta, threads_of, within_4se};
+use crate::bench::report::Row;
+use crate::bench::timing::repeat;
+
+/// Philox word lanes of one generator call (`u32x8`: two `f64x4` groups, or one `f32x8`
+/// group twice).
+type Words = <<f32 as WidePrecision>::Wide as Real>::Words;
+
+/// The noise-only row of `meta` on `b` (SIMD or threaded; `None` for the other backends):
+/// `per_stream` normals of precision `P` from each of `streams` streams of `seed`, the row's
+/// work `work` (in the workload's own unit) per timed run.
+pub fn row<P: WidePrecision>(
+    b: Backend,
+    ctx: &Ctx,
+    meta: Meta,
+    streams: usize,
+    per_stream: usize,
+    work: f64,
+) -> Option<Row> {
+    if !matches!(b, Backend::Simd | Backend::Threaded(_)) {
+        return None;
+    }
+    // Chunks per call: two lane groups.
+    let chunks = 2 * <P::Wide as Real>::LANES;
+    let per = normals_per_block::<P>() as usize;
+    if streams == 0 || per_stream == 0 || !per_stream.is_multiple_of(chunks * per) {
+        return Some(meta.failed(format!(
+            "{per_stream} normals per stream are not {chunks} chunks of whole {per}-normal blocks"
+        )));
+    }
+    let len = (per_stream / chunks) as u64;
+    let pool = match rayon::ThreadPoolBuilder::new().num_threads(threads_of(b).max(1)).build() {
+        Ok(p) => p,
+        Err(e) => return Some(meta.failed(e.to_string())),
+    };
+    let one = <P as Precision>::from_f64(1.0);
+    let sum_ones = OuCoeffs { relax: P::Wide::splat(one), diffuse: P::Wide::splat(one) };
+    let seed = ctx.seed;
+    let lane_sum = |v: P::Wide| (0..<P::Wide as Real>::LANES).map(|l| v.lane(l).to_f64()).sum::<f64>();
+    let draw = || -> f64 {
+        pool.install(|| {
+            (0..streams as u64)
+                .into_par_iter()
+                .map(|s| {
+                    let (a, b) =
+                        ou_chunk_sums_x2::<P::Wide, Words>(seed, s, |l| l as u64 * len, len, &sum_ones);
+                    lane_sum(a) + lane_sum(b)
+                })
+                .sum()
+        })
+    };
+    let (stats, sum) = repeat(ctx.repeats(), ctx.budget_s(), draw);
+    let n = (streams * per_stream) as f64;
+    let check = within_4se("mean of the normals", sum / n, 0.0, 1.0 / n.sqrt());
+    Some(meta.row(Measured { stats, work, bytes: None, flops: None, check }))
+}
