@@ -341,3 +341,99 @@ fn legacy_limits_are_typed_errors() {
     assert!(matches!(jr.validate(), Err(SimError::Param(_))));
     assert!(JansenRitSpec { jax_key: Some(key(0, Layout::Partitionable)), ..jr }.validate().is_ok());
 }
+
+/// W3 grid of `g` points, `d` arms: logits in (-1.5, 1.5).
+fn w3_theta(g: usize, d: usize) -> Vec<f64> {
+    (0..g * d).map(|i| ((i as f64 * 0.754_877_666).fract() - 0.5) * 3.0).collect()
+}
+
+#[test]
+fn w3_jax_fused_equals_the_pregenerated_jax_array_on_every_backend() {
+    use simlanes::calibration::binomial::{BinomialModel, Counting};
+    use simlanes::calibration::{Grid, Tiling, calibrate, validate};
+    use simlanes::workload::binomial::{BinomialSpec, Uniforms};
+    use simlanes::workload::jax::binomial_uniforms_from_jax_key;
+    for layout in LAYOUTS {
+        let k = key(5, layout);
+        // d = 4 (the four-arm fast path) and d = 3; S around the lane counts.
+        for (n, d, sims) in [(3usize, 4usize, 19usize), (2, 3, 9), (1, 4, 8), (20, 4, 17)] {
+            let u = binomial_uniforms_from_jax_key(k, sims, n, d).unwrap();
+            let jax = Uniforms::Jax { key: k, sims };
+            let spec = BinomialSpec { seed: 0, theta: w3_theta(6, d), d, n, sims, null_truth: None };
+            let lambda = 0.5;
+            let want = Simulator::new(Backend::Scalar)
+                .unwrap()
+                .binomial_validate(&spec, lambda, Uniforms::Pregenerated(&u))
+                .unwrap();
+            assert!(want.iter().any(|&r| r > 0) && want.iter().any(|&r| r < sims as u64), "{want:?}");
+            let want_lam = Simulator::new(Backend::Scalar)
+                .unwrap()
+                .binomial_calibrate(&spec, 0.2, Uniforms::Pregenerated(&u))
+                .unwrap();
+            for sim in cpu_backends() {
+                let what = format!("{layout:?} n {n} d {d} S {sims} {:?}", sim.backend());
+                assert_eq!(sim.binomial_validate(&spec, lambda, jax).unwrap(), want, "{what}");
+                assert_eq!(
+                    bits32(&sim.binomial_calibrate(&spec, 0.2, jax).unwrap()),
+                    bits32(&want_lam),
+                    "{what}"
+                );
+            }
+            // The GPU kernels' path (host-drawn array) in the emulator.
+            let plan = spec.plan(jax).unwrap();
+            assert_eq!(emulator::binomial_validate_plan(&plan, lambda as f32, 3).unwrap(), want);
+            let m = simlanes::workload::binomial::calibration_rank(sims, 0.2).unwrap();
+            let lam = simlanes::backend::gpu::calibrate::binomial_calibrate_emulated(&plan, m, 3).unwrap();
+            assert_eq!(bits32(&lam), bits32(&want_lam));
+            // The calibration engine, brute force and sorted counting.
+            let grid = Grid::new(d, w3_theta(6, d)).unwrap();
+            let sim = Simulator::new(Backend::Threaded(ThreadConfig::new(2))).unwrap();
+            for counting in [Counting::BruteForce, Counting::Sorted] {
+                let m = BinomialModel::new(0, n, d).unwrap().with_counting(counting);
+                let (pre, fused) = (m.with_uniforms(Uniforms::Pregenerated(&u)), m.with_uniforms(jax));
+                let tiling = Tiling::new(4, 8);
+                assert_eq!(
+                    validate(&sim, &fused, &grid, lambda, 0.01, sims, tiling).unwrap(),
+                    validate(&sim, &pre, &grid, lambda, 0.01, sims, tiling).unwrap()
+                );
+                let (a, b) = (
+                    calibrate(&sim, &fused, &grid, 0.2, sims, tiling).unwrap(),
+                    calibrate(&sim, &pre, &grid, 0.2, sims, tiling).unwrap(),
+                );
+                assert_eq!(bits32(&a.lambda), bits32(&b.lambda), "{counting:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn w3_jax_fused_checks_its_draw() {
+    use simlanes::calibration::binomial::BinomialModel;
+    use simlanes::calibration::{Grid, Tiling, validate};
+    use simlanes::workload::binomial::{BinomialSpec, Uniforms};
+    let sim = Simulator::new(Backend::Simd).unwrap();
+    let spec = BinomialSpec { seed: 0, theta: w3_theta(2, 4), d: 4, n: 2, sims: 10, null_truth: None };
+    // A draw of another S.
+    let other = Uniforms::Jax { key: key(1, Layout::Partitionable), sims: 11 };
+    assert!(matches!(
+        sim.binomial_validate(&spec, 0.5, other),
+        Err(SimError::Shape { name: "jax sims", .. })
+    ));
+    let m = BinomialModel::new(0, 2, 4).unwrap().with_uniforms(other);
+    let grid = Grid::new(4, w3_theta(2, 4)).unwrap();
+    assert!(matches!(
+        validate(&sim, &m, &grid, 0.5, 0.01, 10, Tiling::default()),
+        Err(SimError::Shape { name: "jax sims", .. })
+    ));
+    // S·n·d = 2^32 words: over the legacy limit (refused before anything runs), fine
+    // when partitionable.
+    let (n, sims) = (1usize << 22, 256usize);
+    let big = BinomialSpec { n, sims, ..spec };
+    for (layout, ok) in [(Layout::Legacy, false), (Layout::Partitionable, true)] {
+        let plan = big.plan(Uniforms::Jax { key: key(1, layout), sims });
+        assert_eq!(plan.is_ok(), ok, "{layout:?}");
+        if !ok {
+            assert!(matches!(plan, Err(SimError::Param(_))));
+        }
+    }
+}

@@ -3,8 +3,8 @@
 //!
 //! * `"binomial"` — the W3 design ([`BinomialModel`]), random numbers from the Philox
 //!   streams of `seed` (fused) or, with `key=`, exactly `jax.random.uniform(key, (K, n, d))`
-//!   ([`binomial_uniforms_from_jax_key`], drawn once and read by the engine as
-//!   pregenerated uniforms);
+//!   (`Uniforms::Jax`: generated in registers element by element, never stored, so `K`
+//!   is bounded by time, not memory);
 //! * `"two_arm_z"` — the two-arm z-test ([`TwoArmZModel`]), grid columns `(mu_c, mu_t)`,
 //!   `n` patients per arm, null `mu_t <= mu_c` by default.
 //!
@@ -21,7 +21,7 @@ use simlanes::calibration::binomial::BinomialModel;
 use simlanes::calibration::two_arm_z::TwoArmZModel;
 use simlanes::calibration::{self, Grid, Model, Tiling};
 use simlanes::workload::binomial::Uniforms;
-use simlanes::workload::jax::{JaxKey, Layout, binomial_uniforms_from_jax_key};
+use simlanes::workload::jax::{JaxKey, Layout};
 use simlanes::{SimError, Simulator};
 
 /// Where the random numbers come from.
@@ -106,9 +106,9 @@ impl Problem {
         Ok(Self { sim, grid, n, sims, rng, two_arm_z, tiling })
     }
 
-    /// Runs `f` with the model (interruptibly, GIL released); a JAX key's uniforms are
-    /// drawn there first. Model errors (`n = 0`, `n·d` too large, a grid of the wrong
-    /// width) come before any simulation.
+    /// Runs `f` with the model (interruptibly, GIL released). Model errors (`n = 0`,
+    /// `n·d` too large, a grid of the wrong width, a legacy-layout draw too large) come
+    /// before any simulation.
     fn with_model<R: Send>(
         &self,
         py: Python<'_>,
@@ -125,15 +125,10 @@ impl Problem {
                 run(py, &self.sim, |s| f(s, &model))
             }
             (Randomness::Jax(key), _) => {
-                let model = BinomialModel::new(0, self.n, d).map_err(to_py)?;
-                let (n, sims, key) = (self.n, self.sims, *key);
-                run(py, &self.sim, |s| {
-                    let u = binomial_uniforms_from_jax_key(key, sims, n, d)?;
-                    if s.is_cancelled() {
-                        return Err(SimError::Cancelled);
-                    }
-                    f(s, &model.with_uniforms(Uniforms::Pregenerated(&u)))
-                })
+                let model = BinomialModel::new(0, self.n, d)
+                    .map_err(to_py)?
+                    .with_uniforms(Uniforms::Jax { key: *key, sims: self.sims });
+                run(py, &self.sim, |s| f(s, &model))
             }
         }
     }

@@ -20,6 +20,8 @@
 use crate::error::ParamError;
 use crate::lane::{Real, UintLane};
 use crate::rng::Stream;
+use crate::rng::jax::JaxLanes;
+use crate::rng::jax::convert::uniform_f32;
 
 /// Largest `n·d` (uniforms per simulation): `2^24`, so that `f32(count)` and `f32(n·d)`
 /// are exact.
@@ -130,6 +132,40 @@ pub fn count_fused_grid<L: Real<Scalar = f32>>(
             *cnt = cnt.wrapping_add(below(u, pg[a]));
         }
     });
+}
+
+/// Fused counts with JAX's uniforms (as [`count_fused_grid`], `p` and `counts` alike):
+/// `U[s,k,a]` is element `(s·n + k)·d + a` of the draw of `lanes` — with one key `key` in
+/// every lane and `n·d·S` words, exactly `jax.random.uniform(key, (S, n, d))` — for
+/// simulations `s = first, first + 1, …` (one per lane). Equals [`count_pregenerated_grid`]
+/// on that array. One threefry hash per uniform, four interleaved at a time.
+///
+/// # Panics
+/// If `p.len() != counts.len() * d`.
+#[inline(always)]
+pub fn count_jax_grid<L: Real<Scalar = f32>>(
+    lanes: &JaxLanes<L::Words>,
+    first: u64,
+    n: usize,
+    d: usize,
+    p: &[f32],
+    counts: &mut [L::Bits],
+) {
+    assert_eq!(p.len(), counts.len() * d, "p must be counts.len() × d");
+    let nd = (n * d) as u64;
+    let uniform = |w: L::Words| uniform_f32::<L>(L::bits_from_words(w), L::splat(0.0), L::splat(1.0));
+    if d == 4 {
+        count_grid4::<L>(n, p, counts, |k| lanes.words_strided::<4>(first, nd, 4 * k as u64).map(uniform));
+        return;
+    }
+    counts.fill(L::Bits::splat(0));
+    for j in 0..nd {
+        let u = uniform(lanes.words_strided::<1>(first, nd, j)[0]);
+        let a = j as usize % d;
+        for (cnt, pg) in counts.iter_mut().zip(p.chunks_exact(d)) {
+            *cnt = cnt.wrapping_add(below(u, pg[a]));
+        }
+    }
 }
 
 /// The `d = 4` grid count (the W3 shape): sample `k`'s four arm uniforms come from
@@ -259,6 +295,29 @@ pub fn fill_uniforms(seed: u64, first: u64, nd: usize, out: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jax_counts_equal_pregenerated_counts_on_the_jax_array() {
+        use crate::rng::jax::{Layout, fill_uniform_f32, key};
+        let k = key(11, false).unwrap();
+        for layout in [Layout::Partitionable, Layout::Legacy] {
+            for (n, d) in [(3usize, 4usize), (2, 3), (1, 4)] {
+                let (sims, nd) = (5usize, n * d);
+                let total = (sims * nd) as u64;
+                let mut u = [0f32; 60];
+                fill_uniform_f32::<f32>(k, layout, total, 0.0, 1.0, 0, &mut u[..total as usize]).unwrap();
+                let lanes = JaxLanes::<u32>::new(|_| k, layout, total).unwrap();
+                let p: [f32; 12] = core::array::from_fn(|i| (i as f32 * 0.37).fract());
+                let gp = 12 / d;
+                for s in 0..sims {
+                    let (mut a, mut b) = ([0u32; 12], [0u32; 12]);
+                    count_jax_grid::<f32>(&lanes, s as u64, n, d, &p[..gp * d], &mut a[..gp]);
+                    count_pregenerated_grid::<f32>(&u, s, n, d, &p[..gp * d], &mut b[..gp]);
+                    assert_eq!(a, b, "{layout:?} n {n} d {d} sim {s}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn expit_known_values() {

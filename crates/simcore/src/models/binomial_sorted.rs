@@ -212,7 +212,10 @@ impl<'a> SortedArm<'a> {
         let lo = self.lut[k] as usize;
         if self.span <= PAD {
             let w = &self.sorted[lo..lo + PAD];
-            lo + usize::from(w[0] <= u) + usize::from(w[1] <= u) + usize::from(w[2] <= u) + usize::from(w[3] <= u)
+            lo + usize::from(w[0] <= u)
+                + usize::from(w[1] <= u)
+                + usize::from(w[2] <= u)
+                + usize::from(w[3] <= u)
         } else {
             let hi = self.lut[k + 1] as usize;
             lo + self.sorted[lo..hi].partition_point(|&p| p <= u)
@@ -442,7 +445,16 @@ mod tests {
 
     #[test]
     fn round_small_is_nearest_and_non_decreasing() {
-        for (x, k) in [(0.0f32, 0u32), (0.25, 0), (0.5, 0), (0.75, 1), (1.5, 2), (2.5, 2), (4095.5, 4096), (65535.99, 65536)] {
+        for (x, k) in [
+            (0.0f32, 0u32),
+            (0.25, 0),
+            (0.5, 0),
+            (0.75, 1),
+            (1.5, 2),
+            (2.5, 2),
+            (4095.5, 4096),
+            (65535.99, 65536),
+        ] {
             assert_eq!(round_small(x), k, "{x}");
         }
         let (mut x, mut last) = (0.0f32, 0u32);

@@ -302,8 +302,9 @@ def validate(
     as ``jax.random.key_data`` words, see :func:`jax_uniform`) instead of ``seed``, the
     uniforms are exactly ``jax.random.uniform(key, (sims, n, d))`` (simulation ``s`` reads
     ``u[s]``; ``partitionable=False`` for ``jax_threefry_partitionable=False``), so the
-    counts equal those of the same computation in JAX. They are drawn once per call
-    (``4*sims*n*d`` bytes).
+    counts equal those of the same computation in JAX. They are generated in registers,
+    element by element, and never stored: ``sims`` is bounded by time, not memory (with
+    ``partitionable=False``, ``sims*n*d`` must stay below 2**32 - 1, as in JAX).
 
     ``null`` is an optional ``(G,)`` bool mask of the points where the null hypothesis
     holds; other points report 0. ``grid_tile`` x ``sim_tile`` is the task shape (default

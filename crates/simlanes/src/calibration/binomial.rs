@@ -18,13 +18,12 @@
 use super::{Grid, Model};
 use crate::backend::simd::WidePrecision;
 use crate::error::SimError;
-use crate::workload::binomial::Uniforms;
+use crate::workload::binomial::{Uniforms, jax_lanes};
 use simcore::lane::Real;
-use simcore::models::binomial::{
-    count_fused_grid, count_pregenerated_grid, expit_f32, statistic, validate_shape,
-};
+use simcore::models::binomial::{expit_f32, statistic, validate_shape};
 use simcore::models::binomial_sorted::{Cell, PAD, SortedArm, lut_len, sort_points, take_arm_counts};
 use simcore::rng::Stream;
+use simcore::rng::jax::convert::uniform_f32;
 use std::ops::Range;
 
 type Wide = <f32 as WidePrecision>::Wide;
@@ -59,7 +58,8 @@ pub struct BinomialModel<'a> {
     pub d: usize,
     /// `n·d`.
     nd: usize,
-    /// Fused or pregenerated (`[s][k][a]`, exactly `K·n·d` values).
+    /// Fused (Philox), pregenerated (`[s][k][a]`, exactly `K·n·d` values) or JAX's
+    /// (`jax.random.uniform(key, (K, n, d))` generated in registers).
     pub uniforms: Uniforms<'a>,
     /// Counting method.
     pub counting: Counting,
@@ -89,7 +89,8 @@ impl<'a> BinomialModel<'a> {
         Ok(Self { seed, n, d, nd, uniforms: Uniforms::Fused, counting: Counting::default() })
     }
 
-    /// The same model reading pregenerated uniforms (`[s][k][a]`, `K·n·d` values).
+    /// The same model with other uniforms (pregenerated `[s][k][a]` of `K·n·d` values, or
+    /// [`Uniforms::Jax`] of `K` simulations; checked against `K` when the engine runs).
     pub fn with_uniforms(self, uniforms: Uniforms<'a>) -> Self {
         Self { uniforms, ..self }
     }
@@ -116,14 +117,7 @@ impl<'a> BinomialModel<'a> {
         let mut wide = vec![<Wide as Real>::Bits::splat(0); gp];
         let mut counts = vec![[0u32; LANES]; gp];
         for first in (sims.start..full).step_by(LANES) {
-            match self.uniforms {
-                Uniforms::Fused => {
-                    count_fused_grid::<Wide>(self.seed, first as u64, self.n, self.d, p, &mut wide)
-                }
-                Uniforms::Pregenerated(u) => {
-                    count_pregenerated_grid::<Wide>(u, first, self.n, self.d, p, &mut wide)
-                }
-            }
+            self.uniforms.count_grid::<Wide>(self.seed, first, self.n, self.d, p, &mut wide);
             for (c, w) in counts.iter_mut().zip(&wide) {
                 *c = w.to_array();
             }
@@ -131,12 +125,7 @@ impl<'a> BinomialModel<'a> {
         }
         let mut one = vec![0u32; gp];
         for s in full..sims.end {
-            match self.uniforms {
-                Uniforms::Fused => count_fused_grid::<f32>(self.seed, s as u64, self.n, self.d, p, &mut one),
-                Uniforms::Pregenerated(u) => {
-                    count_pregenerated_grid::<f32>(u, s, self.n, self.d, p, &mut one)
-                }
-            }
+            self.uniforms.count_grid::<f32>(self.seed, s, self.n, self.d, p, &mut one);
             for (c, &o) in counts.iter_mut().zip(&one) {
                 c[0] = o;
             }
@@ -201,6 +190,21 @@ impl<'a> BinomialModel<'a> {
                         for (l, x) in row.iter_mut().enumerate() {
                             // Lanes past the range are never read back.
                             *x = if l < group { u[(first + l) * nd + j] } else { f32::NAN };
+                        }
+                    }
+                }
+                Uniforms::Jax { key, sims } => {
+                    // Lanes past the draw read unspecified words, never read back.
+                    let lanes = jax_lanes::<<Wide as Real>::Words>(key, sims * nd);
+                    for (q, quad) in rows.chunks_mut(4).enumerate() {
+                        let w = lanes.words_strided::<4>(first as u64, nd as u64, 4 * q as u64);
+                        for (row, wq) in quad.iter_mut().zip(w) {
+                            *row = uniform_f32::<Wide>(
+                                Wide::bits_from_words(wq),
+                                Wide::splat(0.0),
+                                Wide::splat(1.0),
+                            )
+                            .to_array();
                         }
                     }
                 }
@@ -281,15 +285,7 @@ impl Model for BinomialModel<'_> {
     }
 
     fn check_sims(&self, sims: usize) -> Result<(), SimError> {
-        if let Uniforms::Pregenerated(u) = self.uniforms {
-            let want = sims
-                .checked_mul(self.nd)
-                .ok_or(simcore::ParamError::TooLarge { name: "K*n*d", max: usize::MAX as u64 })?;
-            if u.len() != want {
-                return Err(SimError::Shape { name: "uniforms", expected: want, got: u.len() });
-            }
-        }
-        Ok(())
+        self.uniforms.check(sims, self.nd)
     }
 
     fn prepare(&self, grid: &Grid) -> Result<BinomialPrepared, SimError> {

@@ -24,9 +24,14 @@
 
 use crate::error::SimError;
 use crate::simulator::{Backend, Simulator};
+use crate::workload::jax::JaxKey;
 use simcore::ParamError;
 use simcore::error::nonzero;
-use simcore::models::binomial::{expit_f32, validate_shape};
+use simcore::lane::{Real, UintLane};
+use simcore::models::binomial::{
+    count_fused_grid, count_jax_grid, count_pregenerated_grid, expit_f32, validate_shape,
+};
+use simcore::rng::jax::JaxLanes;
 
 /// Where the uniforms come from.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -35,6 +40,81 @@ pub enum Uniforms<'a> {
     Fused,
     /// A caller-owned `S × n × d` array, layout `[s][k][a]` row-major.
     Pregenerated(&'a [f32]),
+    /// JAX's `jax.random.uniform(key, (sims, n, d))`, generated in registers element by
+    /// element (one threefry hash each), never written to memory: the same counts as
+    /// [`Uniforms::Pregenerated`] on that array
+    /// ([`crate::workload::jax::binomial_uniforms_from_jax_key`]) without its
+    /// `4·S·n·d` bytes. `sims` must be the run's `S` (under the legacy layout every value
+    /// depends on the array's size). The GPU backend draws the array on the host and
+    /// uploads it.
+    Jax {
+        /// The key of the draw.
+        key: JaxKey,
+        /// `S`, the draw's first dimension.
+        sims: usize,
+    },
+}
+
+impl Uniforms<'_> {
+    /// Checks these uniforms against a run of `sims` simulations of `nd = n·d` uniforms.
+    ///
+    /// # Errors
+    /// [`SimError::Shape`]: a pregenerated array not of length `S·n·d`, or a JAX draw of
+    /// another `S` (`name` `"uniforms"` / `"jax sims"`); [`SimError::Param`]: a legacy-layout
+    /// JAX draw of `2^32 − 1` words or more, or `S·n·d` overflowing (`TooLarge`).
+    pub(crate) fn check(&self, sims: usize, nd: usize) -> Result<(), SimError> {
+        let total =
+            sims.checked_mul(nd).ok_or(ParamError::TooLarge { name: "sims*n*d", max: usize::MAX as u64 })?;
+        match *self {
+            Uniforms::Fused => Ok(()),
+            Uniforms::Pregenerated(u) if u.len() != total => {
+                Err(SimError::Shape { name: "uniforms", expected: total, got: u.len() })
+            }
+            Uniforms::Pregenerated(_) => Ok(()),
+            Uniforms::Jax { sims: s, .. } if s != sims => {
+                Err(SimError::Shape { name: "jax sims", expected: sims, got: s })
+            }
+            Uniforms::Jax { key, .. } => {
+                JaxLanes::<u32>::new(|_| key.core(), key.layout(), total as u64)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Counts of simulations `first, first + 1, …` (one per lane of `L`) at the points `p`
+    /// (`counts.len() × d`, row-major), `n` uniforms per arm, from these uniforms (`seed`
+    /// for [`Uniforms::Fused`]): the one dispatch of the CPU backends and the calibration
+    /// engine. The uniforms must have passed [`Uniforms::check`].
+    #[inline(always)]
+    pub(crate) fn count_grid<L: Real<Scalar = f32>>(
+        &self,
+        seed: u64,
+        first: usize,
+        n: usize,
+        d: usize,
+        p: &[f32],
+        counts: &mut [L::Bits],
+    ) {
+        match *self {
+            Uniforms::Fused => count_fused_grid::<L>(seed, first as u64, n, d, p, counts),
+            Uniforms::Pregenerated(u) => count_pregenerated_grid::<L>(u, first, n, d, p, counts),
+            Uniforms::Jax { key, sims } => {
+                let lanes = jax_lanes::<L::Words>(key, sims * n * d);
+                count_jax_grid::<L>(&lanes, first as u64, n, d, p, counts)
+            }
+        }
+    }
+}
+
+/// The lanes that read `jax.random.uniform(key, shape)` of `total` elements a row per
+/// lane (one key in every lane).
+///
+/// # Panics
+/// Under the legacy layout for `total >= 2^32 − 1`, which [`Uniforms::check`] refuses
+/// first.
+#[inline(always)]
+pub(crate) fn jax_lanes<W: UintLane<Scalar = u32>>(key: JaxKey, total: usize) -> JaxLanes<W> {
+    JaxLanes::new(|_| key.core(), key.layout(), total as u64).expect("Uniforms::check bounds legacy draws")
 }
 
 /// What to compute.
@@ -105,13 +185,7 @@ impl BinomialSpec {
         }
         let nd = validate_shape(self.n, d)?;
         let sims = nonzero("sims", self.sims)?;
-        let total =
-            sims.checked_mul(nd).ok_or(ParamError::TooLarge { name: "sims*n*d", max: usize::MAX as u64 })?;
-        if let Uniforms::Pregenerated(u) = uniforms
-            && u.len() != total
-        {
-            return Err(SimError::Shape { name: "uniforms", expected: total, got: u.len() });
-        }
+        uniforms.check(sims, nd)?;
         let active: Vec<usize> = match &self.null_truth {
             None => (0..grid).collect(),
             Some(nt) if nt.len() == grid => (0..grid).filter(|&g| nt[g]).collect(),

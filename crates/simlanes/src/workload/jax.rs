@@ -74,8 +74,11 @@
 //! of `p`; for exact equality pass the same f32 `p`, i.e. the same `θ`-to-`p` rule, on both
 //! sides.)
 //!
-//! The fused W3 mode (`Uniforms::Fused`) draws Philox streams, not JAX's; a JAX key runs
-//! W3 through this pregenerated array on every backend (the GPU backend uploads it).
+//! Or give the key itself, `Uniforms::Jax { key, sims: S }`: the same uniforms generated
+//! in registers element by element (one threefry hash each), never stored — the same
+//! counts without the `4·S·n·d` bytes, on every CPU backend and in the calibration engine
+//! (`BinomialModel::with_uniforms`); the GPU backend draws the array on the host and
+//! uploads it. `Uniforms::Fused` draws Philox streams, not JAX's.
 //!
 //! # W1, W2, W4/W4d, W5: the JAX stream mode (`jax_key`)
 //! [`PiSpec`], [`OuSpec`], [`JansenRitSpec`] and [`MprSpec`] have a field

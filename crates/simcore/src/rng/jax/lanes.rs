@@ -105,6 +105,56 @@ impl<W: UintLane<Scalar = u32>> JaxLanes<W> {
     pub fn word(&self, i: u64) -> W {
         self.words::<1>(i)[0]
     }
+
+    /// Words `j .. j + K` of rows `row0 + l` of a row-major draw with `stride` words per
+    /// row, lane `l` reading its own row: word `k` of lane `l` is element
+    /// `(row0 + l)·stride + j + k` of the lane's draw (one threefry hash each, interleaved).
+    /// With one key in every lane this reads an array such as
+    /// `jax.random.uniform(key, (S, n, d))` a row (simulation) per lane. Elements past
+    /// the draw (`>= n`) give unspecified words, never a panic.
+    ///
+    /// Cost: under [`Layout::Partitionable`], while every element index fits in 32 bits
+    /// (draws below `2^32` words), the counters are one vector add per word; otherwise,
+    /// and under [`Layout::Legacy`], they are built lane by lane.
+    #[inline(always)]
+    pub fn words_strided<const K: usize>(&self, row0: u64, stride: u64, j: u64) -> [W; K] {
+        let index = |k: usize, l: usize| {
+            row0.wrapping_add(l as u64).wrapping_mul(stride).wrapping_add(j).wrapping_add(k as u64)
+        };
+        match self.layout {
+            Layout::Partitionable => {
+                let last = index(K.saturating_sub(1), W::LANES - 1);
+                let ctr: [[W; 2]; K] = if last <= u64::from(u32::MAX) && index(0, 0) <= last {
+                    // No lane's index leaves 32 bits: high word 0, low word row base + j + k.
+                    let base = W::from_fn(|l| index(0, l) as u32);
+                    core::array::from_fn(|k| [W::splat(0), base.wrapping_add(W::splat(k as u32))])
+                } else {
+                    core::array::from_fn(|k| {
+                        [W::from_fn(|l| (index(k, l) >> 32) as u32), W::from_fn(|l| index(k, l) as u32)]
+                    })
+                };
+                threefry2x32_many(self.key, ctr).map(|[b1, b2]| b1 ^ b2)
+            }
+            Layout::Legacy => {
+                let w = self.words;
+                let h = w.div_ceil(2);
+                // Word m of the legacy draw: hash of the pair (j, c1), first or second half.
+                let pair = |m: u32| {
+                    let jm = if m < h { m } else { m.wrapping_sub(h) };
+                    let c1 = if h.wrapping_add(jm) < w { h.wrapping_add(jm) } else { 0 };
+                    (jm, c1)
+                };
+                let m = |k: usize, l: usize| index(k, l) as u32;
+                let ctr: [[W; 2]; K] = core::array::from_fn(|k| {
+                    [W::from_fn(|l| pair(m(k, l)).0), W::from_fn(|l| pair(m(k, l)).1)]
+                });
+                let out = threefry2x32_many(self.key, ctr);
+                core::array::from_fn(|k| {
+                    W::from_fn(|l| if m(k, l) < h { out[k][0].lane(l) } else { out[k][1].lane(l) })
+                })
+            }
+        }
+    }
 }
 
 /// Element `i` of `jax.random.uniform(k_l, shape)` (f32 in `[0, 1)`, 23 random bits) of
@@ -242,6 +292,45 @@ mod tests {
                     let one = JaxLanes::<u32>::for_members(parent, layout, 5, m, 6).unwrap();
                     assert_eq!(w.lane(l as usize), one.word(i));
                 }
+            }
+        }
+    }
+
+    #[cfg(feature = "simd")]
+    #[test]
+    fn strided_words_read_one_row_per_lane() {
+        // One key in every lane; lane l reads row row0 + l of a (rows × stride) draw.
+        let k = key(3, false).unwrap();
+        for layout in [Layout::Partitionable, Layout::Legacy] {
+            let n = 9 * 13;
+            let v = JaxLanes::<wide::u32x8>::new(|_| k, layout, n).unwrap();
+            let one = JaxLanes::<u32>::new(|_| k, layout, n).unwrap();
+            for (row0, j) in [(0u64, 0u64), (1, 5), (1, 10)] {
+                let w = v.words_strided::<3>(row0, 13, j);
+                for (kk, wk) in w.iter().enumerate() {
+                    for l in 0..8u64 {
+                        let i = (row0 + l) * 13 + j + kk as u64;
+                        if i < n {
+                            assert_eq!(
+                                wk.lane(l as usize),
+                                one.word(i),
+                                "{layout:?} row {} word {}",
+                                row0 + l,
+                                j
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // Partitionable indices past 32 bits take the lane-by-lane counters.
+        let v = JaxLanes::<wide::u32x8>::new(|_| k, Layout::Partitionable, 0).unwrap();
+        let one = JaxLanes::<u32>::new(|_| k, Layout::Partitionable, 0).unwrap();
+        let row0 = (1u64 << 32) / 7 - 3;
+        let w = v.words_strided::<2>(row0, 7, 4);
+        for (kk, wk) in w.iter().enumerate() {
+            for l in 0..8u64 {
+                assert_eq!(wk.lane(l as usize), one.word((row0 + l) * 7 + 4 + kk as u64));
             }
         }
     }

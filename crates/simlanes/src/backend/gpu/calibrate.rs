@@ -77,11 +77,24 @@ fn check_rank(plan: &BinomialPlan<'_>, m: usize) -> Result<u32, SimError> {
         .map_err(|_| ParamError::TooLarge { name: "sims", max: u64::from(u32::MAX) }.into())
 }
 
-fn kernel_uniforms<'a>(plan: &BinomialPlan<'a>) -> gpu_kernels::body::Uniforms<'a> {
-    match plan.uniforms {
+/// The kernels' view of `plan`'s uniforms: Philox streams or an array. The kernels have
+/// no JAX W3 draw: [`Uniforms::Jax`] becomes the array it equals, drawn on the host into
+/// `host` (and then uploaded like any pregenerated array).
+///
+/// # Errors
+/// As [`crate::workload::jax::binomial_uniforms_from_jax_key`].
+pub(crate) fn kernel_uniforms<'b>(
+    plan: &BinomialPlan<'b>,
+    host: &'b mut Vec<f32>,
+) -> Result<gpu_kernels::body::Uniforms<'b>, SimError> {
+    Ok(match plan.uniforms {
         Uniforms::Fused => gpu_kernels::body::Uniforms::Fused { seed: plan.seed },
         Uniforms::Pregenerated(u) => gpu_kernels::body::Uniforms::Pregenerated(u),
-    }
+        Uniforms::Jax { key, sims } => {
+            *host = crate::workload::jax::binomial_uniforms_from_jax_key(key, sims, plan.n, plan.d)?;
+            gpu_kernels::body::Uniforms::Pregenerated(host)
+        }
+    })
 }
 
 impl Gpu {
@@ -105,16 +118,18 @@ impl Gpu {
             reason: format!("kernel `{KERNEL}` missing: {e}"),
         })?;
         let (d, n, bins) = (plan.d, plan.n, plan.nd + 1);
-        let u_dev = match plan.uniforms {
-            Uniforms::Pregenerated(u) => Some(self.upload("binomial uniforms", u)?),
-            Uniforms::Fused => None,
+        let mut host = Vec::new();
+        let uniforms = kernel_uniforms(plan, &mut host)?;
+        let u_dev = match uniforms {
+            gpu_kernels::body::Uniforms::Pregenerated(u) => Some(self.upload("binomial uniforms", u)?),
+            gpu_kernels::body::Uniforms::Fused { .. } => None,
         };
         let per_launch = points_per_launch(bins);
         for (ci, gs) in plan.active.chunks(per_launch).enumerate() {
             let points = gs.len();
             let p = &plan.p[ci * per_launch * d..(ci * per_launch + points) * d];
             let spt = self.sims_per_thread(points, sims);
-            let args = CountArgs { p, d, n, sims, sims_per_thread: spt, uniforms: kernel_uniforms(plan) };
+            let args = CountArgs { p, d, n, sims, sims_per_thread: spt, uniforms };
             let threads = u32::try_from(args.threads())
                 .map_err(|_| ParamError::TooLarge { name: "grid points", max: u64::from(u32::MAX) })?;
             let p_dev = self.upload("binomial p", p)?;
@@ -169,16 +184,11 @@ fn emulated_in_chunks(
     let mut out = vec![f32::NAN; plan.grid];
     let sims = check_rank(plan, m)?;
     let (d, bins) = (plan.d, plan.nd + 1);
+    let mut host = Vec::new();
+    let uniforms = kernel_uniforms(plan, &mut host)?;
     for (ci, gs) in plan.active.chunks(per_launch).enumerate() {
         let p = &plan.p[ci * per_launch * d..(ci * per_launch + gs.len()) * d];
-        let args = CountArgs {
-            p,
-            d,
-            n: plan.n,
-            sims,
-            sims_per_thread: sims_per_thread.max(1),
-            uniforms: kernel_uniforms(plan),
-        };
+        let args = CountArgs { p, d, n: plan.n, sims, sims_per_thread: sims_per_thread.max(1), uniforms };
         let threads = u32::try_from(args.threads())
             .map_err(|_| ParamError::TooLarge { name: "grid points", max: u64::from(u32::MAX) })?;
         let mut hist = vec![0u32; gs.len() * bins];

@@ -11,7 +11,7 @@
 use gpu_kernels::{BLOCK_THREADS, body};
 
 use crate::error::SimError;
-use crate::workload::binomial::{BinomialPlan, Uniforms};
+use crate::workload::binomial::BinomialPlan;
 use crate::workload::jansen_rit::JansenRitSpec;
 use crate::workload::mpr::{MprOutput, MprSpec};
 use crate::workload::ou::OuSpec;
@@ -210,16 +210,14 @@ pub fn binomial_validate_plan(
 ) -> Result<Vec<u64>, SimError> {
     let sims = u32::try_from(plan.sims)
         .map_err(|_| simcore::ParamError::TooLarge { name: "sims", max: u64::from(u32::MAX) })?;
+    let mut host = Vec::new();
     let counts = body::CountArgs {
         p: &plan.p,
         d: plan.d,
         n: plan.n,
         sims,
         sims_per_thread: sims_per_thread.max(1),
-        uniforms: match plan.uniforms {
-            Uniforms::Fused => body::Uniforms::Fused { seed: plan.seed },
-            Uniforms::Pregenerated(u) => body::Uniforms::Pregenerated(u),
-        },
+        uniforms: super::calibrate::kernel_uniforms(plan, &mut host)?,
     };
     let args = body::BinomialArgs { counts, lambda };
     let chunks = counts.chunks() as usize;

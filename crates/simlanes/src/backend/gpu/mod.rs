@@ -27,7 +27,7 @@ pub use error::GpuError;
 pub use gpu_kernels;
 
 use crate::error::SimError;
-use crate::workload::binomial::{BinomialPlan, Uniforms};
+use crate::workload::binomial::BinomialPlan;
 use crate::workload::jansen_rit::JansenRitSpec;
 use crate::workload::mpr::{MprOutput, MprSpec};
 use crate::workload::ou::OuSpec;
@@ -451,9 +451,10 @@ impl Gpu {
             .map_err(|_| simcore::ParamError::TooLarge { name: "grid points", max: u64::from(u32::MAX) })?;
         let chunks = probe.chunks() as usize;
         let p_dev = self.upload("binomial p", &plan.p)?;
-        let u_dev = match plan.uniforms {
-            Uniforms::Pregenerated(u) => Some(self.upload("binomial uniforms", u)?),
-            Uniforms::Fused => None,
+        let mut host = Vec::new();
+        let u_dev = match calibrate::kernel_uniforms(plan, &mut host)? {
+            gpu_kernels::body::Uniforms::Pregenerated(u) => Some(self.upload("binomial uniforms", u)?),
+            gpu_kernels::body::Uniforms::Fused { .. } => None,
         };
         let mut partial = self.alloc::<u32>("binomial partial counts", points * chunks)?;
         let (pts, d, n, seed) =

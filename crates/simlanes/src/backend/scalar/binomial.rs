@@ -1,18 +1,15 @@
 //! W3 on the scalar backend: one simulation at a time (`f32` lanes), each simulation's
 //! uniforms generated (or read) once and compared with every grid point.
 
-use crate::workload::binomial::{BinomialPlan, Uniforms};
+use crate::workload::binomial::BinomialPlan;
 use simcore::ParamError;
-use simcore::models::binomial::{count_fused_grid, count_pregenerated_grid, statistic};
+use simcore::models::binomial::statistic;
 use simcore::stats::select_nth;
 
 /// Counts of simulation `s` at every active point of `plan`, into `counts`
 /// (`counts.len()` points, probabilities `p`).
 fn counts_of(plan: &BinomialPlan<'_>, s: usize, p: &[f32], counts: &mut [u32]) {
-    match plan.uniforms {
-        Uniforms::Fused => count_fused_grid::<f32>(plan.seed, s as u64, plan.n, plan.d, p, counts),
-        Uniforms::Pregenerated(u) => count_pregenerated_grid::<f32>(u, s, plan.n, plan.d, p, counts),
-    }
+    plan.uniforms.count_grid::<f32>(plan.seed, s, plan.n, plan.d, p, counts);
 }
 
 /// `rej[g] = #{s : T[g,s] < lambda}` at the active points, 0 elsewhere (`plan.grid` entries).
@@ -84,7 +81,7 @@ mod tests {
         let mut nt = vec![true; 7];
         nt[2] = false;
         let spec = BinomialSpec { seed: 4, theta, d: 3, n: 4, sims: 301, null_truth: Some(nt) };
-        let plan = spec.plan(Uniforms::Fused).unwrap();
+        let plan = spec.plan(crate::workload::binomial::Uniforms::Fused).unwrap();
         for m in [1, 17, 301] {
             let whole = calibrate_with_budget(&plan, m, usize::MAX).unwrap();
             for budget in [1, 301, 602, 1000] {

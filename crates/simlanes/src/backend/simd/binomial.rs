@@ -12,10 +12,10 @@
 use super::{GroupKernel, WidePrecision, run_groups};
 use crate::backend::threaded::map_tiles;
 use crate::simulator::{Backend, Simulator};
-use crate::workload::binomial::{BinomialPlan, Uniforms};
+use crate::workload::binomial::BinomialPlan;
 use rayon::prelude::*;
 use simcore::lane::{Real, UintLane};
-use simcore::models::binomial::{count_fused_grid, count_pregenerated_grid, statistic};
+use simcore::models::binomial::statistic;
 use simcore::rng::Stream;
 use std::ops::Range;
 
@@ -39,10 +39,7 @@ fn counts_of<L: Real<Scalar = f32>>(
     p: &[f32],
     counts: &mut [L::Bits],
 ) {
-    match plan.uniforms {
-        Uniforms::Fused => count_fused_grid::<L>(plan.seed, first as u64, plan.n, plan.d, p, counts),
-        Uniforms::Pregenerated(u) => count_pregenerated_grid::<L>(u, first, plan.n, plan.d, p, counts),
-    }
+    plan.uniforms.count_grid::<L>(plan.seed, first, plan.n, plan.d, p, counts);
 }
 
 /// `range` as its full `f32x8` groups' first simulations and the remaining simulations.
