@@ -87,8 +87,8 @@ fn busy_shapes(shapes: Vec<Tiling>, points: usize, sims: usize, threads: usize) 
 
 /// Picks the fastest of [`default_shapes`] for this machine: a [`sweep`] with one
 /// repetition on at most `probe_sims` simulations (e.g. 4096; rounded up to 8), of the
-/// shapes that keep every worker thread busy on the probe (see [`busy_shapes`]). Returns
-/// the best shape and the sweep.
+/// shapes that keep every worker thread busy on the probe (a shape with fewer tasks than
+/// workers is skipped unless no shape has enough). Returns the best shape and the sweep.
 ///
 /// # Errors
 /// As [`super::validate`].
