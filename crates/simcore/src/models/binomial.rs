@@ -158,10 +158,25 @@ pub fn count_jax_grid<L: Real<Scalar = f32>>(
         count_grid4::<L>(n, p, counts, |k| lanes.words_strided::<4>(first, nd, 4 * k as u64).map(uniform));
         return;
     }
+    count_general::<L>(nd as usize, d, p, counts, |j| {
+        uniform(lanes.words_strided::<1>(first, nd, j as u64)[0])
+    });
+}
+
+/// The general-`d` grid count: uniform `j` (arm `j mod d`) of every lane from
+/// `uniform(j)`, compared with every point.
+#[inline(always)]
+fn count_general<L: Real<Scalar = f32>>(
+    nd: usize,
+    d: usize,
+    p: &[f32],
+    counts: &mut [L::Bits],
+    mut uniform: impl FnMut(usize) -> L,
+) {
     counts.fill(L::Bits::splat(0));
     for j in 0..nd {
-        let u = uniform(lanes.words_strided::<1>(first, nd, j)[0]);
-        let a = j as usize % d;
+        let u = uniform(j);
+        let a = j % d;
         for (cnt, pg) in counts.iter_mut().zip(p.chunks_exact(d)) {
             *cnt = cnt.wrapping_add(below(u, pg[a]));
         }
@@ -258,14 +273,7 @@ pub fn count_pregenerated_grid<L: Real<Scalar = f32>>(
         count_grid4::<L>(n, p, counts, |k| core::array::from_fn(|a| load::<L>(u, first, nd, 4 * k + a)));
         return;
     }
-    counts.fill(L::Bits::splat(0));
-    for j in 0..nd {
-        let uj = load::<L>(u, first, nd, j);
-        let a = j % d;
-        for (cnt, pg) in counts.iter_mut().zip(p.chunks_exact(d)) {
-            *cnt = cnt.wrapping_add(below(uj, pg[a]));
-        }
-    }
+    count_general::<L>(nd, d, p, counts, |j| load::<L>(u, first, nd, j));
 }
 
 /// The test statistic `T = f32(count) / f32(n·d)`: both conversions exact (`n·d <= 2^24`),

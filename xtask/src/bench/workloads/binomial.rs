@@ -195,7 +195,7 @@ fn run(
     if tile.is_none() && n >= SORTED_MIN_N && !matches!(b, Backend::Gpu { .. }) {
         let meta =
             Meta::new("W3", "validate sorted (engine)", b, "comparisons/s").size(size, reduced.clone());
-        rows.push(sorted_row(&sim, ctx, meta, &th, s, n, brute_best, &fused));
+        rows.push(engine_row(&sim, ctx, meta, &th, s, n, brute_best, EngineRun::Validate(&fused)));
     }
 
     // validate, pregenerated.
@@ -248,70 +248,26 @@ fn run(
     if tile.is_none() && n >= SORTED_MIN_N && !matches!(b, Backend::Gpu { .. }) {
         let meta =
             Meta::new("W3", "calibrate sorted (engine)", b, "comparisons/s").size(size, reduced.clone());
-        rows.push(sorted_calibrate_row(&sim, ctx, meta, &th, s, n, brute_best, &lam));
+        rows.push(engine_row(&sim, ctx, meta, &th, s, n, brute_best, EngineRun::Calibrate(&lam)));
     }
     rows
 }
 
-/// The calibration engine's `calibrate` (`α` as `calibrate fused`) with
-/// [`Counting::Sorted`] on the grid `th`, tiles from [`tune::autotune`]: equivalent
-/// comparisons/s, the ratio to the `calibrate fused` row's best time `brute_best` in the
-/// note, and a check that every `λ*` equals that row's `brute`, bit for bit.
-#[allow(clippy::too_many_arguments)]
-fn sorted_calibrate_row(
-    sim: &Simulator,
-    ctx: &Ctx,
-    mut meta: Meta,
-    th: &[f64],
-    s: usize,
-    n: usize,
-    brute_best: f64,
-    brute: &[f32],
-) -> Row {
-    let g = th.len() / D;
-    let (grid, model) = match (Grid::new(D, th.to_vec()), BinomialModel::new(ctx.seed, n, D)) {
-        (Ok(grid), Ok(m)) => (grid, m.with_counting(Counting::Sorted)),
-        (Err(e), _) | (_, Err(e)) => return meta.failed(e.to_string()),
-    };
-    let tiling = match tune::autotune(sim, &model, &grid, s.min(4096)) {
-        Ok((t, _)) => t,
-        Err(e) => return meta.failed(e.to_string()),
-    };
-    let (stats, res) =
-        repeat(ctx.repeats(), ctx.budget_s(), || calibrate(sim, &model, &grid, ALPHA, s, tiling));
-    match res {
-        Ok(c) => {
-            let bad = c.lambda.iter().zip(brute).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
-            let ratio = brute_best / stats.best;
-            meta.note = Some(format!(
-                "equivalent comparisons (G·S·n·d); {ratio:.1}x the `calibrate fused` row of this run; tiles {}x{}",
-                tiling.grid_tile, tiling.sim_tile
-            ));
-            let check = Check::new(
-                bad == 0 && c.lambda.len() == brute.len(),
-                format!(
-                    "sorted vs brute-force thresholds: {bad} of {g} points differ; {ratio:.1}x brute force"
-                ),
-            );
-            meta.row(Measured {
-                stats,
-                work: (g * s * n * D) as f64,
-                bytes: Some((4.0 * g as f64, Traffic::Write)),
-                flops: None,
-                check,
-            })
-        }
-        Err(e) => meta.failed(e.to_string()),
-    }
+/// What an engine row runs: the engine's `validate` or `calibrate`.
+enum EngineRun<'a> {
+    /// `validate(λ, δ = 0.01)`, compared with the brute-force row's rejection counts.
+    Validate(&'a [u64]),
+    /// `calibrate(α)`, compared with the brute-force row's thresholds, bit for bit.
+    Calibrate(&'a [f32]),
 }
 
-/// The calibration engine's `validate` with [`Counting::Sorted`] (fused uniforms, tiles
-/// from [`tune::autotune`]) on the grid `th`: equivalent comparisons/s (`G·S·n·d / t`, the
-/// brute-force work), the ratio to the brute-force `validate fused` row's best time
-/// `brute_best` of the same run in the note and the check's detail, and a check that its
-/// counts are `brute`'s, point by point.
+/// An engine row: the calibration engine on the grid `th` with [`Counting::Sorted`]
+/// (fused uniforms, tiles from [`tune::autotune`] on at most 4096 simulations), timed;
+/// equivalent comparisons/s (`G·S·n·d / t`, the brute-force work), the ratio to the
+/// brute-force row's best time `brute_best` of the same run in the note and the check's
+/// detail, and a check that its result equals the brute-force row's, point by point.
 #[allow(clippy::too_many_arguments)]
-fn sorted_row(
+fn engine_row(
     sim: &Simulator,
     ctx: &Ctx,
     mut meta: Meta,
@@ -319,30 +275,45 @@ fn sorted_row(
     s: usize,
     n: usize,
     brute_best: f64,
-    brute: &[u64],
+    what: EngineRun<'_>,
 ) -> Row {
     let g = th.len() / D;
-    let grid = match Grid::new(D, th.to_vec()) {
-        Ok(grid) => grid,
+    let setup = Grid::new(D, th.to_vec()).and_then(|grid| {
+        let model = BinomialModel::new(ctx.seed, n, D)?.with_counting(Counting::Sorted);
+        let (tiling, _) = tune::autotune(sim, &model, &grid, s.min(4096))?;
+        Ok((grid, model, tiling))
+    });
+    let (grid, model, tiling) = match setup {
+        Ok(setup) => setup,
         Err(e) => return meta.failed(e.to_string()),
     };
-    let model = match BinomialModel::new(ctx.seed, n, D) {
-        Ok(m) => m.with_counting(Counting::Sorted),
-        Err(e) => return meta.failed(e.to_string()),
+    // Points that differ from brute force, or the error.
+    let run = || -> Result<usize, SimError> {
+        Ok(match what {
+            EngineRun::Validate(brute) => {
+                let v = validate(sim, &model, &grid, LAMBDA, 0.01, s, tiling)?;
+                let same = v.points.len() == brute.len();
+                v.points.iter().zip(brute).filter(|(p, c)| p.count != **c).count() + usize::from(!same)
+            }
+            EngineRun::Calibrate(brute) => {
+                let c = calibrate(sim, &model, &grid, ALPHA, s, tiling)?;
+                let same = c.lambda.len() == brute.len();
+                c.lambda.iter().zip(brute).filter(|(a, b)| a.to_bits() != b.to_bits()).count()
+                    + usize::from(!same)
+            }
+        })
     };
-    let tiling = match tune::autotune(sim, &model, &grid, s.min(4096)) {
-        Ok((t, _)) => t,
-        Err(e) => return meta.failed(e.to_string()),
+    let (stats, res) = repeat(ctx.repeats(), ctx.budget_s(), run);
+    let (brute_row, result, bytes) = match what {
+        EngineRun::Validate(_) => ("validate fused", "counts", 8.0),
+        EngineRun::Calibrate(_) => ("calibrate fused", "thresholds", 4.0),
     };
-    let (stats, res) =
-        repeat(ctx.repeats(), ctx.budget_s(), || validate(sim, &model, &grid, LAMBDA, 0.01, s, tiling));
     match res {
-        Ok(v) => {
-            let bad = v.points.iter().zip(brute).filter(|(p, c)| p.count != **c).count();
+        Ok(bad) => {
             let ratio = brute_best / stats.best;
             let note = format!(
-                "equivalent comparisons (G·S·n·d); {ratio:.1}x the brute-force `validate fused` row of this \
-                 run; tiles {}x{}",
+                "equivalent comparisons (G·S·n·d); {ratio:.1}x the brute-force `{brute_row}` row of this run; \
+                 tiles {}x{}",
                 tiling.grid_tile, tiling.sim_tile
             );
             meta.note = Some(match meta.note.take() {
@@ -350,13 +321,15 @@ fn sorted_row(
                 None => note,
             });
             let check = Check::new(
-                bad == 0 && v.points.len() == brute.len(),
-                format!("sorted vs brute-force counts: {bad} of {g} points differ; {ratio:.1}x brute force"),
+                bad == 0,
+                format!(
+                    "sorted vs brute-force {result}: {bad} of {g} points differ; {ratio:.1}x brute force"
+                ),
             );
             meta.row(Measured {
                 stats,
                 work: (g * s * n * D) as f64,
-                bytes: Some((8.0 * g as f64, Traffic::Write)),
+                bytes: Some((bytes * g as f64, Traffic::Write)),
                 flops: None,
                 check,
             })
