@@ -18,7 +18,10 @@
 //! `calibrate fused` (`α = 0.05`; at `--size seed` only for B3 and B4: selecting over
 //! `S = 131072` statistics per point makes B1 and B2 take 5–15 s a run) and
 //! `calibrate sorted (engine)` (B3 and B4 on the CPU backends: the engine's `calibrate`
-//! with sorted counting; every `λ*` checked equal, bit for bit, to `calibrate fused`).
+//! with sorted counting; every `λ*` checked equal, bit for bit, to `calibrate fused`),
+//! and `validate sorted, JAX key (engine)` (the engine on `Uniforms::Jax` with key
+//! `jax.random.key(seed)`, generated in registers; counts checked equal to the workload's
+//! on the materialised `jax.random.uniform(key, (S, n, d))`, drawn and counted untimed).
 //!
 //! Byte model: `pregen` reads 4 bytes of uniforms per comparison (`G·S·n·d·4`, the
 //! bytes WORKLOADS.md asks to compare with the measured peak — logical bytes: a tiled
@@ -44,6 +47,7 @@ use simlanes::simcore::rng::Stream;
 use simlanes::simcore::stats::binomial_pmf;
 use simlanes::simulator::ThreadConfig;
 use simlanes::workload::binomial::{BinomialSpec, Uniforms, calibration_rank};
+use simlanes::workload::jax::{JaxKey, binomial_uniforms_from_jax_key};
 use simlanes::{SimError, Simulator};
 
 use super::{Ctx, Measured, Meta, Size, both, simulator, within_4se};
@@ -196,6 +200,17 @@ fn run(
         let meta =
             Meta::new("W3", "validate sorted (engine)", b, "comparisons/s").size(size, reduced.clone());
         rows.push(engine_row(&sim, ctx, meta, &th, s, n, brute_best, EngineRun::Validate(&fused)));
+        // The same with JAX's uniforms generated in registers, checked against the
+        // workload's counts on the materialised JAX array (drawn and counted untimed).
+        let meta = Meta::new("W3", "validate sorted, JAX key (engine)", b, "comparisons/s")
+            .size(size, reduced.clone());
+        let want = JaxKey::new(i128::from(ctx.seed))
+            .and_then(|key| binomial_uniforms_from_jax_key(key, s, n, D))
+            .and_then(|u| sim.binomial_validate(&sp, LAMBDA, Uniforms::Pregenerated(&u)));
+        rows.push(match want {
+            Ok(want) => engine_row(&sim, ctx, meta, &th, s, n, brute_best, EngineRun::ValidateJax(&want)),
+            Err(e) => meta.failed(e.to_string()),
+        });
     }
 
     // validate, pregenerated.
@@ -257,6 +272,9 @@ fn run(
 enum EngineRun<'a> {
     /// `validate(λ, δ = 0.01)`, compared with the brute-force row's rejection counts.
     Validate(&'a [u64]),
+    /// `validate` on `Uniforms::Jax` (key `jax.random.key(seed)`), compared with the
+    /// counts on the materialised `jax.random.uniform(key, (S, n, d))`.
+    ValidateJax(&'a [u64]),
     /// `calibrate(α)`, compared with the brute-force row's thresholds, bit for bit.
     Calibrate(&'a [f32]),
 }
@@ -280,7 +298,14 @@ fn engine_row(
     let g = th.len() / D;
     let setup = Grid::new(D, th.to_vec()).and_then(|grid| {
         let model = BinomialModel::new(ctx.seed, n, D)?.with_counting(Counting::Sorted);
+        // Tuned on Philox uniforms: a JAX draw is tied to its `S`, not the probe's.
         let (tiling, _) = tune::autotune(sim, &model, &grid, s.min(4096))?;
+        let model = match what {
+            EngineRun::ValidateJax(_) => {
+                model.with_uniforms(Uniforms::Jax { key: JaxKey::new(i128::from(ctx.seed))?, sims: s })
+            }
+            _ => model,
+        };
         Ok((grid, model, tiling))
     });
     let (grid, model, tiling) = match setup {
@@ -290,7 +315,7 @@ fn engine_row(
     // Points that differ from brute force, or the error.
     let run = || -> Result<usize, SimError> {
         Ok(match what {
-            EngineRun::Validate(brute) => {
+            EngineRun::Validate(brute) | EngineRun::ValidateJax(brute) => {
                 let v = validate(sim, &model, &grid, LAMBDA, 0.01, s, tiling)?;
                 let same = v.points.len() == brute.len();
                 v.points.iter().zip(brute).filter(|(p, c)| p.count != **c).count() + usize::from(!same)
@@ -305,8 +330,9 @@ fn engine_row(
     };
     let (stats, res) = repeat(ctx.repeats(), ctx.budget_s(), run);
     let (brute_row, result, bytes) = match what {
-        EngineRun::Validate(_) => ("validate fused", "counts", 8.0),
-        EngineRun::Calibrate(_) => ("calibrate fused", "thresholds", 4.0),
+        EngineRun::Validate(_) => ("validate fused", "brute-force counts", 8.0),
+        EngineRun::ValidateJax(_) => ("validate fused", "counts on the JAX array", 8.0),
+        EngineRun::Calibrate(_) => ("calibrate fused", "brute-force thresholds", 4.0),
     };
     match res {
         Ok(bad) => {
@@ -322,9 +348,7 @@ fn engine_row(
             });
             let check = Check::new(
                 bad == 0,
-                format!(
-                    "sorted vs brute-force {result}: {bad} of {g} points differ; {ratio:.1}x brute force"
-                ),
+                format!("sorted vs {result}: {bad} of {g} points differ; {ratio:.1}x brute force"),
             );
             meta.row(Measured {
                 stats,
