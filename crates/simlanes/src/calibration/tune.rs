@@ -90,6 +90,11 @@ fn busy_shapes(shapes: Vec<Tiling>, points: usize, sims: usize, threads: usize) 
 /// shapes that keep every worker thread busy on the probe (a shape with fewer tasks than
 /// workers is skipped unless no shape has enough). Returns the best shape and the sweep.
 ///
+/// The probe runs `model` on its own number of simulations, so a model whose uniforms are
+/// tied to `K` (a pregenerated array, or a JAX draw `Uniforms::Jax { sims: K, .. }`)
+/// fails its `check_sims` here: tune a copy with fused uniforms instead (the tile shapes
+/// cost the same) and run the original with the shape found.
+///
 /// # Errors
 /// As [`super::validate`].
 pub fn autotune<M: Model>(
