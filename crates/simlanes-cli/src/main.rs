@@ -9,6 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use simlanes::calibration::binomial::{BinomialModel, Counting};
 use simlanes::calibration::two_arm_z::TwoArmZModel;
 use simlanes::calibration::{self, Calibration, Grid, Model, Tiling, Validation};
+use simlanes::workload::binomial::Uniforms;
+use simlanes::workload::jax::{JaxKey, Layout};
 use simlanes::{Backend, Simulator, ThreadConfig};
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -103,6 +105,15 @@ struct Common {
     /// Random seed (trial s uses random stream s of this seed).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Binomial: draw the uniforms as JAX does instead, exactly
+    /// jax.random.uniform(jax.random.key(JAX_KEY), (K, n, d)) (trial s reads row s), so that
+    /// the counts equal those of the same computation in JAX. Generated as needed, never
+    /// stored. Replaces --seed.
+    #[arg(long, allow_negative_numbers = true, conflicts_with = "seed")]
+    jax_key: Option<i64>,
+    /// With --jax-key: the layout of jax_threefry_partitionable=False (older JAX).
+    #[arg(long, requires = "jax_key")]
+    jax_legacy: bool,
     /// Worker threads (default: all CPUs).
     #[arg(long)]
     threads: Option<usize>,
@@ -269,9 +280,12 @@ enum Outcome {
     Calibrated(Calibration),
 }
 
-/// Runs the engine for one model with a progress bar and the tile shape chosen.
+/// Runs the engine for one model with a progress bar and the tile shape chosen (when
+/// autotuned, on `tuner`: the model itself, or a fused copy of a model whose uniforms are
+/// tied to K).
 fn execute<M: Model>(
     model: &M,
+    tuner: &M,
     grid: &Grid,
     command: &Command,
     common: &Common,
@@ -282,7 +296,7 @@ fn execute<M: Model>(
     let tiling = match (common.grid_tile, common.sim_tile) {
         (Some(g), Some(s)) => Tiling::new(g, s),
         (g, s) if total >= 50_000_000 && nulls > 0 => {
-            let (best, _) = calibration::tune::autotune(sim, model, grid, 2048.min(common.sims))?;
+            let (best, _) = calibration::tune::autotune(sim, tuner, grid, 2048.min(common.sims))?;
             Tiling::new(g.unwrap_or(best.grid_tile), s.unwrap_or(best.sim_tile))
         }
         (g, s) => {
@@ -435,12 +449,23 @@ fn run(cli: Cli) -> Result<(), CliError> {
     let (out, name) = match common.model {
         ModelKind::Binomial => {
             let counting = if common.brute_force { Counting::BruteForce } else { Counting::Auto };
-            let m = BinomialModel::new(common.seed, common.n, cols.len())?.with_counting(counting);
-            (execute(&m, &grid, &cli.command, common, &sim)?, m.name())
+            let fused = BinomialModel::new(common.seed, common.n, cols.len())?.with_counting(counting);
+            let m = match common.jax_key {
+                Some(seed) => {
+                    let layout = if common.jax_legacy { Layout::Legacy } else { Layout::Partitionable };
+                    let key = JaxKey::new(i128::from(seed))?.with_layout(layout);
+                    fused.with_uniforms(Uniforms::Jax { key, sims: common.sims })
+                }
+                None => fused,
+            };
+            (execute(&m, &fused, &grid, &cli.command, common, &sim)?, m.name())
         }
         ModelKind::Ztest => {
+            if common.jax_key.is_some() {
+                return Err(CliError::Input("--jax-key applies to --model binomial only".into()));
+            }
             let m = TwoArmZModel::new(common.seed, common.n)?;
-            (execute(&m, &grid, &cli.command, common, &sim)?, m.name())
+            (execute(&m, &m, &grid, &cli.command, common, &sim)?, m.name())
         }
     };
     let text = render(&out, &table, &cols, common.format, name);

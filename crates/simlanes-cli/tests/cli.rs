@@ -251,3 +251,63 @@ fn help_explains_the_statistics() {
     let o = run(&["calibrate", "--help"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("--sims"));
 }
+
+#[test]
+fn jax_key_gives_the_counts_of_the_jax_array() {
+    use simlanes::workload::binomial::Uniforms;
+    use simlanes::workload::jax::{JaxKey, Layout, binomial_uniforms_from_jax_key};
+    let d = dir("jaxkey");
+    let grid = d.join("grid.csv");
+    std::fs::write(&grid, GRID).unwrap();
+    let g = grid.to_str().unwrap();
+    let theta = vec![0.1, 0.2, 0.3, 0.4, -0.5, 0.0, 0.5, 1.0, 0.9, 0.9, 0.9, 0.9];
+    let grid_lib = Grid::new(4, theta).unwrap();
+    let sim = Simulator::new(Backend::Simd).unwrap();
+    for (legacy, layout) in [(false, Layout::Partitionable), (true, Layout::Legacy)] {
+        let mut args =
+            vec!["validate", "--grid", g, "-n", "20", "-K", "777", "--jax-key", "-3", "--lambda", "0.55"];
+        args.extend(["--format", "json", "-q"]);
+        if legacy {
+            args.push("--jax-legacy");
+        }
+        let o = run(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        // The library on the materialised jax.random.uniform(jax.random.key(-3), (777, 20, 4)).
+        let key = JaxKey::new(-3).unwrap().with_layout(layout);
+        let u = binomial_uniforms_from_jax_key(key, 777, 20, 4).unwrap();
+        let m = BinomialModel::new(0, 20, 4).unwrap().with_uniforms(Uniforms::Pregenerated(&u));
+        let v = validate(&sim, &m, &grid_lib, 0.55, 0.01, 777, Tiling::default()).unwrap();
+        let pts = doc["points"].as_array().unwrap();
+        for (p, want) in pts.iter().zip(&v.points) {
+            assert_eq!(p["count"].as_u64(), Some(want.count), "{layout:?}");
+        }
+        assert!(v.points.iter().any(|p| p.count > 0 && p.count < 777), "a non-trivial check");
+    }
+    // Binomial only, and not with --seed; --jax-legacy needs --jax-key.
+    for bad in [
+        vec!["validate", "--grid", g, "--lambda", "0.5", "--jax-key", "1", "--seed", "2"],
+        vec!["validate", "--grid", g, "--lambda", "0.5", "--jax-legacy"],
+    ] {
+        assert_eq!(run(&bad).status.code(), Some(2), "{bad:?}");
+    }
+    let z = d.join("z.csv");
+    std::fs::write(&z, "mu_control,mu_treatment\n0,0\n").unwrap();
+    let o = run(&[
+        "validate",
+        "--model",
+        "ztest",
+        "--grid",
+        z.to_str().unwrap(),
+        "--lambda",
+        "-1.9",
+        "--jax-key",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--jax-key"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
