@@ -21,7 +21,7 @@ use crate::error::ParamError;
 use crate::lane::{Real, UintLane};
 use crate::rng::Stream;
 use crate::rng::jax::JaxLanes;
-use crate::rng::jax::convert::uniform_f32;
+use crate::rng::jax::lanes::uniforms_strided;
 
 /// Largest `n·d` (uniforms per simulation): `2^24`, so that `f32(count)` and `f32(n·d)`
 /// are exact.
@@ -153,13 +153,12 @@ pub fn count_jax_grid<L: Real<Scalar = f32>>(
 ) {
     assert_eq!(p.len(), counts.len() * d, "p must be counts.len() × d");
     let nd = (n * d) as u64;
-    let uniform = |w: L::Words| uniform_f32::<L>(L::bits_from_words(w), L::splat(0.0), L::splat(1.0));
     if d == 4 {
-        count_grid4::<L>(n, p, counts, |k| lanes.words_strided::<4>(first, nd, 4 * k as u64).map(uniform));
+        count_grid4::<L>(n, p, counts, |k| uniforms_strided::<L, 4>(lanes, first, nd, 4 * k as u64));
         return;
     }
     count_general::<L>(nd as usize, d, p, counts, |j| {
-        uniform(lanes.words_strided::<1>(first, nd, j as u64)[0])
+        uniforms_strided::<L, 1>(lanes, first, nd, j as u64)[0]
     });
 }
 

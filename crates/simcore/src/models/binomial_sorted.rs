@@ -5,9 +5,10 @@
 //! counts `c[g,s,a] = #{k : U[s,k,a] < p[g,a]}`. Brute force costs `n` comparisons per
 //! `(g, s, a)`. Here, for one arm and a tile of `G'` grid points:
 //!
-//! 1. once per tile, the points' `p[·,a]` are sorted ([`SortedArm::build`]): `sorted[j]`,
-//!    the rank `rank[g]` of each point, and a bucket table over `[min p, max p]`
-//!    (see [`SortedArm`]);
+//! 1. once per tile, the points' `p[·,a]` in ascending order — [`sort_points`], or a whole
+//!    grid's order restricted to the tile — give ([`SortedArm::from_order`]; both at once:
+//!    [`SortedArm::build`]) `sorted[j]`, the rank `rank[g]` of each point, and a bucket
+//!    table over `[min p, max p]` (see [`SortedArm`]);
 //! 2. per simulation, each uniform `u` gets its position `r(u) = #{j : sorted[j] <= u}`
 //!    ([`SortedArm::position`]: the table, then at most [`PAD`] branch-free comparisons
 //!    inside one bucket) and a histogram of positions is kept;

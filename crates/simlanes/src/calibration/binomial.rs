@@ -30,7 +30,7 @@ use simcore::lane::Real;
 use simcore::models::binomial::{expit_f32, statistic, validate_shape};
 use simcore::models::binomial_sorted::{Cell, PAD, SortedArm, lut_len, sort_points, take_arm_counts};
 use simcore::rng::Stream;
-use simcore::rng::jax::convert::uniform_f32;
+use simcore::rng::jax::lanes::uniforms_strided;
 use std::ops::Range;
 
 type Wide = <f32 as WidePrecision>::Wide;
@@ -209,14 +209,9 @@ impl<'a> BinomialModel<'a> {
                     // Lanes past the draw read unspecified words, never read back.
                     let lanes = jax_lanes::<<Wide as Real>::Words>(key, sims * nd);
                     for (q, quad) in rows.chunks_mut(4).enumerate() {
-                        let w = lanes.words_strided::<4>(first as u64, nd as u64, 4 * q as u64);
-                        for (row, wq) in quad.iter_mut().zip(w) {
-                            *row = uniform_f32::<Wide>(
-                                Wide::bits_from_words(wq),
-                                Wide::splat(0.0),
-                                Wide::splat(1.0),
-                            )
-                            .to_array();
+                        let u = uniforms_strided::<Wide, 4>(&lanes, first as u64, nd as u64, 4 * q as u64);
+                        for (row, uq) in quad.iter_mut().zip(u) {
+                            *row = uq.to_array();
                         }
                     }
                 }

@@ -161,7 +161,27 @@ impl<W: UintLane<Scalar = u32>> JaxLanes<W> {
 /// every lane.
 #[inline(always)]
 pub fn uniform_at<L: Real<Scalar = f32>>(lanes: &JaxLanes<L::Words>, i: u64) -> L {
-    uniform_f32::<L>(L::bits_from_words(lanes.word(i)), L::splat(0.0), L::splat(1.0))
+    unit_uniform::<L>(lanes.word(i))
+}
+
+/// Elements `j .. j + K` of rows `row0 + l` of a row-major `jax.random.uniform(k_l, shape)`
+/// with `stride` elements per row, lane `l` reading its own row ([`JaxLanes::words_strided`]
+/// as f32 uniforms in `[0, 1)`): e.g. simulation `row0 + l` of
+/// `jax.random.uniform(key, (S, n, d))` with one key in every lane.
+#[inline(always)]
+pub fn uniforms_strided<L: Real<Scalar = f32>, const K: usize>(
+    lanes: &JaxLanes<L::Words>,
+    row0: u64,
+    stride: u64,
+    j: u64,
+) -> [L; K] {
+    lanes.words_strided::<K>(row0, stride, j).map(unit_uniform::<L>)
+}
+
+/// `jax.random.uniform`'s f32 in `[0, 1)` from one random word per lane.
+#[inline(always)]
+fn unit_uniform<L: Real<Scalar = f32>>(w: L::Words) -> L {
+    uniform_f32::<L>(L::bits_from_words(w), L::splat(0.0), L::splat(1.0))
 }
 
 /// The f32 normals of `jax.random.normal(k_l, shape)` of every lane, in flat order from

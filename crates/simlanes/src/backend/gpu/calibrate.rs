@@ -19,7 +19,7 @@ use gpu_kernels::calibrate::{binomial_histogram_merged, mth_smallest_count};
 
 use super::{Gpu, GpuError, driver};
 use crate::error::SimError;
-use crate::workload::binomial::{BinomialPlan, Uniforms};
+use crate::workload::binomial::BinomialPlan;
 use simcore::ParamError;
 use simcore::models::binomial::statistic;
 
@@ -77,26 +77,6 @@ fn check_rank(plan: &BinomialPlan<'_>, m: usize) -> Result<u32, SimError> {
         .map_err(|_| ParamError::TooLarge { name: "sims", max: u64::from(u32::MAX) }.into())
 }
 
-/// The kernels' view of `plan`'s uniforms: Philox streams or an array. The kernels have
-/// no JAX W3 draw: [`Uniforms::Jax`] becomes the array it equals, drawn on the host into
-/// `host` (and then uploaded like any pregenerated array).
-///
-/// # Errors
-/// As [`crate::workload::jax::binomial_uniforms_from_jax_key`].
-pub(crate) fn kernel_uniforms<'b>(
-    plan: &BinomialPlan<'b>,
-    host: &'b mut Vec<f32>,
-) -> Result<gpu_kernels::body::Uniforms<'b>, SimError> {
-    Ok(match plan.uniforms {
-        Uniforms::Fused => gpu_kernels::body::Uniforms::Fused { seed: plan.seed },
-        Uniforms::Pregenerated(u) => gpu_kernels::body::Uniforms::Pregenerated(u),
-        Uniforms::Jax { key, sims } => {
-            *host = crate::workload::jax::binomial_uniforms_from_jax_key(key, sims, plan.n, plan.d)?;
-            gpu_kernels::body::Uniforms::Pregenerated(host)
-        }
-    })
-}
-
 impl Gpu {
     /// W3 calibrate on the GPU: `λ*[g]` = the `m`-th smallest `T[g,s]` (1-based) at the
     /// active points of `plan`, `f32::NAN` elsewhere — bit for bit the CPU backends' result
@@ -119,7 +99,7 @@ impl Gpu {
         })?;
         let (d, n, bins) = (plan.d, plan.n, plan.nd + 1);
         let mut host = Vec::new();
-        let uniforms = kernel_uniforms(plan, &mut host)?;
+        let uniforms = super::kernel_uniforms(plan, &mut host)?;
         let u_dev = match uniforms {
             gpu_kernels::body::Uniforms::Pregenerated(u) => Some(self.upload("binomial uniforms", u)?),
             gpu_kernels::body::Uniforms::Fused { .. } => None,
@@ -185,7 +165,7 @@ fn emulated_in_chunks(
     let sims = check_rank(plan, m)?;
     let (d, bins) = (plan.d, plan.nd + 1);
     let mut host = Vec::new();
-    let uniforms = kernel_uniforms(plan, &mut host)?;
+    let uniforms = super::kernel_uniforms(plan, &mut host)?;
     for (ci, gs) in plan.active.chunks(per_launch).enumerate() {
         let p = &plan.p[ci * per_launch * d..(ci * per_launch + gs.len()) * d];
         let args = CountArgs { p, d, n: plan.n, sims, sims_per_thread: sims_per_thread.max(1), uniforms };
@@ -223,7 +203,7 @@ mod tests {
         let theta: Vec<f64> = (0..21 * 3).map(|i| (i as f64 * 0.41).sin()).collect();
         let null = (0..21).map(|g| g % 4 != 2).collect();
         let spec = BinomialSpec { seed: 5, theta, d: 3, n: 4, sims: 97, null_truth: Some(null) };
-        let plan = spec.plan(Uniforms::Fused).unwrap();
+        let plan = spec.plan(crate::workload::binomial::Uniforms::Fused).unwrap();
         for m in [1, 30, 97] {
             let whole = emulated_in_chunks(&plan, m, 7, usize::MAX).unwrap();
             let want = crate::backend::scalar::binomial::calibrate(&plan, m).unwrap();

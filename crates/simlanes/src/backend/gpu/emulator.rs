@@ -217,7 +217,7 @@ pub fn binomial_validate_plan(
         n: plan.n,
         sims,
         sims_per_thread: sims_per_thread.max(1),
-        uniforms: super::calibrate::kernel_uniforms(plan, &mut host)?,
+        uniforms: super::kernel_uniforms(plan, &mut host)?,
     };
     let args = body::BinomialArgs { counts, lambda };
     let chunks = counts.chunks() as usize;

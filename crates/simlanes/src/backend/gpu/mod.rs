@@ -27,7 +27,7 @@ pub use error::GpuError;
 pub use gpu_kernels;
 
 use crate::error::SimError;
-use crate::workload::binomial::BinomialPlan;
+use crate::workload::binomial::{BinomialPlan, Uniforms};
 use crate::workload::jansen_rit::JansenRitSpec;
 use crate::workload::mpr::{MprOutput, MprSpec};
 use crate::workload::ou::OuSpec;
@@ -95,6 +95,26 @@ pub struct Gpu {
     ou_path_jax: CudaFunction,
     jansen_rit_jax: CudaFunction,
     mpr_jax: CudaFunction,
+}
+
+/// The kernels' view of `plan`'s uniforms: Philox streams or an array. The kernels have
+/// no JAX W3 draw: [`Uniforms::Jax`] becomes the array it equals, drawn on the host into
+/// `host` (and then uploaded like any pregenerated array).
+///
+/// # Errors
+/// As [`crate::workload::jax::binomial_uniforms_from_jax_key`].
+pub(crate) fn kernel_uniforms<'b>(
+    plan: &BinomialPlan<'b>,
+    host: &'b mut Vec<f32>,
+) -> Result<gpu_kernels::body::Uniforms<'b>, SimError> {
+    Ok(match plan.uniforms {
+        Uniforms::Fused => gpu_kernels::body::Uniforms::Fused { seed: plan.seed },
+        Uniforms::Pregenerated(u) => gpu_kernels::body::Uniforms::Pregenerated(u),
+        Uniforms::Jax { key, sims } => {
+            *host = crate::workload::jax::binomial_uniforms_from_jax_key(key, sims, plan.n, plan.d)?;
+            gpu_kernels::body::Uniforms::Pregenerated(host)
+        }
+    })
 }
 
 impl Gpu {
@@ -452,7 +472,7 @@ impl Gpu {
         let chunks = probe.chunks() as usize;
         let p_dev = self.upload("binomial p", &plan.p)?;
         let mut host = Vec::new();
-        let u_dev = match calibrate::kernel_uniforms(plan, &mut host)? {
+        let u_dev = match kernel_uniforms(plan, &mut host)? {
             gpu_kernels::body::Uniforms::Pregenerated(u) => Some(self.upload("binomial uniforms", u)?),
             gpu_kernels::body::Uniforms::Fused { .. } => None,
         };
