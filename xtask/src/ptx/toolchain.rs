@@ -91,18 +91,71 @@ fn files_with(dir: &Path, start: &str, end: &str) -> Vec<PathBuf> {
     v
 }
 
-/// Downloads the debs not yet in `debs/` (running `apt-get update` once if apt cannot
-/// resolve them).
+/// Oldest Debian rustc that builds the kernels: the workspace's `rust-version` (Cargo.toml).
+const MIN_RUSTC: (u32, u32) = (1, 95);
+
+/// `(major, minor)` of a version string such as `1.96.0+dfsg1-1~deb12u2` or
+/// `rustc 1.96.0 (…)`.
+fn major_minor(v: &str) -> Option<(u32, u32)> {
+    let v = v.trim().trim_start_matches("rustc ");
+    let mut parts = v.split(|c: char| !c.is_ascii_digit());
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+/// apt's candidate version of `rustc-web` (`apt-cache policy`), if any.
+fn rustc_web_candidate() -> Option<String> {
+    let text = output(Command::new("apt-cache").args(["policy", "rustc-web"])).ok()?;
+    let v = text.lines().find_map(|l| l.trim().strip_prefix("Candidate: "))?.trim().to_string();
+    (v != "(none)").then_some(v)
+}
+
+/// Whether apt offers a `rustc-web` at least [`MIN_RUSTC`] (bookworm-security carries it;
+/// stale package lists may offer only bookworm's older one).
+fn candidate_is_recent() -> bool {
+    rustc_web_candidate().and_then(|v| major_minor(&v)).is_some_and(|mm| mm >= MIN_RUSTC)
+}
+
+/// Downloads the debs not yet in `debs/`, running `apt-get update` once if apt cannot
+/// resolve them or offers a rustc older than [`MIN_RUSTC`].
 fn fetch_debs(debs: &Path) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(debs).map_err(|e| format!("{}: {e}", debs.display()))?;
     let names = match package_names() {
-        Ok(n) => n,
-        Err(first) => {
-            println!("  apt cannot resolve the packages ({first}); running `apt-get update`");
+        Ok(n) if candidate_is_recent() => n,
+        resolved => {
+            let why = match resolved {
+                Ok(_) => format!(
+                    "apt offers rustc-web {}, older than {}.{}",
+                    rustc_web_candidate().unwrap_or_default(),
+                    MIN_RUSTC.0,
+                    MIN_RUSTC.1
+                ),
+                Err(e) => format!("apt cannot resolve the packages ({e})"),
+            };
+            println!("  {why}; running `apt-get update`");
             status(Command::new("apt-get").arg("update").arg("-q"))?;
+            if !candidate_is_recent() {
+                return Err(format!(
+                    "after `apt-get update` apt offers rustc-web {}: the kernels need {}.{} or newer \
+                     (Debian bookworm-security's rustc-web; see GPU_TOOLCHAIN.md)",
+                    rustc_web_candidate().unwrap_or_else(|| "(none)".into()),
+                    MIN_RUSTC.0,
+                    MIN_RUSTC.1
+                ));
+            }
             package_names()?
         }
     };
+    // Debs of another version (an older download) would be taken for these.
+    let version = rustc_web_candidate().unwrap_or_default();
+    let upstream = version.split('+').next().unwrap_or_default().to_string();
+    for old in files_with(debs, "", ".deb") {
+        let name = old.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let rust_pkg =
+            ["rustc-web_", "libstd-rust-web-dev_", "rust-web-src_"].iter().any(|p| name.starts_with(p));
+        if rust_pkg && !name.contains(&format!("_{upstream}")) {
+            std::fs::remove_file(&old).map_err(|e| format!("{}: {e}", old.display()))?;
+        }
+    }
     println!("  packages: {}", names.join(" "));
     let missing: Vec<&String> =
         names.iter().filter(|n| files_with(debs, &format!("{n}_"), ".deb").is_empty()).collect();
@@ -168,6 +221,15 @@ fn unpack(dest: &Path, what: &str, fill: impl FnOnce(&Path) -> Result<(), String
     Ok(())
 }
 
+/// Whether the rustc unpacked under `prefix` is at least [`MIN_RUSTC`] (its version from
+/// the `.complete` list of debs it came from).
+fn unpacked_rustc_is_recent(prefix: &Path) -> bool {
+    let list = std::fs::read_to_string(prefix.join(".complete")).unwrap_or_default();
+    list.lines()
+        .filter_map(|l| Path::new(l).file_name()?.to_str()?.strip_prefix("rustc-web_").map(String::from))
+        .any(|v| major_minor(&v).is_some_and(|mm| mm >= MIN_RUSTC))
+}
+
 fn find_file(root: &Path, rel: &str) -> Option<PathBuf> {
     let direct = root.join(rel);
     if direct.exists() {
@@ -184,6 +246,10 @@ fn find_file(root: &Path, rel: &str) -> Option<PathBuf> {
 pub fn ensure(cache: &Path) -> Result<Toolchain, String> {
     let prefix = cache.join("prefix");
     let nvcc = cache.join("nvcc");
+    if prefix.join(".complete").exists() && !unpacked_rustc_is_recent(&prefix) {
+        println!("  the unpacked rustc is older than {}.{}: fetching a newer one", MIN_RUSTC.0, MIN_RUSTC.1);
+        std::fs::remove_dir_all(&prefix).map_err(|e| format!("{}: {e}", prefix.display()))?;
+    }
     if !prefix.join(".complete").exists() {
         let debs = fetch_debs(&cache.join("debs"))?;
         let list = debs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join("\n");
@@ -231,4 +297,18 @@ pub fn ensure(cache: &Path) -> Result<Toolchain, String> {
         .trim()
         .to_string();
     Ok(Toolchain { rustc, llvm_bin, ptxas, ld_library_path, rustc_version, ptxas_version })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_read_from_debian_and_rustc_strings() {
+        assert_eq!(major_minor("1.96.0+dfsg1-1~deb12u2"), Some((1, 96)));
+        assert_eq!(major_minor("rustc 1.85.0 (4d91de4e4 2025-02-17)"), Some((1, 85)));
+        assert_eq!(major_minor("1.85.0+dfsg3-1~deb12u3_amd64.deb"), Some((1, 85)));
+        assert_eq!(major_minor("(none)"), None);
+        assert!(major_minor("1.85.0").unwrap() < MIN_RUSTC && major_minor("1.96.0").unwrap() >= MIN_RUSTC);
+    }
 }
