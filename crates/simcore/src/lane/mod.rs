@@ -108,6 +108,8 @@ pub trait Real:
     fn bits_from_words(words: Self::Words) -> Self::Bits;
     /// True if any lane of the mask is set.
     fn any(mask: Self::Mask) -> bool;
+    /// The mask as bits: bit `l` set where lane `l` is (`vmovmskps` on SIMD lanes).
+    fn bitmask(mask: Self::Mask) -> u32;
 
     /// `self > other`, lane-wise.
     #[inline(always)]

@@ -184,6 +184,10 @@ macro_rules! real_scalar {
             fn any(mask: bool) -> bool {
                 mask
             }
+            #[inline(always)]
+            fn bitmask(mask: bool) -> u32 {
+                u32::from(mask)
+            }
         }
     };
 }

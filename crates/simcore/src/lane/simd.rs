@@ -254,6 +254,10 @@ macro_rules! real_f32_vector {
             fn any(mask: Self::Mask) -> bool {
                 mask.any()
             }
+            #[inline(always)]
+            fn bitmask(mask: Self::Mask) -> u32 {
+                mask.to_bitmask()
+            }
         }
     };
 }
@@ -326,6 +330,10 @@ impl Real for f64x4 {
     #[inline(always)]
     fn any(mask: Self::Mask) -> bool {
         mask.any()
+    }
+    #[inline(always)]
+    fn bitmask(mask: Self::Mask) -> u32 {
+        mask.to_bitmask()
     }
 }
 
@@ -415,6 +423,8 @@ mod tests {
             let selb = <f32x8 as Real>::select_bits(Real::simd_le(va, vb), u32x8::new(b), u32x8::new(c));
             let any = <f32x8 as Real>::any(Real::simd_lt(va, vb));
             prop_assert_eq!(any, (0..8).any(|l| fa[l] < fb[l]));
+            let bits = <f32x8 as Real>::bitmask(Real::simd_lt(va, vb));
+            prop_assert_eq!(bits, (0..8).map(|l| <f32 as Real>::bitmask(fa[l] < fb[l]) << l).sum::<u32>());
             for l in 0..8 {
                 let (x, y, z) = (fa[l], fb[l], fc[l]);
                 prop_assert_eq!(lt[l], Real::simd_lt(x, y));
@@ -459,6 +469,10 @@ mod tests {
             let sel = <f64x4 as Real>::select(Real::simd_lt(va, vb), va, vc);
             let selb = <f64x4 as Real>::select_bits(Real::simd_le(va, vb), u64x4::new(b), u64x4::new(c));
             prop_assert_eq!(<f64x4 as Real>::any(Real::simd_eq(va, vb)), (0..4).any(|l| fa[l] == fb[l]));
+            prop_assert_eq!(
+                <f64x4 as Real>::bitmask(Real::simd_lt(va, vb)),
+                (0..4).map(|l| u32::from(fa[l] < fb[l]) << l).sum::<u32>()
+            );
             for l in 0..4 {
                 let (x, y, z) = (fa[l], fb[l], fc[l]);
                 prop_assert_eq!(lt[l], x < y);

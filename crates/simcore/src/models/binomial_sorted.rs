@@ -12,12 +12,14 @@
 //! 2. per simulation, each uniform `u` gets its position `r(u) = #{j : sorted[j] <= u}`
 //!    ([`SortedArm::position`]: the table, then at most [`PAD`] branch-free comparisons
 //!    inside one bucket) and a histogram of positions is kept;
-//! 3. the prefix sums of the histogram are `cum[j] = #{u : r(u) <= j} = #{u : u < sorted[j]}`
-//!    ([`SortedArm::cumulative`]), and `c[g,s,a] = cum[rank[g]]` ([`take_arm_counts`]).
+//! 3. the prefix sums of the histogram ([`SortedArm::histogram`]) are
+//!    `cum[j] = #{u : r(u) <= j} = #{u : u < sorted[j]}`, and the point `order[j]` in
+//!    `j`-th place gets `c[order[j],s,a] = cum[j]` ([`take_arm_counts`]: one pass in sorted
+//!    order).
 //!
 //! Steps 2–3 run for `W` simulations at once (`[C; W]` rows of [`Cell`]s, `u16` when they
-//! fit; the bucket of all `W` lanes computed first, without a float-to-int cast so that it
-//! vectorises). Cost per simulation and arm: `O(n + G'/W)` instead of `O(n·G')`. Every
+//! fit; a vector compare first sets aside the uniforms outside `[min p, max p)`, which
+//! need no placement). Cost per simulation and arm: `O(n + G'/W)` instead of `O(n·G')`. Every
 //! comparison is the same f32 `<` as brute force (`u < p ⇔ ¬(p <= u)` for non-NaN values; a
 //! NaN uniform counts nowhere, as `NaN < p` is false, nor does `+inf`), so the counts are
 //! **exactly** brute force's, ties and duplicated `p` included. No allocation: callers own
@@ -31,6 +33,7 @@
 //! a branch to a binary search for buckets of two or more `p`) measured slower at B4: its
 //! table no longer fits in L1 and the branch mispredicts.
 
+use crate::lane::Real;
 use core::cmp::Ordering;
 use core::ops::AddAssign;
 
@@ -42,16 +45,24 @@ pub trait Cell: Copy + Default + AddAssign + Into<u32> {
     const ONE: Self;
     /// Most uniforms per arm the cell can count.
     const MAX: usize;
+    /// A count of at most [`Cell::MAX`].
+    fn from_count(c: u32) -> Self;
 }
 
 impl Cell for u16 {
     const ONE: Self = 1;
     const MAX: usize = u16::MAX as usize;
+    fn from_count(c: u32) -> Self {
+        c as u16
+    }
 }
 
 impl Cell for u32 {
     const ONE: Self = 1;
     const MAX: usize = u32::MAX as usize;
+    fn from_count(c: u32) -> Self {
+        c
+    }
 }
 
 /// Entries past the tile's sorted probabilities that [`SortedArm::build`] sets to NaN
@@ -209,90 +220,140 @@ impl<'a> SortedArm<'a> {
         if u.is_nan() {
             return self.len();
         }
-        let k = self.bucket(u);
-        let lo = self.lut[k] as usize;
+        if self.is_empty() || u < self.sorted[0] {
+            return 0;
+        }
+        if u >= self.sorted[self.len() - 1] {
+            return self.len();
+        }
+        self.position_in_range(u)
+    }
+
+    /// For `W` simulations at once (`uniforms[k][l]` = uniform `k` of this arm in
+    /// simulation `l`): adds to `hist[j][l]` the number of uniforms `U[l,k]` whose
+    /// position is `j` (`G'` rows; the uniforms of position
+    /// `G'`, below no `p`, are not kept). `hist` must come in all zero — as
+    /// [`take_arm_counts`] leaves it.
+    ///
+    /// Only the uniforms inside the tile's range, `sorted[0] <= u < sorted[G'−1]`, need a
+    /// position: one below it is below every `p` (position 0, counted per lane in a
+    /// vector), one above it, `+inf` or NaN is below none (position `G'`, the scratch row
+    /// nobody reads; "above" includes `u = sorted[G'−1]`). A block of rows is first
+    /// filtered branch-free (each row's in-range lanes, a compare mask of `L` lanes,
+    /// appended to a list through a table of lane indices per 8-lane byte), then
+    /// only the listed uniforms are placed — at B4 (`θ` in `[0, 1)`, so `p` in
+    /// `[0.5, 0.73]`) that is 23 % of them.
+    ///
+    /// # Panics
+    /// If `hist.len() != G'`, or `W` is not `L::LANES` or above 32.
+    #[inline]
+    pub fn histogram<L: Real<Scalar = f32>, C: Cell, const W: usize>(
+        &self,
+        uniforms: &[[f32; W]],
+        hist: &mut [[C; W]],
+    ) {
+        assert_eq!(hist.len(), self.len(), "histogram buffer");
+        assert!(W == L::LANES && W <= 32, "lanes per row");
+        if self.is_empty() {
+            return;
+        }
+        let (lo, hi) = (self.sorted[0], self.sorted[self.len() - 1]);
+        let (lo_v, hi_v) = (L::splat(lo), L::splat(hi));
+        let flat = uniforms.as_flattened();
+        let mut below = [0u32; W];
+        let mut picks = [0u32; BLOCK + 8];
+        let rows_per_block = BLOCK / W;
+        for (b, block) in uniforms.chunks(rows_per_block).enumerate() {
+            let first_row = b * rows_per_block;
+            let mut m = 0;
+            for (i, u) in block.iter().enumerate() {
+                for (c, &x) in below.iter_mut().zip(u) {
+                    *c += u32::from(x < lo);
+                }
+                let x = L::from_fn(|l| u[l]);
+                let mut mask = L::bitmask(lo_v.simd_le(x) & x.simd_lt(hi_v));
+                // Append the in-range lanes' flat indices, 8 lanes at a time.
+                let at = ((first_row + i) * W) as u32;
+                for q in 0..W.div_ceil(8) {
+                    let byte = (mask & 0xff) as usize;
+                    mask >>= 8;
+                    for (dst, &k) in picks[m..m + 8].iter_mut().zip(&LANE_LISTS[byte]) {
+                        *dst = at + 8 * q as u32 + u32::from(k);
+                    }
+                    m += byte.count_ones() as usize;
+                }
+            }
+            for &f in &picks[..m] {
+                let (x, l) = (flat[f as usize], f as usize % W);
+                hist[self.position_in_range(x)][l] += C::ONE;
+            }
+        }
+        for (c, &b) in hist[0].iter_mut().zip(&below) {
+            *c += C::from_count(b);
+        }
+    }
+
+    /// [`Self::position`] of a `u` known to be finite and inside the tile's range.
+    #[inline(always)]
+    fn position_in_range(&self, u: f32) -> usize {
         if self.span <= PAD {
-            let w = &self.sorted[lo..lo + PAD];
-            lo + usize::from(w[0] <= u)
-                + usize::from(w[1] <= u)
-                + usize::from(w[2] <= u)
-                + usize::from(w[3] <= u)
+            self.window_position(u)
         } else {
-            let hi = self.lut[k + 1] as usize;
+            let k = self.bucket(u);
+            let (lo, hi) = (self.lut[k] as usize, self.lut[k + 1] as usize);
             lo + self.sorted[lo..hi].partition_point(|&p| p <= u)
         }
     }
 
-    /// For `W` simulations at once (`uniforms[j][l]` = uniform `j` of simulation `l`,
-    /// `n·d` rows, arm `a` at rows `a, a + d, …`): `cum[j][l] = #{k : U[l,k,a] < sorted[j]}`
-    /// for `j < G'`, computed in `cum` (`G' + 1` rows; the last is scratch). `cum` must come
-    /// in all zero — as [`take_arm_counts`] leaves it.
-    ///
-    /// # Panics
-    /// If `cum.len() != G' + 1`.
-    #[inline]
-    pub fn cumulative<C: Cell, const W: usize>(
-        &self,
-        uniforms: &[[f32; W]],
-        d: usize,
-        a: usize,
-        cum: &mut [[C; W]],
-    ) {
-        assert_eq!(cum.len(), self.len() + 1, "histogram buffer");
-        let rows = uniforms.iter().skip(a).step_by(d);
-        if self.span <= PAD {
-            // The fast path of `position`, buckets of all lanes first (vectorised).
-            for u in rows {
-                // All lanes first (vectorised): a NaN uniform becomes `+inf`, which is
-                // below no `p` either and whose position is `len` (the window of the
-                // last bucket holds its own `p` and then the NaN padding).
-                let mut ks = [0u32; W];
-                let mut xs = [0f32; W];
-                for ((k, x), &v) in ks.iter_mut().zip(xs.iter_mut()).zip(u) {
-                    *x = if v.is_nan() { f32::INFINITY } else { v };
-                    *k = self.bucket(*x) as u32;
-                }
-                for (l, (&k, &x)) in ks.iter().zip(&xs).enumerate() {
-                    let lo = self.lut[k as usize] as usize;
-                    let w = &self.sorted[lo..lo + PAD];
-                    let r = lo
-                        + usize::from(w[0] <= x)
-                        + usize::from(w[1] <= x)
-                        + usize::from(w[2] <= x)
-                        + usize::from(w[3] <= x);
-                    cum[r][l] += C::ONE;
-                }
-            }
-        } else {
-            for u in rows {
-                for (l, &x) in u.iter().enumerate() {
-                    cum[self.position(x)][l] += C::ONE;
-                }
-            }
-        }
-        let mut run = [C::default(); W];
-        for c in cum.iter_mut() {
-            for l in 0..W {
-                run[l] += c[l];
-            }
-            *c = run;
-        }
+    /// [`Self::position_in_range`] when no bucket holds more than [`PAD`] probabilities:
+    /// the bucket's start plus [`PAD`] branch-free comparisons.
+    #[inline(always)]
+    fn window_position(&self, u: f32) -> usize {
+        let lo = self.lut[self.bucket(u)] as usize;
+        let w = &self.sorted[lo..lo + PAD];
+        lo + usize::from(w[0] <= u) + usize::from(w[1] <= u) + usize::from(w[2] <= u) + usize::from(w[3] <= u)
     }
 }
 
-/// Adds one arm's counts to the per-point totals of `W` simulations,
-/// `counts[g] += cum[rank[g]]`, and zeroes `cum` for the next [`SortedArm::cumulative`]
-/// (`rank` is a permutation of `0..G'`, so each row but the last is read exactly once).
-#[inline]
-pub fn take_arm_counts<C: Cell, const W: usize>(cum: &mut [[C; W]], rank: &[u32], counts: &mut [[u32; W]]) {
-    for (c, &r) in counts.iter_mut().zip(rank) {
-        let add = core::mem::replace(&mut cum[r as usize], [C::default(); W]);
-        for l in 0..W {
-            c[l] += add[l].into();
+/// Most uniforms [`SortedArm::histogram`] filters before placing them (its list of
+/// in-range lanes lives on the stack: 2 KiB).
+pub const BLOCK: usize = 512;
+
+/// `LANE_LISTS[m]`: the set bits of the 8-bit mask `m`, ascending, then padding.
+const LANE_LISTS: [[u8; 8]; 256] = {
+    let mut t = [[0u8; 8]; 256];
+    let mut m = 0;
+    while m < 256 {
+        let (mut bit, mut k) = (0, 0);
+        while bit < 8 {
+            if m >> bit & 1 == 1 {
+                t[m][k] = bit as u8;
+                k += 1;
+            }
+            bit += 1;
         }
+        m += 1;
     }
-    if let Some(last) = cum.last_mut() {
-        *last = [C::default(); W];
+    t
+};
+
+/// Adds one arm's counts to the per-point totals of `W` simulations: walks the tile's
+/// points in ascending `p` (`order`, as given to [`SortedArm::from_order`]) with the running
+/// sum of the histogram, `counts[order[j]] += hist[0] + … + hist[j]`, and zeroes `hist`
+/// for the next [`SortedArm::histogram`].
+///
+/// # Panics
+/// If `order` names a point past `counts`.
+#[inline]
+pub fn take_arm_counts<C: Cell, const W: usize>(hist: &mut [[C; W]], order: &[u32], counts: &mut [[u32; W]]) {
+    let mut run = [0u32; W];
+    for (h, &g) in hist.iter_mut().zip(order) {
+        let add = core::mem::replace(h, [C::default(); W]);
+        let c = &mut counts[g as usize];
+        for l in 0..W {
+            run[l] += add[l].into();
+            c[l] += run[l];
+        }
     }
 }
 
@@ -311,10 +372,10 @@ mod tests {
         let gp = p.len() / d;
         let (mut ord, mut sorted, mut rank) = ([0u32; 64], [0f32; 64 + PAD], [0u32; 64]);
         let mut lut = [0u32; 4 * 64 + 1];
-        let mut cum = [[0u32; 1]; 65];
+        let mut hist = [[0u32; 1]; 64];
         let ncol = us.len() / d;
-        let rows: [[f32; 1]; 64] = core::array::from_fn(|j| [us.get(j).copied().unwrap_or(0.0)]);
         for a in 0..d {
+            let rows: [[f32; 1]; 64] = core::array::from_fn(|k| [us.get(k * d + a).copied().unwrap_or(0.0)]);
             for buckets in [1usize, 3, 4 * gp] {
                 let arm = SortedArm::build(
                     p,
@@ -325,10 +386,10 @@ mod tests {
                     &mut rank[..gp],
                     &mut lut[..buckets + 1],
                 );
-                arm.cumulative(&rows[..us.len()], d, a, &mut cum[..gp + 1]);
+                arm.histogram::<f32, u32, 1>(&rows[..ncol], &mut hist[..gp]);
                 let mut counts = [[0u32; 1]; 64];
-                take_arm_counts(&mut cum[..gp + 1], &rank[..gp], &mut counts[..gp]);
-                assert!(cum.iter().all(|c| c[0] == 0), "cum left zeroed");
+                take_arm_counts(&mut hist[..gp], &ord[..gp], &mut counts[..gp]);
+                assert!(hist.iter().all(|c| c[0] == 0), "histogram left zeroed");
                 let col: [f32; 64] = core::array::from_fn(|k| us.get(k * d + a).copied().unwrap_or(0.0));
                 for g in 0..gp {
                     assert_eq!(

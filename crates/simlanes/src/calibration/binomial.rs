@@ -14,10 +14,13 @@
 //!   the grid is sorted once, in [`Model::prepare`]; a tile takes the grid's order
 //!   restricted to its points.
 //!
-//! Measured (B4, `n = 350`, `G = 1024`, 2 threads of the dev VM): sorted 4.3–5.6e11
-//! equivalent comparisons/s, 10–12× brute force. One placement costs about 2.3 ns (a
-//! table load, a 4-wide compare, a histogram increment), so 1400 placements per
-//! simulation cap one thread near 3e11; a variant with AVX2 gathers was slower on Zen 4.
+//! Measured (B4, `n = 350`, `G = 1024`, 2 threads of the dev VM): sorted 5.5–9.3e11
+//! equivalent comparisons/s, 12–17× brute force in the same run. A placement costs about
+//! 2.3 ns (a table load, a 4-wide compare, a histogram increment), so only the uniforms
+//! inside the tile's `p` range are placed (23 % at B4; the others are counted by a vector
+//! compare); per simulation of one thread (2.5 µs at B4) about a third is the Philox
+//! generator, a third the placements and the rest the filter and the per-point walk of
+//! the histograms. A variant with AVX2 gathers was slower on Zen 4.
 //!
 //! Null hypothesis: W3 has no built-in null region; by default every point is null (as in
 //! the seed sizes). Give explicit flags with [`Grid::with_null`] (the CLI's `null` column).
@@ -35,6 +38,12 @@ use std::ops::Range;
 
 type Wide = <f32 as WidePrecision>::Wide;
 const LANES: usize = <Wide as Real>::LANES;
+/// Sorted counting's group of simulations: 16 (two AVX2 vectors per row) spreads the
+/// per-point overhead of walking each arm's histogram (order load, index arithmetic, loop)
+/// over twice the simulations of 8 lanes; measured 7 % faster at B4 on one thread
+/// (whole-process, paired).
+type SortWide = wide::f32x16;
+const SORT_LANES: usize = <SortWide as Real>::LANES;
 
 /// How [`BinomialModel`] counts (all three give the same counts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -146,7 +155,7 @@ impl<'a> BinomialModel<'a> {
     }
 
     /// Sorted counting of simulations `sims` at the grid points `points` (their `p` in
-    /// `p`), 8 simulations at a time (a last partial group computes a few simulations past
+    /// `p`), 16 simulations at a time (a last partial group computes a few simulations past
     /// `sims` and drops them), the per-arm histogram in cells of `C` (`u16` when `n` fits,
     /// see [`Cell`]). Each arm's order is the prepared whole-grid order restricted to the
     /// tile.
@@ -162,64 +171,67 @@ impl<'a> BinomialModel<'a> {
         let (d, nd) = (self.d, self.nd);
         let (g_all, gp) = (prep.p.len() / d, points.len());
         let lut_n = lut_len(gp);
-        let mut order = Vec::with_capacity(gp);
+        // Each arm's order restricted to the tile, in tile indices.
+        let order: Vec<u32> = (0..d)
+            .flat_map(|a| {
+                prep.order[a * g_all..(a + 1) * g_all]
+                    .iter()
+                    .filter(|&&g| points.contains(&(g as usize)))
+                    .map(|&g| g - points.start as u32)
+            })
+            .collect();
         let mut sorted = vec![0f32; (gp + PAD) * d];
-        let mut rank = vec![0u32; gp * d];
+        let mut rank = vec![0u32; gp];
         let mut lut = vec![0u32; lut_n * d];
         let arms: Vec<SortedArm<'_>> = sorted
             .chunks_mut(gp + PAD)
-            .zip(rank.chunks_mut(gp))
             .zip(lut.chunks_mut(lut_n))
             .enumerate()
-            .map(|(a, ((s, r), l))| {
-                order.clear();
-                order.extend(
-                    prep.order[a * g_all..(a + 1) * g_all]
-                        .iter()
-                        .filter(|&&g| points.contains(&(g as usize)))
-                        .map(|&g| g - points.start as u32),
-                );
-                SortedArm::from_order(p, d, a, &order, s, r, l)
-            })
+            .map(|(a, (s, l))| SortedArm::from_order(p, d, a, &order[a * gp..(a + 1) * gp], s, &mut rank, l))
             .collect();
-        let mut cum = vec![[C::default(); LANES]; gp + 1];
-        let mut counts = vec![[0u32; LANES]; gp];
-        let mut rows = vec![[0f32; LANES]; nd];
-        for first in sims.clone().step_by(LANES) {
-            let group = (sims.end - first).min(LANES);
+        let mut hist = vec![[C::default(); SORT_LANES]; gp];
+        let mut counts = vec![[0u32; SORT_LANES]; gp];
+        // Arm-major: uniform `j = k·d + a` of the group at row `a·n + k`, so that each arm's
+        // pass reads its own `n` rows only.
+        let (n, mut rows) = (self.n, vec![[0f32; SORT_LANES]; nd]);
+        let row_of: Vec<usize> = (0..nd).map(|j| j % d * n + j / d).collect();
+        for first in sims.clone().step_by(SORT_LANES) {
+            let group = (sims.end - first).min(SORT_LANES);
             match self.uniforms {
                 Uniforms::Fused => {
-                    let stream = Stream::<Wide>::consecutive(self.seed, first as u64);
-                    for (c, quad) in rows.chunks_mut(4).enumerate() {
+                    let stream = Stream::<SortWide>::consecutive(self.seed, first as u64);
+                    for c in 0..nd.div_ceil(4) {
                         let u = stream.uniform_block(c as u64);
-                        for (row, uq) in quad.iter_mut().zip(u) {
-                            *row = uq.to_array();
+                        for (j, uq) in (4 * c..nd).zip(u) {
+                            rows[row_of[j]] = uq.to_array();
                         }
                     }
                 }
                 Uniforms::Pregenerated(u) => {
-                    for (j, row) in rows.iter_mut().enumerate() {
-                        for (l, x) in row.iter_mut().enumerate() {
-                            // Lanes past the range are never read back.
-                            *x = if l < group { u[(first + l) * nd + j] } else { f32::NAN };
-                        }
+                    for j in 0..nd {
+                        // Lanes past the range are never read back.
+                        rows[row_of[j]] =
+                            core::array::from_fn(
+                                |l| if l < group { u[(first + l) * nd + j] } else { f32::NAN },
+                            );
                     }
                 }
                 Uniforms::Jax { key, sims } => {
                     // Lanes past the draw read unspecified words, never read back.
-                    let lanes = jax_lanes::<<Wide as Real>::Words>(key, sims * nd);
-                    for (q, quad) in rows.chunks_mut(4).enumerate() {
-                        let u = uniforms_strided::<Wide, 4>(&lanes, first as u64, nd as u64, 4 * q as u64);
-                        for (row, uq) in quad.iter_mut().zip(u) {
-                            *row = uq.to_array();
+                    let lanes = jax_lanes::<<SortWide as Real>::Words>(key, sims * nd);
+                    for q in 0..nd.div_ceil(4) {
+                        let u =
+                            uniforms_strided::<SortWide, 4>(&lanes, first as u64, nd as u64, 4 * q as u64);
+                        for (j, uq) in (4 * q..nd).zip(u) {
+                            rows[row_of[j]] = uq.to_array();
                         }
                     }
                 }
             }
-            counts.fill([0; LANES]);
-            for (a, arm) in arms.iter().enumerate() {
-                arm.cumulative(&rows, d, a, &mut cum);
-                take_arm_counts(&mut cum, &rank[a * gp..(a + 1) * gp], &mut counts);
+            counts.fill([0; SORT_LANES]);
+            for ((a, arm), arm_rows) in arms.iter().enumerate().zip(rows.chunks_exact(n)) {
+                arm.histogram::<SortWide, C, SORT_LANES>(arm_rows, &mut hist);
+                take_arm_counts(&mut hist, &order[a * gp..(a + 1) * gp], &mut counts);
             }
             sink.take(first, group, &counts);
         }
@@ -248,7 +260,7 @@ enum Sink<'s> {
 
 impl Sink<'_> {
     #[inline]
-    fn take(&mut self, first: usize, group: usize, counts: &[[u32; LANES]]) {
+    fn take<const W: usize>(&mut self, first: usize, group: usize, counts: &[[u32; W]]) {
         match self {
             Sink::Stats { stats, s0, ns, table, nd } => {
                 let at = first - *s0;

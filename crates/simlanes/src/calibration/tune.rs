@@ -67,6 +67,12 @@ pub fn sweep<M: Model>(
         .collect()
 }
 
+/// Timings per shape in [`autotune`], the best kept: on a shared machine a single timing
+/// can lose several-fold to a neighbour's burst, and the tuner would then keep a poor shape
+/// (seen with one repetition: B4 tuned to 64-simulation tiles, whose per-task table set-up
+/// costs about 6 %).
+pub const TUNE_REPS: usize = 3;
+
 /// Worker threads of `sim` (1 for the single-threaded backends).
 fn threads(sim: &Simulator) -> usize {
     match sim.backend() {
@@ -85,8 +91,8 @@ fn busy_shapes(shapes: Vec<Tiling>, points: usize, sims: usize, threads: usize) 
     if busy.is_empty() { shapes } else { busy }
 }
 
-/// Picks the fastest of [`default_shapes`] for this machine: a [`sweep`] with one
-/// repetition on at most `probe_sims` simulations (e.g. 4096; rounded up to 8), of the
+/// Picks the fastest of [`default_shapes`] for this machine: a [`sweep`] with
+/// [`TUNE_REPS`] repetitions on at most `probe_sims` simulations (e.g. 4096; rounded up to 8), of the
 /// shapes that keep every worker thread busy on the probe (a shape with fewer tasks than
 /// workers is skipped unless no shape has enough). Returns the best shape and the sweep.
 ///
@@ -105,7 +111,7 @@ pub fn autotune<M: Model>(
 ) -> Result<(Tiling, Vec<SweepPoint>), SimError> {
     let sims = probe_sims.max(8).next_multiple_of(8);
     let shapes = busy_shapes(default_shapes(grid.len(), sims), grid.len(), sims, threads(sim));
-    let points = sweep(sim, model, grid, sims, &shapes, 1)?;
+    let points = sweep(sim, model, grid, sims, &shapes, TUNE_REPS)?;
     let best = points
         .iter()
         .max_by(|a, b| a.stats_per_s.total_cmp(&b.stats_per_s))
