@@ -366,3 +366,85 @@ proptest! {
         }
     }
 }
+
+/// A model's statistics with its levels hidden (`levels = None`: calibrate selects among
+/// f32 statistics) or kept with the default `simulate_levels` (statistics looked up).
+struct Wrapped<'a> {
+    inner: BinomialModel<'a>,
+    levels: bool,
+}
+
+impl Model for Wrapped<'_> {
+    type Prepared = <BinomialModel<'static> as Model>::Prepared;
+    fn name(&self) -> &'static str {
+        "wrapped"
+    }
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn null_hypothesis(&self, point: &[f64]) -> bool {
+        self.inner.null_hypothesis(point)
+    }
+    fn check_sims(&self, sims: usize) -> Result<(), SimError> {
+        self.inner.check_sims(sims)
+    }
+    fn prepare(&self, grid: &Grid) -> Result<Self::Prepared, SimError> {
+        self.inner.prepare(grid)
+    }
+    fn simulate(
+        &self,
+        prep: &Self::Prepared,
+        points: std::ops::Range<usize>,
+        sims: std::ops::Range<usize>,
+        stats: &mut [f32],
+    ) {
+        self.inner.simulate(prep, points, sims, stats);
+    }
+    fn levels<'p>(&self, prep: &'p Self::Prepared) -> Option<&'p [f32]> {
+        if self.levels { self.inner.levels(prep) } else { None }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    /// calibrate by counting levels (the binomial model's own `simulate_levels`, and the
+    /// default one that looks statistics up) = calibrate by selection, bit for bit, with
+    /// null masks, any tiles and 1 or 2 threads.
+    #[test]
+    fn calibrate_by_levels_equals_calibrate_by_selection(
+        seed in any::<u64>(),
+        n in 1usize..60,
+        d in 1usize..5,
+        points in 1usize..40,
+        mask in any::<u64>(),
+        sims in 1usize..300,
+        grid_tile in 1usize..50,
+        sim_tile in 1usize..120,
+        threads in 1usize..3,
+        alpha in 0.001f64..0.999,
+        sorted in any::<bool>(),
+    ) {
+        let null: Vec<bool> = (0..points).map(|g| mask >> (g % 64) & 1 == 1).collect();
+        let g = grid(points, d, seed).with_null(null).unwrap();
+        let counting = if sorted { Counting::Sorted } else { Counting::BruteForce };
+        let inner = BinomialModel::new(seed, n, d).unwrap().with_counting(counting);
+        let sim = Simulator::new(Backend::Threaded(ThreadConfig::new(threads))).unwrap();
+        let t = Tiling::new(grid_tile, sim_tile);
+        let own = calibrate(&sim, &inner, &g, alpha, sims, t);
+        let looked_up = calibrate(&sim, &Wrapped { inner, levels: true }, &g, alpha, sims, t);
+        let selected = calibrate(&sim, &Wrapped { inner, levels: false }, &g, alpha, sims, t);
+        match (own, looked_up, selected) {
+            (Ok(a), Ok(b), Ok(c)) => {
+                prop_assert_eq!(bits(&a.lambda), bits(&c.lambda));
+                prop_assert_eq!(bits(&b.lambda), bits(&c.lambda));
+                prop_assert_eq!((a.min_lambda.to_bits(), a.argmin), (c.min_lambda.to_bits(), c.argmin));
+            }
+            // α so close to 1 that m > K: the same error either way.
+            (Err(a), Err(b), Err(c)) => {
+                prop_assert_eq!(a.to_string(), c.to_string());
+                prop_assert_eq!(b.to_string(), c.to_string());
+            }
+            (a, b, c) => prop_assert!(false, "{:?} / {:?} / {:?}", a.is_ok(), b.is_ok(), c.is_ok()),
+        }
+    }
+}

@@ -12,6 +12,11 @@ import pytest
 import simlanes
 
 
+# Grid points spread over p in [0.12, 0.88]: on a grid of one repeated point (e.g. all
+# zeros) sorted counting places no uniform at all and finishes too fast to observe.
+_SPREAD = np.random.default_rng(0).uniform(-2.0, 2.0, (4096, 4))
+
+
 def _max_gap_while(call):
     """Runs ``call`` in a thread; meanwhile this thread spins, and returns the longest
     pause it saw between two iterations, and how long the call took."""
@@ -47,8 +52,14 @@ def test_other_threads_run_during_a_long_call():
     # Holding the GIL would stall this thread for the whole call (gap = spent).
     assert gap < spent / 2, (gap, spent)
     assert spins > 1000
-    grid = np.zeros((1024, 4))
-    gap, spent, _ = _max_gap_while(lambda: simlanes.validate(grid, 0.5, n=64, sims=8192, threads=1))
+    sims = 8192
+    while True:  # as above: long enough to see, however fast counting gets
+        t0 = time.perf_counter()
+        simlanes.validate(_SPREAD[:1024], 0.5, n=64, sims=sims, threads=1)
+        if time.perf_counter() - t0 > 0.4 or sims > 1 << 24:
+            break
+        sims *= 2
+    gap, spent, _ = _max_gap_while(lambda: simlanes.validate(_SPREAD[:1024], 0.5, n=64, sims=sims, threads=1))
     assert spent > 0.1 and gap < spent / 2, (gap, spent)
 
 
@@ -76,11 +87,11 @@ def _interrupt_after(delay, call):
 # threaded executor's tiles, sized by the simulator; validate/calibrate: tasks of
 # 256 x 256 pairs): Ctrl-C takes effect once the tiles in flight are done.
 _LONG_CALLS = {
-    "validate": lambda: simlanes.validate(np.zeros((4096, 4)), 0.5, n=64, sims=1 << 17, threads=2),
-    "validate_simd": lambda: simlanes.validate(np.zeros((4096, 4)), 0.5, n=64, sims=1 << 17, backend="simd"),
-    "calibrate": lambda: simlanes.calibrate(np.zeros((4096, 4)), 0.05, n=64, sims=1 << 15, threads=2),
+    "validate": lambda: simlanes.validate(_SPREAD, 0.5, n=64, sims=1 << 19, threads=2),
+    "validate_simd": lambda: simlanes.validate(_SPREAD, 0.5, n=64, sims=1 << 18, backend="simd"),
+    "calibrate": lambda: simlanes.calibrate(_SPREAD, 0.05, n=64, sims=1 << 17, threads=2),
     "validate_jax_key": lambda: simlanes.validate(
-        np.zeros((4096, 4)), 0.5, n=64, sims=1 << 15, key=np.array([0, 7], np.uint32), threads=2
+        _SPREAD, 0.5, n=64, sims=1 << 17, key=np.array([0, 7], np.uint32), threads=2
     ),
     "calibrate_two_arm_z": lambda: simlanes.calibrate(
         np.zeros((1 << 15, 2)), 0.025, n=4096, sims=1 << 15, model="two_arm_z", threads=2

@@ -254,6 +254,9 @@ enum Sink<'s> {
     /// Statistics, point-major (`stats[g·S' + s − s0]` for `S'` simulations), via the
     /// statistic table.
     Stats { stats: &'s mut [f32], s0: usize, ns: usize, table: &'s [f32], nd: usize },
+    /// Counts as levels of [`Model::levels`] (the statistic table's index), point-major
+    /// like `Stats`.
+    Levels { levels: &'s mut [u16], s0: usize, ns: usize },
     /// Rejection counts per point: `T < λ ⇔ count < crit` (T is non-decreasing in the count).
     Reject { crit: u32, rejections: &'s mut [u64] },
 }
@@ -273,6 +276,20 @@ impl Sink<'_> {
                     } else {
                         for (t, &x) in out.iter_mut().zip(c) {
                             *t = table[x as usize];
+                        }
+                    }
+                }
+            }
+            Sink::Levels { levels, s0, ns } => {
+                let at = first - *s0;
+                for (row, c) in levels.chunks_exact_mut(*ns).zip(counts) {
+                    match <&mut [u16; W]>::try_from(&mut row[at..at + group]) {
+                        // A whole group: a fixed length, so the narrowing vectorises.
+                        Ok(out) => *out = c.map(|x| x as u16),
+                        Err(_) => {
+                            for (v, &x) in row[at..at + group].iter_mut().zip(c) {
+                                *v = x as u16;
+                            }
                         }
                     }
                 }
@@ -328,6 +345,23 @@ impl Model for BinomialModel<'_> {
     fn simulate(&self, prep: &BinomialPrepared, points: Range<usize>, sims: Range<usize>, stats: &mut [f32]) {
         let (s0, ns) = (sims.start, sims.len());
         self.count(prep, points, sims, &mut Sink::Stats { stats, s0, ns, table: &prep.table, nd: self.nd });
+    }
+
+    /// The statistic of every count `0..=n·d` (when `n·d < 2^16`): the count is the level.
+    fn levels<'p>(&self, prep: &'p BinomialPrepared) -> Option<&'p [f32]> {
+        (!prep.table.is_empty() && prep.table.len() <= 1 << 16).then_some(&prep.table[..])
+    }
+
+    fn simulate_levels(
+        &self,
+        prep: &BinomialPrepared,
+        points: Range<usize>,
+        sims: Range<usize>,
+        out: &mut [u16],
+    ) {
+        assert!(self.levels(prep).is_some(), "n·d too large for levels");
+        let (s0, ns) = (sims.start, sims.len());
+        self.count(prep, points, sims, &mut Sink::Levels { levels: out, s0, ns });
     }
 
     /// Compares integer counts with the critical count instead of writing statistics.
