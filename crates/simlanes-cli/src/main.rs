@@ -124,7 +124,8 @@ struct Common {
     #[arg(long)]
     sim_tile: Option<usize>,
     /// Binomial: always count every comparison (by default the sorted method is used from
-    /// n = 16 on; the results are identical, only the speed differs).
+    /// n = 5 on, for tiles of 96 points or more; the results are identical, only the
+    /// speed differs).
     #[arg(long)]
     brute_force: bool,
     /// Output format.

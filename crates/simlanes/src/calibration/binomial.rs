@@ -60,12 +60,16 @@ pub enum Counting {
     Sorted,
 }
 
-/// Smallest `n` for which [`Counting::Auto`] sorts (measured: sorting loses at `n = 5`,
-/// wins 8× at `n = 150`).
-pub const SORTED_MIN_N: usize = 16;
+/// Smallest `n` for which [`Counting::Auto`] sorts. Measured on one thread, 1024-point
+/// tiles, whole `validate` calls: with every `p` of the tile in `[0.02, 0.98]` (nearly all
+/// uniforms placed, sorting's worst case) brute force and sorting tie at `n = 3`, sorting
+/// is 1.2× faster at `n = 5` and 2× at `n = 16`; with `p` in `[0.5, 0.73]` (B1–B4's
+/// grids) sorting already wins 1.16× at `n = 3`; brute force wins at `n = 1`.
+pub const SORTED_MIN_N: usize = 5;
 
 /// Fewest grid points per tile for which [`Counting::Auto`] sorts (measured at `n = 350`,
-/// one thread: brute force 1.6× faster with 64 points, sorting 1.5× faster with 128).
+/// one thread, `p` in `[0.02, 0.98]`: brute force 1.1× faster with 64 points, sorting 1.6×
+/// faster with 128; with B4's narrower `p` sorting wins from 32 points on).
 pub const SORTED_MIN_POINTS: usize = 96;
 
 /// The W3 design (see the module docs).

@@ -40,7 +40,7 @@
 //!   `validate` there gives `#{T < λ*} < m ≤ #{T < next_up(λ*)}`.
 
 use simlanes::Backend;
-use simlanes::calibration::binomial::{BinomialModel, Counting, SORTED_MIN_N};
+use simlanes::calibration::binomial::{BinomialModel, Counting};
 use simlanes::calibration::{Grid, calibrate, tune, validate};
 use simlanes::simcore::models::binomial::expit_f32;
 use simlanes::simcore::rng::Stream;
@@ -56,6 +56,10 @@ use crate::bench::stream::Traffic;
 use crate::bench::timing::repeat;
 
 const D: usize = 4;
+/// The engine's sorted rows run from this `n` on: B3 and B4 (at B1/B2's handful of
+/// uniforms per arm sorting gains little, and calibrating B2's 131072 simulations would
+/// dominate the run).
+const ENGINE_MIN_N: usize = 16;
 const LAMBDA: f64 = 0.5;
 const ALPHA: f64 = 0.05;
 /// Most comparisons one scalar row runs.
@@ -196,7 +200,7 @@ fn run(
     }));
 
     // The calibration engine's sorted counting on the same grid, timed beside brute force.
-    if tile.is_none() && n >= SORTED_MIN_N && !matches!(b, Backend::Gpu { .. }) {
+    if tile.is_none() && n >= ENGINE_MIN_N && !matches!(b, Backend::Gpu { .. }) {
         let meta =
             Meta::new("W3", "validate sorted (engine)", b, "comparisons/s").size(size, reduced.clone());
         rows.push(engine_row(&sim, ctx, meta, &th, s, n, brute_best, EngineRun::Validate(&fused)));
@@ -260,7 +264,7 @@ fn run(
         flops: None,
         check,
     }));
-    if tile.is_none() && n >= SORTED_MIN_N && !matches!(b, Backend::Gpu { .. }) {
+    if tile.is_none() && n >= ENGINE_MIN_N && !matches!(b, Backend::Gpu { .. }) {
         let meta =
             Meta::new("W3", "calibrate sorted (engine)", b, "comparisons/s").size(size, reduced.clone());
         rows.push(engine_row(&sim, ctx, meta, &th, s, n, brute_best, EngineRun::Calibrate(&lam)));
