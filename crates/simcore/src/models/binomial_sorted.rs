@@ -231,9 +231,8 @@ impl<'a> SortedArm<'a> {
 
     /// For `W` simulations at once (`uniforms[k][l]` = uniform `k` of this arm in
     /// simulation `l`): adds to `hist[j][l]` the number of uniforms `U[l,k]` whose
-    /// position is `j` (`G'` rows; the uniforms of position
-    /// `G'`, below no `p`, are not kept). `hist` must come in all zero — as
-    /// [`take_arm_counts`] leaves it.
+    /// position is `j` (`G'` rows; the uniforms of position `G'`, below no `p`, are not
+    /// kept). `hist` must come in all zero — as [`take_arm_counts`] leaves it.
     ///
     /// Only the uniforms inside the tile's range, `sorted[0] <= u < sorted[G'−1]`, need a
     /// position: one below it is below every `p` (position 0, counted per lane in a

@@ -21,9 +21,12 @@
 //!
 //! **Order statistics without selection.** A model whose statistic takes few values (W3:
 //! `count / (n·d)`, `n·d + 1` values) lists them in [`Model::levels`]; `calibrate` then
-//! stores 2-byte levels instead of f32 statistics and finds each point's `m`-th smallest
-//! by counting its levels, `O(K + L)` — at B4 on one thread 2.4× faster than selecting
-//! among the floats (76 → 31 ms), the same `λ*` bit for bit (tested).
+//! tallies each point's levels as the tasks finish (`L` counters per point, whatever `K`)
+//! and reads the `m`-th smallest from the tallies, `O(K + L)` — the same `λ*` bit for bit
+//! (tested), with no `K` statistics per point to store and select in. Measured on the dev
+//! VM: B4 on one thread 76 → 31 ms; `G = 4096, K = 131072, n = 50` on two threads 1.37 →
+//! 0.61 s (statistics of that size must be done in chunks of 128 points, each re-running
+//! the simulations).
 //!
 //! **Readings chosen** (WORKLOADS.md / the issue leave them open):
 //! * λ is rounded to f32 before comparing (statistics are f32); it must not be NaN
@@ -39,6 +42,7 @@ use crate::simulator::Simulator;
 use rayon::prelude::*;
 use simcore::ParamError;
 use std::ops::Range;
+use std::sync::Mutex;
 
 pub mod binomial;
 pub mod tune;
@@ -487,8 +491,9 @@ fn gather_rows(
     }
 }
 
-/// Statistics held at once by [`calibrate`] (`2^24` f32 = 64 MiB); larger grids are done
-/// in chunks of points, each re-running its simulations.
+/// Statistics held at once by [`calibrate`] for a model without [`Model::levels`] (`2^24`
+/// f32 = 64 MiB); larger grids are done in chunks of points, each re-running its
+/// simulations.
 pub const CALIBRATE_BUDGET: usize = 1 << 24;
 
 /// `λ*` of the points of the tasks `ts` (one chunk, the points in order) by selection
@@ -526,41 +531,73 @@ fn by_selection<M: Model>(
     Ok(lams.into_iter().flatten().collect())
 }
 
-/// `λ*` of the points of the tasks `ts` (one chunk, the points in order) for a model with
-/// [`Model::levels`]: each point's `K` levels, read from the tasks' parts, are counted and
-/// the `m`-th smallest is where the running count reaches `m` (`O(K + L)` per point, the
-/// counts in L1; no statistics matrix to gather or select in). Gives the value selection
-/// gives: the statistic is `levels[v]`, non-decreasing in `v`.
+/// Tally cells (u32) [`calibrate`] holds at once for a model with [`Model::levels`] (`2^24`
+/// = 64 MiB): `L` per point and worker, so a chunk holds `2^24 / (L · workers)` points
+/// whatever `K` (W3 at `n·d = 1400` on 2 threads: about 6000 points).
+pub const LEVEL_BUDGET: usize = 1 << 24;
+
+/// Worker threads of `sim`'s pool (1 without one).
+fn workers(sim: &Simulator) -> usize {
+    sim.pool().map_or(1, |p| p.current_num_threads())
+}
+
+/// One worker's tallies over a chunk of points (`L` cells per point) and its scratch for a
+/// task's levels.
+#[derive(Default)]
+struct Tally {
+    counts: Vec<u32>,
+    levels: Vec<u16>,
+}
+
+/// `λ*` of the points `points` (one chunk; `ts` its tasks) for a model with
+/// [`Model::levels`]. Each task writes its levels into its worker's scratch and adds them,
+/// point by point (one point's `L` cells stay in L1), to its worker's tallies; no task's
+/// levels outlive it, so a chunk covers `K` simulations of many points (large `K` does not
+/// shrink the chunks and re-run the simulations per chunk, as `K` statistics per point
+/// would). Then each point's tallies, summed over the workers, give the `m`-th smallest
+/// level where the running count reaches `m`: `O(K + L)` per point, no selection, and the
+/// value selection gives (the statistic is `levels[v]`, non-decreasing in `v`).
+#[allow(clippy::too_many_arguments)]
 fn by_levels<M: Model>(
     sim: &Simulator,
     model: &M,
     prep: &M::Prepared,
     ts: &[(Range<usize>, Range<usize>)],
     progress: Option<Progress<'_>>,
+    points: Range<usize>,
     levels: &[f32],
     rank: usize,
 ) -> Result<Vec<Result<f32, ParamError>>, SimError> {
-    let parts = run(sim, ts, progress, |_, g, s| {
-        let mut lv = vec![0u16; g.len() * s.len()];
-        model.simulate_levels(prep, g.clone(), s.clone(), &mut lv);
-        lv
-    })?;
-    let (first, last) = ts.iter().fold((usize::MAX, 0), |(a, b), (g, _)| (a.min(g.start), b.max(g.end)));
-    let one = |tally: &mut Vec<u32>, p: usize| -> Result<f32, ParamError> {
-        tally.clear();
-        tally.resize(levels.len(), 0);
-        for ((g, s), part) in ts.iter().zip(&parts) {
-            if g.contains(&p) {
-                for &v in &part[(p - g.start) * s.len()..][..s.len()] {
-                    *tally
-                        .get_mut(usize::from(v))
-                        .expect("Model::simulate_levels gave a level past Model::levels") += 1;
-                }
+    let nl = levels.len();
+    let tallies: Vec<Mutex<Tally>> = (0..workers(sim)).map(|_| Mutex::default()).collect();
+    run(sim, ts, progress, |_, g, s| {
+        // One worker per pool thread: its lock is never contended.
+        let w = rayon::current_thread_index().unwrap_or(0) % tallies.len();
+        let mut guard = tallies[w].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Tally { counts, levels: lv } = &mut *guard;
+        counts.resize(points.len() * nl, 0);
+        lv.resize(g.len() * s.len(), 0);
+        model.simulate_levels(prep, g.clone(), s.clone(), lv);
+        for (p, row) in g.clone().zip(lv.chunks_exact(s.len())) {
+            let cells = &mut counts[(p - points.start) * nl..][..nl];
+            for &v in row {
+                *cells
+                    .get_mut(usize::from(v))
+                    .expect("Model::simulate_levels gave a level past Model::levels") += 1;
             }
         }
-        let mut seen = 0;
-        for (&c, &l) in tally.iter().zip(levels) {
-            seen += c as usize;
+    })?;
+    // The workers that ran a task.
+    let tallies: Vec<Vec<u32>> = tallies
+        .into_iter()
+        .map(|t| t.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner).counts)
+        .filter(|c| !c.is_empty())
+        .collect();
+    let one = |p: usize| -> Result<f32, ParamError> {
+        let at = (p - points.start) * nl;
+        let mut seen = 0usize;
+        for (v, &l) in levels.iter().enumerate() {
+            seen += tallies.iter().map(|t| t[at + v] as usize).sum::<usize>();
             if seen >= rank {
                 return Ok(l);
             }
@@ -568,11 +605,8 @@ fn by_levels<M: Model>(
         Err(ParamError::TooLarge { name: "m", max: seen as u64 })
     };
     Ok(match sim.pool() {
-        Some(pool) => pool.install(|| (first..last).into_par_iter().map_init(Vec::new, one).collect()),
-        None => {
-            let mut tally = Vec::new();
-            (first..last).map(|p| one(&mut tally, p)).collect()
-        }
+        Some(pool) => pool.install(|| points.clone().into_par_iter().map(one).collect()),
+        None => points.clone().map(one).collect(),
     })
 }
 
@@ -608,13 +642,34 @@ pub fn calibrate_with_progress<M: Model>(
     tiling: Tiling,
     progress: Option<Progress<'_>>,
 ) -> Result<Calibration, SimError> {
+    calibrate_in_chunks(sim, model, grid, alpha, sims, tiling, progress, LEVEL_BUDGET)
+}
+
+/// [`calibrate_with_progress`] with the tally budget as an argument (tests use a small one
+/// to cover several chunks).
+#[allow(clippy::too_many_arguments)]
+fn calibrate_in_chunks<M: Model>(
+    sim: &Simulator,
+    model: &M,
+    grid: &Grid,
+    alpha: f64,
+    sims: usize,
+    tiling: Tiling,
+    progress: Option<Progress<'_>>,
+    level_budget: usize,
+) -> Result<Calibration, SimError> {
     simcore::error::open_probability("alpha", alpha)?;
     simcore::error::nonzero("K", sims)?;
     let rank = simcore::stats::calibration_index(sims as u64, alpha)?;
     let Setup { active, prep, .. } = setup(model, grid, sims, tiling)?;
     let levels = model.levels(&prep).filter(|l| !l.is_empty() && l.len() <= 1 << 16);
     let mut lambda = vec![f32::NAN; grid.len()];
-    let chunk = (CALIBRATE_BUDGET / sims).max(1);
+    // Points per chunk: with levels, each worker's tallies (`L` cells per point) fit
+    // LEVEL_BUDGET whatever `K`; else the statistics (`K` per point) fit CALIBRATE_BUDGET.
+    let chunk = match levels {
+        Some(l) => (level_budget / (l.len() * workers(sim))).max(1),
+        None => (CALIBRATE_BUDGET / sims).max(1),
+    };
     for c0 in (0..active.len()).step_by(chunk) {
         let cg = chunk.min(active.len() - c0);
         let mut ts = tasks(cg, sims, tiling);
@@ -622,7 +677,7 @@ pub fn calibrate_with_progress<M: Model>(
             *g = g.start + c0..g.end + c0;
         }
         let lams = match levels {
-            Some(levels) => by_levels(sim, model, &prep, &ts, progress, levels, rank)?,
+            Some(levels) => by_levels(sim, model, &prep, &ts, progress, c0..c0 + cg, levels, rank)?,
             None => by_selection(sim, model, &prep, &ts, progress, c0..c0 + cg, sims, rank)?,
         };
         for (gi, l) in lams.into_iter().enumerate() {
@@ -660,6 +715,30 @@ mod tests {
                 }
             }
             assert!(seen.iter().all(|&c| c == 1));
+        }
+    }
+
+    #[test]
+    fn calibrate_by_levels_in_many_chunks_equals_one_chunk() {
+        use super::binomial::{BinomialModel, Counting};
+        let theta: Vec<f64> = (0..37 * 3).map(|i| (i as f64 * 0.37).sin() * 1.5).collect();
+        let null = (0..37).map(|g| g % 5 != 2).collect();
+        let grid = Grid::new(3, theta).unwrap().with_null(null).unwrap();
+        let model = BinomialModel::new(4, 7, 3).unwrap().with_counting(Counting::Sorted);
+        let levels = 7 * 3 + 1;
+        for threads in [1, 2] {
+            let sim = Simulator::new(crate::Backend::Threaded(crate::ThreadConfig::new(threads))).unwrap();
+            let t = Tiling::new(8, 40);
+            let whole = calibrate_in_chunks(&sim, &model, &grid, 0.1, 333, t, None, LEVEL_BUDGET).unwrap();
+            // 1 and 3 points per chunk (budget per worker and point: `levels` cells).
+            for per in [1, 3] {
+                let small = levels * threads * per;
+                let chunked = calibrate_in_chunks(&sim, &model, &grid, 0.1, 333, t, None, small).unwrap();
+                let bits = |c: &Calibration| c.lambda.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&chunked), bits(&whole), "{threads} threads, {per} per chunk");
+                assert_eq!(chunked.argmin, whole.argmin);
+            }
+            assert!(whole.lambda.iter().filter(|l| !l.is_nan()).count() == 37 - 7);
         }
     }
 
