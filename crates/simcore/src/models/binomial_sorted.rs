@@ -316,7 +316,7 @@ impl<'a> SortedArm<'a> {
 
 /// Most uniforms [`SortedArm::histogram`] filters before placing them (its list of
 /// in-range lanes lives on the stack: 2 KiB).
-pub const BLOCK: usize = 512;
+const BLOCK: usize = 512;
 
 /// `LANE_LISTS[m]`: the set bits of the 8-bit mask `m`, ascending, then padding.
 const LANE_LISTS: [[u8; 8]; 256] = {

@@ -14,8 +14,8 @@
 //!   the grid is sorted once, in [`Model::prepare`]; a tile takes the grid's order
 //!   restricted to its points.
 //!
-//! Measured (B4, `n = 350`, `G = 1024`, 2 threads of the dev VM): sorted 5.5–9.3e11
-//! equivalent comparisons/s, 12–17× brute force in the same run. A placement costs about
+//! Measured (B4, `n = 350`, `G = 1024`, 2 threads of the dev VM, six bench runs): sorted
+//! 7.3e11–1.21e12 equivalent comparisons/s, 16–23× brute force in the same run. A placement costs about
 //! 2.3 ns (a table load, a 4-wide compare, a histogram increment), so only the uniforms
 //! inside the tile's `p` range are placed (23 % at B4; the others are counted by a vector
 //! compare); per simulation of one thread (2.5 µs at B4) about a third is the Philox
