@@ -6,9 +6,9 @@
 //! short sweep and returns the fastest shape. Results never depend on the shape, only the
 //! time does, so tuning is always safe.
 
-use super::{Grid, Model, Tiling, validate};
+use super::{Grid, Model, Tiling, validate, workers};
 use crate::error::SimError;
-use crate::simulator::{Backend, Simulator};
+use crate::simulator::Simulator;
 use std::time::Instant;
 
 /// One timed tile shape.
@@ -73,14 +73,6 @@ pub fn sweep<M: Model>(
 /// costs about 6 %).
 pub const TUNE_REPS: usize = 3;
 
-/// Worker threads of `sim` (1 for the single-threaded backends).
-fn threads(sim: &Simulator) -> usize {
-    match sim.backend() {
-        Backend::Threaded(cfg) => cfg.threads.max(1),
-        _ => 1,
-    }
-}
-
 /// The shapes that give every one of `threads` workers at least one task of the probe
 /// (`points × sims`); all of them when none does. A shape with fewer tasks than workers
 /// would be timed on part of the machine and lose for that reason alone — not a fault of
@@ -110,7 +102,7 @@ pub fn autotune<M: Model>(
     probe_sims: usize,
 ) -> Result<(Tiling, Vec<SweepPoint>), SimError> {
     let sims = probe_sims.max(8).next_multiple_of(8);
-    let shapes = busy_shapes(default_shapes(grid.len(), sims), grid.len(), sims, threads(sim));
+    let shapes = busy_shapes(default_shapes(grid.len(), sims), grid.len(), sims, workers(sim));
     let points = sweep(sim, model, grid, sims, &shapes, TUNE_REPS)?;
     let best = points
         .iter()
