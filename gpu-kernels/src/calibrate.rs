@@ -63,38 +63,10 @@ pub fn binomial_histogram_merged(tid: u32, a: &CountArgs<'_>, mut add: impl FnMu
     }
 }
 
-/// The `m`-th smallest count (1-based) of a histogram (`hist[c]` = how many simulations
-/// had count `c`): the smallest `c` whose prefix sum reaches `m`, or `None` when the
-/// histogram holds fewer than `m` (or `m = 0`). The host calls it per point; `λ*` is then
-/// [`simcore::models::binomial::statistic`] of that count, exactly the CPU's value.
-pub fn mth_smallest_count(hist: &[u32], m: u64) -> Option<u32> {
-    if m == 0 {
-        return None;
-    }
-    let mut seen = 0u64;
-    for (c, &h) in hist.iter().enumerate() {
-        seen += u64::from(h);
-        if seen >= m {
-            return u32::try_from(c).ok();
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::body::Uniforms;
-
-    #[test]
-    fn mth_smallest_count_walks_the_prefix_sum() {
-        let hist = [0u32, 2, 0, 3, 1];
-        let want = [None, Some(1), Some(1), Some(3), Some(3), Some(3), Some(4), None];
-        for (m, w) in want.iter().enumerate() {
-            assert_eq!(mth_smallest_count(&hist, m as u64), *w, "m = {m}");
-        }
-        assert_eq!(mth_smallest_count(&[], 1), None);
-    }
 
     #[test]
     fn merged_histograms_equal_one_increment_per_simulation() {

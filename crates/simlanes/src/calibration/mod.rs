@@ -554,9 +554,10 @@ struct Tally {
 /// point by point (one point's `L` cells stay in L1), to its worker's tallies; no task's
 /// levels outlive it, so a chunk covers `K` simulations of many points (large `K` does not
 /// shrink the chunks and re-run the simulations per chunk, as `K` statistics per point
-/// would). Then each point's tallies, summed over the workers, give the `m`-th smallest
-/// level where the running count reaches `m`: `O(K + L)` per point, no selection, and the
-/// value selection gives (the statistic is `levels[v]`, non-decreasing in `v`).
+/// would). Then the tallies, summed over the workers, give each point's `m`-th smallest
+/// level ([`simcore::stats::mth_smallest_count`], as the GPU path reads its histograms):
+/// `O(K + L)` per point, no selection, and the value selection gives (the statistic is
+/// `levels[v]`, non-decreasing in `v`).
 #[allow(clippy::too_many_arguments)]
 fn by_levels<M: Model>(
     sim: &Simulator,
@@ -587,22 +588,22 @@ fn by_levels<M: Model>(
             }
         }
     })?;
-    // The workers that ran a task.
-    let tallies: Vec<Vec<u32>> = tallies
+    // The tallies of the workers that ran a task, summed.
+    let mut tallies = tallies
         .into_iter()
         .map(|t| t.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner).counts)
-        .filter(|c| !c.is_empty())
-        .collect();
-    let one = |p: usize| -> Result<f32, ParamError> {
-        let at = (p - points.start) * nl;
-        let mut seen = 0usize;
-        for (v, &l) in levels.iter().enumerate() {
-            seen += tallies.iter().map(|t| t[at + v] as usize).sum::<usize>();
-            if seen >= rank {
-                return Ok(l);
-            }
+        .filter(|c| !c.is_empty());
+    let mut total = tallies.next().unwrap_or_default();
+    for t in tallies {
+        for (a, b) in total.iter_mut().zip(t) {
+            *a += b;
         }
-        Err(ParamError::TooLarge { name: "m", max: seen as u64 })
+    }
+    let one = |p: usize| -> Result<f32, ParamError> {
+        let row = &total[(p - points.start) * nl..][..nl];
+        simcore::stats::mth_smallest_count(row, rank as u64)
+            .map(|v| levels[v as usize])
+            .ok_or_else(|| ParamError::TooLarge { name: "m", max: row.iter().map(|&c| u64::from(c)).sum() })
     };
     Ok(match sim.pool() {
         Some(pool) => pool.install(|| points.clone().into_par_iter().map(one).collect()),

@@ -15,7 +15,8 @@
 
 use cudarc::driver::PushKernelArg;
 use gpu_kernels::body::CountArgs;
-use gpu_kernels::calibrate::{binomial_histogram_merged, mth_smallest_count};
+use gpu_kernels::calibrate::binomial_histogram_merged;
+use simcore::stats::mth_smallest_count;
 
 use super::{Gpu, GpuError, driver};
 use crate::error::SimError;
