@@ -292,25 +292,23 @@ impl<'a> SortedArm<'a> {
         }
     }
 
-    /// [`Self::position`] of a `u` known to be finite and inside the tile's range.
+    /// [`Self::position`] of a `u` known to be finite and inside the tile's range: the
+    /// bucket's start plus [`PAD`] branch-free comparisons when no bucket holds more than
+    /// [`PAD`] probabilities, else a binary search inside the bucket.
     #[inline(always)]
     fn position_in_range(&self, u: f32) -> usize {
+        let k = self.bucket(u);
+        let lo = self.lut[k] as usize;
         if self.span <= PAD {
-            self.window_position(u)
+            let w = &self.sorted[lo..lo + PAD];
+            lo + usize::from(w[0] <= u)
+                + usize::from(w[1] <= u)
+                + usize::from(w[2] <= u)
+                + usize::from(w[3] <= u)
         } else {
-            let k = self.bucket(u);
-            let (lo, hi) = (self.lut[k] as usize, self.lut[k + 1] as usize);
+            let hi = self.lut[k + 1] as usize;
             lo + self.sorted[lo..hi].partition_point(|&p| p <= u)
         }
-    }
-
-    /// [`Self::position_in_range`] when no bucket holds more than [`PAD`] probabilities:
-    /// the bucket's start plus [`PAD`] branch-free comparisons.
-    #[inline(always)]
-    fn window_position(&self, u: f32) -> usize {
-        let lo = self.lut[self.bucket(u)] as usize;
-        let w = &self.sorted[lo..lo + PAD];
-        lo + usize::from(w[0] <= u) + usize::from(w[1] <= u) + usize::from(w[2] <= u) + usize::from(w[3] <= u)
     }
 }
 
