@@ -109,23 +109,24 @@ fn rustc_web_candidate() -> Option<String> {
     (v != "(none)").then_some(v)
 }
 
-/// Whether apt offers a `rustc-web` at least [`MIN_RUSTC`] (bookworm-security carries it;
-/// stale package lists may offer only bookworm's older one).
-fn candidate_is_recent() -> bool {
-    rustc_web_candidate().and_then(|v| major_minor(&v)).is_some_and(|mm| mm >= MIN_RUSTC)
+/// Whether a `rustc-web` version is at least [`MIN_RUSTC`] (bookworm-security carries
+/// one; stale package lists may offer only bookworm's older one).
+fn is_recent(version: Option<&str>) -> bool {
+    version.and_then(major_minor).is_some_and(|mm| mm >= MIN_RUSTC)
 }
 
 /// Downloads the debs not yet in `debs/`, running `apt-get update` once if apt cannot
 /// resolve them or offers a rustc older than [`MIN_RUSTC`].
 fn fetch_debs(debs: &Path) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(debs).map_err(|e| format!("{}: {e}", debs.display()))?;
+    let mut candidate = rustc_web_candidate();
     let names = match package_names() {
-        Ok(n) if candidate_is_recent() => n,
+        Ok(n) if is_recent(candidate.as_deref()) => n,
         resolved => {
             let why = match resolved {
                 Ok(_) => format!(
                     "apt offers rustc-web {}, older than {}.{}",
-                    rustc_web_candidate().unwrap_or_default(),
+                    candidate.as_deref().unwrap_or_default(),
                     MIN_RUSTC.0,
                     MIN_RUSTC.1
                 ),
@@ -133,11 +134,12 @@ fn fetch_debs(debs: &Path) -> Result<Vec<PathBuf>, String> {
             };
             println!("  {why}; running `apt-get update`");
             status(Command::new("apt-get").arg("update").arg("-q"))?;
-            if !candidate_is_recent() {
+            candidate = rustc_web_candidate();
+            if !is_recent(candidate.as_deref()) {
                 return Err(format!(
                     "after `apt-get update` apt offers rustc-web {}: the kernels need {}.{} or newer \
                      (Debian bookworm-security's rustc-web; see GPU_TOOLCHAIN.md)",
-                    rustc_web_candidate().unwrap_or_else(|| "(none)".into()),
+                    candidate.as_deref().unwrap_or("(none)"),
                     MIN_RUSTC.0,
                     MIN_RUSTC.1
                 ));
@@ -146,8 +148,7 @@ fn fetch_debs(debs: &Path) -> Result<Vec<PathBuf>, String> {
         }
     };
     // Debs of another version (an older download) would be taken for these.
-    let version = rustc_web_candidate().unwrap_or_default();
-    let upstream = version.split('+').next().unwrap_or_default().to_string();
+    let upstream = candidate.as_deref().unwrap_or_default().split('+').next().unwrap_or_default();
     for old in files_with(debs, "", ".deb") {
         let name = old.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
         let rust_pkg =
@@ -226,8 +227,8 @@ fn unpack(dest: &Path, what: &str, fill: impl FnOnce(&Path) -> Result<(), String
 fn unpacked_rustc_is_recent(prefix: &Path) -> bool {
     let list = std::fs::read_to_string(prefix.join(".complete")).unwrap_or_default();
     list.lines()
-        .filter_map(|l| Path::new(l).file_name()?.to_str()?.strip_prefix("rustc-web_").map(String::from))
-        .any(|v| major_minor(&v).is_some_and(|mm| mm >= MIN_RUSTC))
+        .filter_map(|l| Path::new(l).file_name()?.to_str()?.strip_prefix("rustc-web_"))
+        .any(|v| is_recent(Some(v)))
 }
 
 fn find_file(root: &Path, rel: &str) -> Option<PathBuf> {
@@ -310,5 +311,21 @@ mod tests {
         assert_eq!(major_minor("1.85.0+dfsg3-1~deb12u3_amd64.deb"), Some((1, 85)));
         assert_eq!(major_minor("(none)"), None);
         assert!(major_minor("1.85.0").unwrap() < MIN_RUSTC && major_minor("1.96.0").unwrap() >= MIN_RUSTC);
+    }
+
+    #[test]
+    fn an_unpacked_rustc_is_judged_by_the_deb_it_came_from() {
+        let dir = std::env::temp_dir().join(format!("simlanes-toolchain-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (deb, want) in [
+            ("debs/rustc-web_1.85.0+dfsg3-1~deb12u3_amd64.deb", false),
+            ("debs/rustc-web_1.96.0+dfsg1-1~deb12u2_amd64.deb", true),
+            ("debs/llvm-22_1%3a22.1.0_amd64.deb", false),
+        ] {
+            std::fs::write(dir.join(".complete"), format!("debs/libllvm22_1_amd64.deb\n{deb}\n")).unwrap();
+            assert_eq!(unpacked_rustc_is_recent(&dir), want, "{deb}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(!is_recent(None) && !is_recent(Some("(none)")));
     }
 }
