@@ -12,10 +12,10 @@
 //! 2. per simulation, each uniform `u` gets its position `r(u) = #{j : sorted[j] <= u}`
 //!    ([`SortedArm::position`]: the table, then at most [`PAD`] branch-free comparisons
 //!    inside one bucket) and a histogram of positions is kept;
-//! 3. the prefix sums of the histogram ([`SortedArm::histogram`]) are
-//!    `cum[j] = #{u : r(u) <= j} = #{u : u < sorted[j]}`, and the point `order[j]` in
-//!    `j`-th place gets `c[order[j],s,a] = cum[j]` ([`take_arm_counts`]: one pass in sorted
-//!    order).
+//! 3. the running sums of the histogram ([`running_sums`], in place) are
+//!    `cum[j] = #{u : r(u) <= j} = #{u : u < sorted[j]}`, so point `g` gets
+//!    `c[g,s,a] = cum[rank[g]]`; [`gather_counts`] sums that over the arms in one pass over
+//!    the points.
 //!
 //! Steps 2–3 run for `W` simulations at once (`[C; W]` rows of [`Cell`]s, `u16` when they
 //! fit; a vector compare first sets aside the uniforms outside `[min p, max p)`, which
@@ -28,8 +28,8 @@
 //!
 //! Why buckets and not a merge: a merge of the sorted `p` with each simulation's sorted
 //! uniforms also gives every count in `O(G' + n)`, but needs the `n` uniforms per arm sorted
-//! first (`O(n log n)`, data-dependent branches), where a bucket costs one table load and a
-//! 4-wide comparison per uniform. A variant with one comparison per uniform (a finer table,
+//! first (`O(n log n)`, data-dependent branches), where a bucket costs one table load and an
+//! 8-wide comparison per uniform. A variant with one comparison per uniform (a finer table,
 //! a branch to a binary search for buckets of two or more `p`) measured slower at B4: its
 //! table no longer fits in L1 and the branch mispredicts.
 
@@ -65,13 +65,18 @@ impl Cell for u32 {
     }
 }
 
-/// Entries past the tile's sorted probabilities that [`SortedArm::build`] sets to NaN
-/// (so the branch-free window never reads out of bounds, and `NaN <= u` never counts), and the widest bucket the
-/// branch-free path handles.
-pub const PAD: usize = 4;
+/// Entries past the tile's sorted probabilities that [`SortedArm::from_order`] sets to NaN
+/// (so the branch-free window never reads out of bounds, and `NaN <= u` never counts), and
+/// the most probabilities a bucket may hold for the branch-free path: one 8-lane compare.
+pub const PAD: usize = 8;
 
-/// Length of the bucket table for a tile of `points` grid points: `4·points` buckets
-/// (at most `2^16`), plus one.
+/// Most grid points a [`SortedArm`] takes: the bucket table holds positions as `u16`, half
+/// the cache footprint of `u32` (the table is read at a random bucket per uniform).
+pub const MAX_POINTS: usize = u16::MAX as usize;
+
+/// Capacity of the bucket table for a tile of `points` grid points: room for `4·points`
+/// buckets (at most `2^16`), plus one. [`SortedArm::from_order`] uses as few of them as
+/// keep every bucket within [`PAD`] probabilities.
 pub fn lut_len(points: usize) -> usize {
     (4 * points).clamp(1, 1 << 16) + 1
 }
@@ -86,10 +91,16 @@ pub fn lut_len(points: usize) -> usize {
 /// `lut[k]` plus the number of the bucket's own probabilities `<= u`. When no bucket holds
 /// more than [`PAD`] probabilities that is a fixed, branch-free sum of [`PAD`] comparisons
 /// (entries past the bucket are `> u`, the padding is NaN); otherwise a binary search.
+///
+/// `K` is the smallest of `G'`, `2·G'`, `4·G'`, … (within the table's capacity) for which
+/// no bucket holds more than [`PAD`] probabilities: the table is read at a random bucket
+/// per placed uniform, so the smaller it is, the more of it stays in L1. At B4 that is
+/// `K = G'`: 2 KiB per arm for a 1024-point tile (a `4·G'`-bucket `u32` table was 16 KiB
+/// and made the placement 1.2× slower, paired runs).
 #[derive(Debug, Clone, Copy)]
 pub struct SortedArm<'a> {
     sorted: &'a [f32],
-    lut: &'a [u32],
+    lut: &'a [u16],
     base: f32,
     scale: f32,
     /// The last bucket, `K − 1`, as f32 (exact: `K <= 2^22`).
@@ -139,7 +150,7 @@ impl<'a> SortedArm<'a> {
         order_buf: &mut [u32],
         sorted: &'a mut [f32],
         rank: &mut [u32],
-        lut: &'a mut [u32],
+        lut: &'a mut [u16],
     ) -> Self {
         sort_points(p, d, a, order_buf);
         Self::from_order(p, d, a, order_buf, sorted, rank, lut)
@@ -148,11 +159,13 @@ impl<'a> SortedArm<'a> {
     /// Arm `a` of the tile `p` (`G' × d` row-major, `G' = rank.len()`, `p` not NaN), its
     /// points given in ascending `p[·,a]` by `order` (see [`sort_points`]). Fills `sorted`
     /// (`G' + PAD`: the sorted `p[·,a]`, then NaN), `rank` (`G'`: point `g`'s index in
-    /// `sorted`) and `lut` (`K + 1` entries, `K >= 1` buckets, e.g. [`lut_len`]).
+    /// `sorted`) and `lut` (room for `K + 1` entries, at most `2^22` buckets, e.g.
+    /// [`lut_len`]; see [`SortedArm`] for how many are used).
     ///
     /// # Panics
-    /// If the buffers' lengths disagree with `p.len() / d`, `lut.len()` is not in
-    /// `2..=2^22 + 1`, or `order` is not a permutation of `0..G'` in ascending `p[·,a]`.
+    /// If the buffers' lengths disagree with `p.len() / d`, `G'` exceeds [`MAX_POINTS`],
+    /// `lut.len()` is not in `2..=2^22 + 1`, or `order` is not a permutation of `0..G'` in
+    /// ascending `p[·,a]`.
     pub fn from_order(
         p: &[f32],
         d: usize,
@@ -160,10 +173,11 @@ impl<'a> SortedArm<'a> {
         order: &[u32],
         sorted: &'a mut [f32],
         rank: &mut [u32],
-        lut: &'a mut [u32],
+        lut: &'a mut [u16],
     ) -> Self {
         let gp = p.len() / d;
         assert!(order.len() == gp && sorted.len() == gp + PAD && rank.len() == gp, "tile buffers");
+        assert!(gp <= MAX_POINTS, "more than {MAX_POINTS} points in a tile");
         assert!((2..=(1 << 22) + 1).contains(&lut.len()), "lut length");
         rank.fill(u32::MAX);
         for (j, &g) in order.iter().enumerate() {
@@ -174,27 +188,34 @@ impl<'a> SortedArm<'a> {
             rank[g as usize] = j as u32;
         }
         sorted[gp..].fill(f32::NAN);
-        let k = lut.len() - 1;
         let (base, top) = if gp > 0 { (sorted[0], sorted[gp - 1]) } else { (0.0, 0.0) };
         let width = top - base;
-        let scale = if width > 0.0 && width.is_finite() { k as f32 / width } else { 0.0 };
-        let mut arm = Self { sorted: &[], lut: &[], base, scale, kmax: (k - 1) as f32, span: 0 };
-        // lut[b] = #{j : bucket(sorted[j]) < b}.
-        lut.fill(0);
-        for &x in &sorted[..gp] {
-            lut[arm.bucket(x) + 1] += 1;
+        let cap = lut.len() - 1;
+        let mut k = gp.clamp(1, cap);
+        loop {
+            let scale = if width > 0.0 && width.is_finite() { k as f32 / width } else { 0.0 };
+            let mut arm = Self { sorted: &[], lut: &[], base, scale, kmax: (k - 1) as f32, span: 0 };
+            // lut[b] = #{j : bucket(sorted[j]) < b}.
+            let table = &mut lut[..=k];
+            table.fill(0);
+            for &x in &sorted[..gp] {
+                table[arm.bucket(x) + 1] += 1;
+            }
+            let (mut run, mut span) = (0, 0);
+            for l in table.iter_mut() {
+                span = span.max(*l as usize);
+                run += *l;
+                *l = run;
+            }
+            if span <= PAD || 2 * k > cap {
+                arm.span = span;
+                let lut: &'a [u16] = lut;
+                arm.lut = &lut[..=k];
+                arm.sorted = sorted;
+                return arm;
+            }
+            k *= 2;
         }
-        let mut run = 0;
-        let mut span = 0;
-        for l in lut.iter_mut() {
-            span = span.max(*l as usize);
-            run += *l;
-            *l = run;
-        }
-        arm.sorted = sorted;
-        arm.lut = lut;
-        arm.span = span;
-        arm
     }
 
     /// The bucket of `u` (non-decreasing in `u`; NaN goes to bucket 0 and is handled apart).
@@ -232,7 +253,7 @@ impl<'a> SortedArm<'a> {
     /// For `W` simulations at once (`uniforms[k][l]` = uniform `k` of this arm in
     /// simulation `l`): adds to `hist[j][l]` the number of uniforms `U[l,k]` whose
     /// position is `j` (`G'` rows; the uniforms of position `G'`, below no `p`, are not
-    /// kept). `hist` must come in all zero — as [`take_arm_counts`] leaves it.
+    /// kept). `hist` must come in all zero.
     ///
     /// Only the uniforms inside the tile's range, `sorted[0] <= u < sorted[G'−1]`, need a
     /// position: one below it is below every `p` (position 0, counted per lane in a
@@ -241,7 +262,11 @@ impl<'a> SortedArm<'a> {
     /// filtered branch-free (each row's in-range lanes, a compare mask of `L` lanes,
     /// appended to a list through a table of lane indices per 8-lane byte), then
     /// only the listed uniforms are placed — at B4 (`θ` in `[0, 1)`, so `p` in
-    /// `[0.5, 0.73]`) that is 23 % of them.
+    /// `[0.5, 0.73]`) that is 23 % of them. The block's positions are all found first
+    /// (loads only) and its histogram increments made after: with each increment right
+    /// after its placement, the whole placement ran 1.4× slower at B4 (one thread, Zen 3,
+    /// paired), as the pending read-modify-write stores held back the next placements'
+    /// table loads.
     ///
     /// # Panics
     /// If `hist.len() != G'`, or `W` is not `L::LANES` or above 32.
@@ -282,9 +307,13 @@ impl<'a> SortedArm<'a> {
                     m += byte.count_ones() as usize;
                 }
             }
-            for &f in &picks[..m] {
-                let (x, l) = (flat[f as usize], f as usize % W);
-                hist[self.position_in_range(x)][l] += C::ONE;
+            for f in &mut picks[..m] {
+                let (x, l) = (flat[*f as usize], *f as usize % W);
+                *f = (self.position_in_range(x) * W + l) as u32;
+            }
+            let cells = hist.as_flattened_mut();
+            for &c in &picks[..m] {
+                cells[c as usize] += C::ONE;
             }
         }
         for (c, &b) in hist[0].iter_mut().zip(&below) {
@@ -300,11 +329,7 @@ impl<'a> SortedArm<'a> {
         let k = self.bucket(u);
         let lo = self.lut[k] as usize;
         if self.span <= PAD {
-            let w = &self.sorted[lo..lo + PAD];
-            lo + usize::from(w[0] <= u)
-                + usize::from(w[1] <= u)
-                + usize::from(w[2] <= u)
-                + usize::from(w[3] <= u)
+            lo + self.sorted[lo..lo + PAD].iter().map(|&p| usize::from(p <= u)).sum::<usize>()
         } else {
             let hi = self.lut[k + 1] as usize;
             lo + self.sorted[lo..hi].partition_point(|&p| p <= u)
@@ -334,23 +359,43 @@ const LANE_LISTS: [[u8; 8]; 256] = {
     t
 };
 
-/// Adds one arm's counts to the per-point totals of `W` simulations: walks the tile's
-/// points in ascending `p` (`order`, as given to [`SortedArm::from_order`]) with the running
-/// sum of the histogram, `counts[order[j]] += hist[0] + … + hist[j]`, and zeroes `hist`
-/// for the next [`SortedArm::histogram`].
+/// Turns one arm's histogram of positions ([`SortedArm::histogram`]) into its running sums,
+/// in place: `hist[j] = hist[0] + … + hist[j] = #{u : r(u) <= j} = #{u : u < sorted[j]}`,
+/// the count of the point in `j`-th place. A sequential pass: the per-point scatter comes
+/// after, as reads ([`gather_counts`]).
+#[inline]
+pub fn running_sums<C: Cell, const W: usize>(hist: &mut [[C; W]]) {
+    let mut run = [C::default(); W];
+    for h in hist {
+        for (r, &x) in run.iter_mut().zip(h.iter()) {
+            *r += x;
+        }
+        *h = run;
+    }
+}
+
+/// Every point's total over the arms, for `W` simulations: `counts[g] = Σ_a cum[a][rank[a][g]]`,
+/// with `cum` the arms' [`running_sums`] (`d` blocks of `G'` rows, arm-major) and `rank` each
+/// arm's rank of every point (`d` blocks of `G'`, as filled by [`SortedArm::from_order`]).
+/// The rows of `cum` are only read (random rows), `counts` is written in order, once.
 ///
 /// # Panics
-/// If `order` names a point past `counts`.
+/// If the lengths disagree (`cum` and `rank` hold `d·G'` entries, `G' = counts.len()`), or
+/// a rank is `G'` or more.
 #[inline]
-pub fn take_arm_counts<C: Cell, const W: usize>(hist: &mut [[C; W]], order: &[u32], counts: &mut [[u32; W]]) {
-    let mut run = [0u32; W];
-    for (h, &g) in hist.iter_mut().zip(order) {
-        let add = core::mem::replace(h, [C::default(); W]);
-        let c = &mut counts[g as usize];
-        for l in 0..W {
-            run[l] += add[l].into();
-            c[l] += run[l];
+pub fn gather_counts<C: Cell, const W: usize>(cum: &[[C; W]], rank: &[u32], counts: &mut [[u32; W]]) {
+    let gp = counts.len();
+    assert!(cum.len() == rank.len() && rank.len().is_multiple_of(gp.max(1)), "arm blocks");
+    let arms = rank.len() / gp.max(1);
+    for (g, c) in counts.iter_mut().enumerate() {
+        let mut total = [0u32; W];
+        for a in 0..arms {
+            let row = &cum[a * gp..(a + 1) * gp][rank[a * gp + g] as usize];
+            for l in 0..W {
+                total[l] += row[l].into();
+            }
         }
+        *c = total;
     }
 }
 
@@ -367,35 +412,38 @@ mod tests {
 
     fn check(p: &[f32], d: usize, us: &[f32]) {
         let gp = p.len() / d;
-        let (mut ord, mut sorted, mut rank) = ([0u32; 64], [0f32; 64 + PAD], [0u32; 64]);
-        let mut lut = [0u32; 4 * 64 + 1];
-        let mut hist = [[0u32; 1]; 64];
+        let (mut ord, mut sorted, mut rank) = ([0u32; 64], [0f32; 64 + PAD], [0u32; 4 * 64]);
+        let mut lut = [0u16; 4 * 64 + 1];
+        let mut cum = [[0u32; 1]; 4 * 64];
         let ncol = us.len() / d;
-        for a in 0..d {
-            let rows: [[f32; 1]; 64] = core::array::from_fn(|k| [us.get(k * d + a).copied().unwrap_or(0.0)]);
-            for buckets in [1usize, 3, 4 * gp] {
+        let col =
+            |a: usize| -> [f32; 64] { core::array::from_fn(|k| us.get(k * d + a).copied().unwrap_or(0.0)) };
+        for buckets in [1usize, 3, 4 * gp] {
+            for a in 0..d {
+                let rows: [[f32; 1]; 64] = col(a).map(|u| [u]);
                 let arm = SortedArm::build(
                     p,
                     d,
                     a,
                     &mut ord[..gp],
                     &mut sorted[..gp + PAD],
-                    &mut rank[..gp],
+                    &mut rank[a * gp..(a + 1) * gp],
                     &mut lut[..buckets + 1],
                 );
-                arm.histogram::<f32, u32, 1>(&rows[..ncol], &mut hist[..gp]);
-                let mut counts = [[0u32; 1]; 64];
-                take_arm_counts(&mut hist[..gp], &ord[..gp], &mut counts[..gp]);
-                assert!(hist.iter().all(|c| c[0] == 0), "histogram left zeroed");
-                let col: [f32; 64] = core::array::from_fn(|k| us.get(k * d + a).copied().unwrap_or(0.0));
+                let hist = &mut cum[a * gp..(a + 1) * gp];
+                hist.fill([0]);
+                arm.histogram::<f32, u32, 1>(&rows[..ncol], hist);
+                running_sums(hist);
                 for g in 0..gp {
-                    assert_eq!(
-                        counts[g][0],
-                        brute(&col[..ncol], p[g * d + a]),
-                        "g {g} a {a} p {}",
-                        p[g * d + a]
-                    );
+                    let want = brute(&col(a)[..ncol], p[g * d + a]);
+                    assert_eq!(hist[rank[a * gp + g] as usize][0], want, "g {g} a {a} p {}", p[g * d + a]);
                 }
+            }
+            let mut counts = [[u32::MAX; 1]; 64];
+            gather_counts(&cum[..d * gp], &rank[..d * gp], &mut counts[..gp]);
+            for g in 0..gp {
+                let want: u32 = (0..d).map(|a| brute(&col(a)[..ncol], p[g * d + a])).sum();
+                assert_eq!(counts[g][0], want, "total at g {g}");
             }
         }
     }
@@ -445,7 +493,7 @@ mod tests {
         assert_eq!(m, t1 - t0);
         let (mut s1, mut s2) = ([0f32; 22 + PAD], [0f32; 22 + PAD]);
         let (mut r1, mut r2, mut o) = ([0u32; 22], [0u32; 22], [0u32; 22]);
-        let (mut l1, mut l2) = ([0u32; 89], [0u32; 89]);
+        let (mut l1, mut l2) = ([0u16; 89], [0u16; 89]);
         let a = SortedArm::from_order(tile, d, 1, &restricted, &mut s1, &mut r1, &mut l1);
         let b = SortedArm::build(tile, d, 1, &mut o, &mut s2, &mut r2, &mut l2);
         for u in [0.0f32, 0.1, 0.25, 0.3, 0.5, 0.75, 0.99, 1.0, 2.0] {
@@ -460,7 +508,7 @@ mod tests {
     #[should_panic(expected = "order not ascending")]
     fn an_order_out_of_p_order_is_refused() {
         let p = [0.5f32, 0.25, 0.75];
-        let (mut s, mut r, mut l) = ([0f32; 3 + PAD], [0u32; 3], [0u32; 13]);
+        let (mut s, mut r, mut l) = ([0f32; 3 + PAD], [0u32; 3], [0u16; 13]);
         SortedArm::from_order(&p, 1, 0, &[0, 1, 2], &mut s, &mut r, &mut l);
     }
 
@@ -468,7 +516,7 @@ mod tests {
     #[should_panic(expected = "repeats point")]
     fn an_order_repeating_a_point_is_refused() {
         let p = [0.5f32, 0.5, 0.75];
-        let (mut s, mut r, mut l) = ([0f32; 3 + PAD], [0u32; 3], [0u32; 13]);
+        let (mut s, mut r, mut l) = ([0f32; 3 + PAD], [0u32; 3], [0u16; 13]);
         SortedArm::from_order(&p, 1, 0, &[0, 0, 2], &mut s, &mut r, &mut l);
     }
 
@@ -523,6 +571,26 @@ mod tests {
             last = k;
             x = f32::from_bits(x.to_bits() + 9973);
         }
+    }
+
+    #[test]
+    fn the_table_is_as_small_as_keeps_buckets_within_pad() {
+        let (mut ord, mut sorted, mut rank, mut lut) =
+            ([0u32; 64], [0f32; 64 + PAD], [0u32; 64], [0u16; 257]);
+        // Evenly spread: G' buckets hold one point each.
+        let even: [f32; 64] = core::array::from_fn(|j| 0.25 + j as f32 / 128.0);
+        let arm = SortedArm::build(&even, 1, 0, &mut ord, &mut sorted, &mut rank, &mut lut);
+        assert_eq!((arm.lut.len(), arm.span <= PAD), (65, true));
+        // Half the points in a cluster of width 1/1000 of the range: the table grows until
+        // the cluster's buckets hold at most PAD points, or to its capacity.
+        let clustered: [f32; 64] =
+            core::array::from_fn(|j| if j < 32 { 0.5 + j as f32 * 1e-5 } else { j as f32 / 64.0 });
+        let arm = SortedArm::build(&clustered, 1, 0, &mut ord, &mut sorted, &mut rank, &mut lut);
+        assert_eq!(arm.lut.len(), 257, "capacity");
+        assert!(arm.span > PAD, "the binary-search path");
+        let tied = [0.5f32; 64];
+        let arm = SortedArm::build(&tied, 1, 0, &mut ord, &mut sorted, &mut rank, &mut lut);
+        assert_eq!((arm.position(0.5), arm.position(0.49)), (64, 0));
     }
 
     #[test]

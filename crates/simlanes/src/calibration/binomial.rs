@@ -31,7 +31,9 @@ use crate::error::SimError;
 use crate::workload::binomial::{Uniforms, jax_lanes};
 use simcore::lane::Real;
 use simcore::models::binomial::{expit_f32, statistic, validate_shape};
-use simcore::models::binomial_sorted::{Cell, PAD, SortedArm, lut_len, sort_points, take_arm_counts};
+use simcore::models::binomial_sorted::{
+    Cell, MAX_POINTS, PAD, SortedArm, gather_counts, lut_len, running_sums, sort_points,
+};
 use simcore::rng::Stream;
 use simcore::rng::jax::lanes::uniforms_strided;
 use std::ops::Range;
@@ -185,15 +187,17 @@ impl<'a> BinomialModel<'a> {
             })
             .collect();
         let mut sorted = vec![0f32; (gp + PAD) * d];
-        let mut rank = vec![0u32; gp];
-        let mut lut = vec![0u32; lut_n * d];
+        let mut rank = vec![0u32; gp * d];
+        let mut lut = vec![0u16; lut_n * d];
         let arms: Vec<SortedArm<'_>> = sorted
             .chunks_mut(gp + PAD)
             .zip(lut.chunks_mut(lut_n))
+            .zip(rank.chunks_mut(gp))
             .enumerate()
-            .map(|(a, (s, l))| SortedArm::from_order(p, d, a, &order[a * gp..(a + 1) * gp], s, &mut rank, l))
+            .map(|(a, ((s, l), r))| SortedArm::from_order(p, d, a, &order[a * gp..(a + 1) * gp], s, r, l))
             .collect();
-        let mut hist = vec![[C::default(); SORT_LANES]; gp];
+        // Each arm's histogram, then its running sums, in its own block of rows.
+        let mut cum = vec![[C::default(); SORT_LANES]; gp * d];
         let mut counts = vec![[0u32; SORT_LANES]; gp];
         // Arm-major: uniform `j = k·d + a` of the group at row `a·n + k`, so that each arm's
         // pass reads its own `n` rows only.
@@ -232,22 +236,33 @@ impl<'a> BinomialModel<'a> {
                     }
                 }
             }
-            counts.fill([0; SORT_LANES]);
-            for ((a, arm), arm_rows) in arms.iter().enumerate().zip(rows.chunks_exact(n)) {
-                arm.histogram::<SortWide, C, SORT_LANES>(arm_rows, &mut hist);
-                take_arm_counts(&mut hist, &order[a * gp..(a + 1) * gp], &mut counts);
+            for ((arm, arm_rows), hist) in arms.iter().zip(rows.chunks_exact(n)).zip(cum.chunks_exact_mut(gp))
+            {
+                arm.histogram::<SortWide, C, SORT_LANES>(arm_rows, hist);
+                running_sums(hist);
             }
+            gather_counts(&cum, &rank, &mut counts);
+            cum.fill([C::default(); SORT_LANES]);
             sink.take(first, group, &counts);
         }
     }
 
-    /// Runs the configured counting method on the grid points `points`.
+    /// Runs the configured counting method on the grid points `points` (sorted counting in
+    /// pieces of at most [`MAX_POINTS`] points).
     fn count(&self, prep: &BinomialPrepared, points: Range<usize>, sims: Range<usize>, sink: &mut Sink<'_>) {
-        let p = &prep.p[points.start * self.d..points.end * self.d];
-        match (self.uses_sorting(points.len()), self.n <= u16::MAX as usize) {
-            (false, _) => self.brute(p, sims, sink),
-            (true, true) => self.sorted::<u16>(prep, points, p, sims, sink),
-            (true, false) => self.sorted::<u32>(prep, points, p, sims, sink),
+        if !self.uses_sorting(points.len()) {
+            let p = &prep.p[points.start * self.d..points.end * self.d];
+            return self.brute(p, sims, sink);
+        }
+        for start in points.clone().step_by(MAX_POINTS) {
+            let piece = start..(start + MAX_POINTS).min(points.end);
+            let p = &prep.p[piece.start * self.d..piece.end * self.d];
+            let sink = &mut sink.points(start - points.start, piece.len());
+            if self.n <= u16::MAX as usize {
+                self.sorted::<u16>(prep, piece, p, sims.clone(), sink);
+            } else {
+                self.sorted::<u32>(prep, piece, p, sims.clone(), sink);
+            }
         }
     }
 }
@@ -266,6 +281,25 @@ enum Sink<'s> {
 }
 
 impl Sink<'_> {
+    /// The same sink restricted to the `len` points from the tile's point `offset` on.
+    fn points(&mut self, offset: usize, len: usize) -> Sink<'_> {
+        match self {
+            Sink::Stats { stats, s0, ns, table, nd } => Sink::Stats {
+                stats: &mut stats[offset * *ns..(offset + len) * *ns],
+                s0: *s0,
+                ns: *ns,
+                table,
+                nd: *nd,
+            },
+            Sink::Levels { levels, s0, ns } => {
+                Sink::Levels { levels: &mut levels[offset * *ns..(offset + len) * *ns], s0: *s0, ns: *ns }
+            }
+            Sink::Reject { crit, rejections } => {
+                Sink::Reject { crit: *crit, rejections: &mut rejections[offset..offset + len] }
+            }
+        }
+    }
+
     #[inline]
     fn take<const W: usize>(&mut self, first: usize, group: usize, counts: &[[u32; W]]) {
         match self {
@@ -407,6 +441,37 @@ mod tests {
         m.with_counting(Counting::Sorted).simulate(&prep, 0..13, 3..24, &mut b);
         assert_eq!(a, b);
         assert!(a.iter().all(|t| (0.0..=1.0).contains(t)));
+    }
+
+    #[test]
+    fn sorted_splits_a_tile_past_max_points() {
+        // One tile of more points than a bucket table of u16 positions takes: counted in
+        // pieces, still brute force's counts at every point, in every sink.
+        let g = MAX_POINTS + 1000;
+        let theta: Vec<f64> = (0..g * 2).map(|i| (i as f64 * 0.37).sin() * 3.0).collect();
+        let grid = Grid::new(2, theta).unwrap();
+        let m = BinomialModel::new(2, 5, 2).unwrap();
+        let prep = m.prepare(&grid).unwrap();
+        let (mut a, mut b) = (vec![0f32; g * 9], vec![0f32; g * 9]);
+        m.with_counting(Counting::BruteForce).simulate(&prep, 0..g, 1..10, &mut a);
+        m.with_counting(Counting::Sorted).simulate(&prep, 0..g, 1..10, &mut b);
+        assert!(a == b, "statistics differ");
+        let (mut la, mut lb) = (vec![0u16; g * 9], vec![0u16; g * 9]);
+        m.with_counting(Counting::BruteForce).simulate_levels(&prep, 0..g, 1..10, &mut la);
+        m.with_counting(Counting::Sorted).simulate_levels(&prep, 0..g, 1..10, &mut lb);
+        assert!(la == lb, "levels differ");
+        let (mut ra, mut rb) = (vec![0u64; g], vec![0u64; g]);
+        m.with_counting(Counting::BruteForce).count_rejections(
+            &prep,
+            0..g,
+            1..10,
+            0.5,
+            &mut Vec::new(),
+            &mut ra,
+        );
+        m.with_counting(Counting::Sorted).count_rejections(&prep, 0..g, 1..10, 0.5, &mut Vec::new(), &mut rb);
+        assert!(ra == rb, "rejections differ");
+        assert!(ra.iter().any(|&r| r > 0) && ra.iter().any(|&r| r < 9), "a test that can fail");
     }
 
     #[test]
