@@ -387,10 +387,36 @@ pub fn gather_counts<C: Cell, const W: usize>(cum: &[[C; W]], rank: &[u32], coun
     let gp = counts.len();
     assert!(cum.len() == rank.len() && rank.len().is_multiple_of(gp.max(1)), "arm blocks");
     let arms = rank.len() / gp.max(1);
+    if arms == 4 {
+        return gather_four_arms(cum, rank, counts);
+    }
     for (g, c) in counts.iter_mut().enumerate() {
         let mut total = [0u32; W];
         for a in 0..arms {
             let row = &cum[a * gp..(a + 1) * gp][rank[a * gp + g] as usize];
+            for l in 0..W {
+                total[l] += row[l].into();
+            }
+        }
+        *c = total;
+    }
+}
+
+/// [`gather_counts`] for four arms (W3's `d`), the arm loop unrolled and every index
+/// provably in bounds: 3–4 % faster at B4 than the loop over a run-time `d` (paired).
+#[inline]
+fn gather_four_arms<C: Cell, const W: usize>(cum: &[[C; W]], rank: &[u32], counts: &mut [[u32; W]]) {
+    let gp = counts.len();
+    let (c0, rest) = cum.split_at(gp);
+    let (c1, rest) = rest.split_at(gp);
+    let (c2, c3) = rest.split_at(gp);
+    let (r0, rest) = rank.split_at(gp);
+    let (r1, rest) = rest.split_at(gp);
+    let (r2, r3) = rest.split_at(gp);
+    for (g, c) in counts.iter_mut().enumerate() {
+        let rows = [&c0[r0[g] as usize], &c1[r1[g] as usize], &c2[r2[g] as usize], &c3[r3[g] as usize]];
+        let mut total = [0u32; W];
+        for row in rows {
             for l in 0..W {
                 total[l] += row[l].into();
             }
