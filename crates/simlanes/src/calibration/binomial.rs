@@ -14,13 +14,17 @@
 //!   the grid is sorted once, in [`Model::prepare`]; a tile takes the grid's order
 //!   restricted to its points.
 //!
-//! Measured (B4, `n = 350`, `G = 1024`, 2 threads of the dev VM, six bench runs): sorted
-//! 7.3e11–1.21e12 equivalent comparisons/s, 16–23× brute force in the same run. A placement costs about
-//! 2.3 ns (a table load, a 4-wide compare, a histogram increment), so only the uniforms
-//! inside the tile's `p` range are placed (23 % at B4; the others are counted by a vector
-//! compare); per simulation of one thread (2.5 µs at B4) about a third is the Philox
-//! generator, a third the placements and the rest the filter and the per-point walk of
-//! the histograms. A variant with AVX2 gathers was slower on Zen 4.
+//! Measured at B4 (`n = 350`, `G = 1024`): on the Zen 4 dev VM, 2 threads, six bench runs
+//! before the placement fix below, sorted 7.3e11–1.21e12 equivalent comparisons/s, 16–23×
+//! brute force in the same run. On a Zen 3 VM (AVX2 only), one thread, a simulation took
+//! 5.6 µs, then 3.7 µs once each block's positions are found before its histogram
+//! increments are made (see [`SortedArm::histogram`]) and the walk became running sums and
+//! one gather, then 3.2 µs with the buffers kept per thread between tasks (a whole B4
+//! validate had taken 26 000 page faults in 31 calls, now 300). Of the
+//! counting's time on one thread (Zen 3), the Philox generator takes about a quarter, the
+//! filter and the placements about 40 %, the running sums and the gather about 30 %. A
+//! variant with AVX2 gathers was slower on Zen 4; one that computed every uniform's bucket
+//! in vector registers first gained nothing (Zen 3).
 //!
 //! Null hypothesis: W3 has no built-in null region; by default every point is null (as in
 //! the seed sizes). Give explicit flags with [`Grid::with_null`] (the CLI's `null` column).
@@ -36,6 +40,7 @@ use simcore::models::binomial_sorted::{
 };
 use simcore::rng::Stream;
 use simcore::rng::jax::lanes::uniforms_strided;
+use std::cell::RefCell;
 use std::ops::Range;
 
 type Wide = <f32 as WidePrecision>::Wide;
@@ -165,7 +170,7 @@ impl<'a> BinomialModel<'a> {
     /// `sims` and drops them), the per-arm histogram in cells of `C` (`u16` when `n` fits,
     /// see [`Cell`]). Each arm's order is the prepared whole-grid order restricted to the
     /// tile.
-    fn sorted<C: Cell>(
+    fn sorted<C: ScratchCell>(
         &self,
         prep: &BinomialPrepared,
         points: Range<usize>,
@@ -173,22 +178,35 @@ impl<'a> BinomialModel<'a> {
         sims: Range<usize>,
         sink: &mut Sink<'_>,
     ) {
+        C::with_scratch(|scratch| self.sorted_in(prep, points, p, sims, sink, scratch));
+    }
+
+    /// [`Self::sorted`] in the calling thread's buffers.
+    fn sorted_in<C: Cell>(
+        &self,
+        prep: &BinomialPrepared,
+        points: Range<usize>,
+        p: &[f32],
+        sims: Range<usize>,
+        sink: &mut Sink<'_>,
+        scratch: &mut SortedScratch<C>,
+    ) {
         debug_assert!(self.n <= C::MAX);
-        let (d, nd) = (self.d, self.nd);
+        let (d, nd, n) = (self.d, self.nd, self.n);
         let (g_all, gp) = (prep.p.len() / d, points.len());
         let lut_n = lut_len(gp);
+        let SortedScratch { order, sorted, rank, lut, cum, counts, rows, row_of } = scratch;
         // Each arm's order restricted to the tile, in tile indices.
-        let order: Vec<u32> = (0..d)
-            .flat_map(|a| {
-                prep.order[a * g_all..(a + 1) * g_all]
-                    .iter()
-                    .filter(|&&g| points.contains(&(g as usize)))
-                    .map(|&g| g - points.start as u32)
-            })
-            .collect();
-        let mut sorted = vec![0f32; (gp + PAD) * d];
-        let mut rank = vec![0u32; gp * d];
-        let mut lut = vec![0u16; lut_n * d];
+        order.clear();
+        order.extend((0..d).flat_map(|a| {
+            prep.order[a * g_all..(a + 1) * g_all]
+                .iter()
+                .filter(|&&g| points.contains(&(g as usize)))
+                .map(|&g| g - points.start as u32)
+        }));
+        sorted.resize((gp + PAD) * d, 0.0);
+        rank.resize(gp * d, 0);
+        lut.resize(lut_n * d, 0);
         let arms: Vec<SortedArm<'_>> = sorted
             .chunks_mut(gp + PAD)
             .zip(lut.chunks_mut(lut_n))
@@ -196,13 +214,17 @@ impl<'a> BinomialModel<'a> {
             .enumerate()
             .map(|(a, ((s, l), r))| SortedArm::from_order(p, d, a, &order[a * gp..(a + 1) * gp], s, r, l))
             .collect();
-        // Each arm's histogram, then its running sums, in its own block of rows.
-        let mut cum = vec![[C::default(); SORT_LANES]; gp * d];
-        let mut counts = vec![[0u32; SORT_LANES]; gp];
+        // Each arm's histogram, then its running sums, in its own block of rows (all zero
+        // between groups).
+        cum.clear();
+        cum.resize(gp * d, [C::default(); SORT_LANES]);
+        counts.resize(gp, [0; SORT_LANES]);
         // Arm-major: uniform `j = k·d + a` of the group at row `a·n + k`, so that each arm's
-        // pass reads its own `n` rows only.
-        let (n, mut rows) = (self.n, vec![[0f32; SORT_LANES]; nd]);
-        let row_of: Vec<usize> = (0..nd).map(|j| j % d * n + j / d).collect();
+        // pass reads its own `n` rows only. Every row is written for each group.
+        rows.resize(nd, [0.0; SORT_LANES]);
+        row_of.clear();
+        row_of.extend((0..nd).map(|j| j % d * n + j / d));
+        let (counts, rows) = (&mut counts[..gp], &mut rows[..nd]);
         for first in sims.clone().step_by(SORT_LANES) {
             let group = (sims.end - first).min(SORT_LANES);
             match self.uniforms {
@@ -241,9 +263,9 @@ impl<'a> BinomialModel<'a> {
                 arm.histogram::<SortWide, C, SORT_LANES>(arm_rows, hist);
                 running_sums(hist);
             }
-            gather_counts(&cum, &rank, &mut counts);
+            gather_counts(cum, &rank[..gp * d], counts);
             cum.fill([C::default(); SORT_LANES]);
-            sink.take(first, group, &counts);
+            sink.take(first, group, counts);
         }
     }
 
@@ -339,6 +361,41 @@ impl Sink<'_> {
                 }
             }
         }
+    }
+}
+
+/// Sorted counting's buffers, kept per thread between tasks (for a 1024-point tile, about
+/// 0.3 MB at B4). Allocated afresh per task, they cost page faults on every task: with 256
+/// simulations per task, 1.2× the time of 4096 at B4 on one thread.
+#[derive(Debug, Default)]
+struct SortedScratch<C> {
+    order: Vec<u32>,
+    sorted: Vec<f32>,
+    rank: Vec<u32>,
+    lut: Vec<u16>,
+    cum: Vec<[C; SORT_LANES]>,
+    counts: Vec<[u32; SORT_LANES]>,
+    rows: Vec<[f32; SORT_LANES]>,
+    row_of: Vec<usize>,
+}
+
+/// A [`Cell`] with its thread's [`SortedScratch`].
+trait ScratchCell: Cell {
+    /// Runs `f` on the calling thread's scratch (not re-entrant: `f` must not count).
+    fn with_scratch<R>(f: impl FnOnce(&mut SortedScratch<Self>) -> R) -> R;
+}
+
+impl ScratchCell for u16 {
+    fn with_scratch<R>(f: impl FnOnce(&mut SortedScratch<Self>) -> R) -> R {
+        thread_local!(static SCRATCH: RefCell<SortedScratch<u16>> = RefCell::default());
+        SCRATCH.with_borrow_mut(f)
+    }
+}
+
+impl ScratchCell for u32 {
+    fn with_scratch<R>(f: impl FnOnce(&mut SortedScratch<Self>) -> R) -> R {
+        thread_local!(static SCRATCH: RefCell<SortedScratch<u32>> = RefCell::default());
+        SCRATCH.with_borrow_mut(f)
     }
 }
 
@@ -441,6 +498,28 @@ mod tests {
         m.with_counting(Counting::Sorted).simulate(&prep, 0..13, 3..24, &mut b);
         assert_eq!(a, b);
         assert!(a.iter().all(|t| (0.0..=1.0).contains(t)));
+    }
+
+    #[test]
+    fn the_thread_scratch_carries_nothing_between_tasks() {
+        // Tiles of changing shapes, arms and patients, one after another on this thread:
+        // each equals brute force, whatever the buffers held before.
+        let theta: Vec<f64> = (0..300 * 4).map(|i| (i as f64 * 0.73).cos() * 1.5).collect();
+        for (d, n, points, sims) in [
+            (4usize, 30usize, 0..300usize, 0..40usize),
+            (2, 7, 10..37, 5..22),
+            (4, 30, 3..250, 1..17),
+            (1, 90, 0..9, 0..3),
+        ] {
+            let grid = Grid::new(d, theta[..300 * d].to_vec()).unwrap();
+            let m = BinomialModel::new(9, n, d).unwrap();
+            let prep = m.prepare(&grid).unwrap();
+            let len = points.len() * sims.len();
+            let (mut a, mut b) = (vec![0f32; len], vec![0f32; len]);
+            m.with_counting(Counting::BruteForce).simulate(&prep, points.clone(), sims.clone(), &mut a);
+            m.with_counting(Counting::Sorted).simulate(&prep, points, sims, &mut b);
+            assert!(a == b, "d {d} n {n}");
+        }
     }
 
     #[test]
