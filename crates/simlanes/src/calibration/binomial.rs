@@ -367,7 +367,9 @@ impl Sink<'_> {
 
 /// Sorted counting's buffers, kept per thread between tasks (for a 1024-point tile, about
 /// 0.3 MB at B4). Allocated afresh per task, they cost page faults on every task: with 256
-/// simulations per task, 1.2× the time of 4096 at B4 on one thread.
+/// simulations per task, 1.2× the time of 4096 at B4 on one thread. A thread keeps them,
+/// as large as its largest tile needed (at most [`MAX_POINTS`] points a piece), while it
+/// lives.
 #[derive(Debug, Default)]
 struct SortedScratch<C> {
     order: Vec<u32>,
