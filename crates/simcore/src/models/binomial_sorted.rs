@@ -95,8 +95,9 @@ pub fn lut_len(points: usize) -> usize {
 /// `K` is the smallest of `G'`, `2·G'`, `4·G'`, … (within the table's capacity) for which
 /// no bucket holds more than [`PAD`] probabilities: the table is read at a random bucket
 /// per placed uniform, so the smaller it is, the more of it stays in L1. At B4 that is
-/// `K = G'`: 2 KiB per arm for a 1024-point tile (a `4·G'`-bucket `u32` table was 16 KiB
-/// and made the placement 1.2× slower, paired runs).
+/// `K = G'`: 2 KiB per arm for a 1024-point tile. The `4·G'`-bucket `u32` table it
+/// replaced was 16 KiB, and a whole B4 `validate` ran 1.06–1.1× longer with it (paired
+/// runs, one thread, Zen 3).
 #[derive(Debug, Clone, Copy)]
 pub struct SortedArm<'a> {
     sorted: &'a [f32],
