@@ -394,10 +394,7 @@ pub fn gather_counts<C: Cell, const W: usize>(cum: &[[C; W]], rank: &[u32], coun
     for (g, c) in counts.iter_mut().enumerate() {
         let mut total = [0u32; W];
         for a in 0..arms {
-            let row = &cum[a * gp..(a + 1) * gp][rank[a * gp + g] as usize];
-            for l in 0..W {
-                total[l] += row[l].into();
-            }
+            add_cells(&mut total, &cum[a * gp..(a + 1) * gp][rank[a * gp + g] as usize]);
         }
         *c = total;
     }
@@ -418,11 +415,17 @@ fn gather_four_arms<C: Cell, const W: usize>(cum: &[[C; W]], rank: &[u32], count
         let rows = [&c0[r0[g] as usize], &c1[r1[g] as usize], &c2[r2[g] as usize], &c3[r3[g] as usize]];
         let mut total = [0u32; W];
         for row in rows {
-            for l in 0..W {
-                total[l] += row[l].into();
-            }
+            add_cells(&mut total, row);
         }
         *c = total;
+    }
+}
+
+/// `total[l] += row[l]` for every lane.
+#[inline(always)]
+fn add_cells<C: Cell, const W: usize>(total: &mut [u32; W], row: &[C; W]) {
+    for (t, &x) in total.iter_mut().zip(row) {
+        *t += x.into();
     }
 }
 

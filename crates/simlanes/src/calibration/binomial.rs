@@ -169,21 +169,9 @@ impl<'a> BinomialModel<'a> {
     /// Sorted counting of simulations `sims` at the grid points `points` (their `p` in
     /// `p`), 16 simulations at a time (a last partial group computes a few simulations past
     /// `sims` and drops them), the per-arm histogram in cells of `C` (`u16` when `n` fits,
-    /// see [`Cell`]). Each arm's order is the prepared whole-grid order restricted to the
-    /// tile.
-    fn sorted<C: ScratchCell>(
-        &self,
-        prep: &BinomialPrepared,
-        points: Range<usize>,
-        p: &[f32],
-        sims: Range<usize>,
-        sink: &mut Sink<'_>,
-    ) {
-        C::with_scratch(|scratch| self.sorted_in(prep, points, p, sims, sink, scratch));
-    }
-
-    /// [`Self::sorted`] in the calling thread's buffers.
-    fn sorted_in<C: Cell>(
+    /// see [`Cell`]), in the calling thread's buffers `scratch`. Each arm's order is the
+    /// prepared whole-grid order restricted to the tile.
+    fn sorted<C: Cell>(
         &self,
         prep: &BinomialPrepared,
         points: Range<usize>,
@@ -282,9 +270,9 @@ impl<'a> BinomialModel<'a> {
             let p = &prep.p[piece.start * self.d..piece.end * self.d];
             let sink = &mut sink.points(start - points.start, piece.len());
             if self.n <= u16::MAX as usize {
-                self.sorted::<u16>(prep, piece, p, sims.clone(), sink);
+                u16::with_scratch(|scratch| self.sorted(prep, piece, p, sims.clone(), sink, scratch));
             } else {
-                self.sorted::<u32>(prep, piece, p, sims.clone(), sink);
+                u32::with_scratch(|scratch| self.sorted(prep, piece, p, sims.clone(), sink, scratch));
             }
         }
     }
