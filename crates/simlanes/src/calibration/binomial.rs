@@ -37,7 +37,7 @@ use crate::workload::binomial::{Uniforms, jax_lanes};
 use simcore::lane::Real;
 use simcore::models::binomial::{expit_f32, statistic, validate_shape};
 use simcore::models::binomial_sorted::{
-    Cell, MAX_POINTS, PAD, SortedArm, gather_counts, lut_len, running_sums, sort_points,
+    Cell, MAX_POINTS, PAD, SortedArm, TakeTotal, gather_totals, lut_len, running_sums, sort_points,
 };
 use simcore::rng::Stream;
 use simcore::rng::jax::lanes::uniforms_strided;
@@ -168,9 +168,9 @@ impl<'a> BinomialModel<'a> {
 
     /// Sorted counting of simulations `sims` at the grid points `points` (their `p` in
     /// `p`), 16 simulations at a time (a last partial group computes a few simulations past
-    /// `sims` and drops them), the per-arm histogram in cells of `C` (`u16` when `n` fits,
-    /// see [`Cell`]), in the calling thread's buffers `scratch`. Each arm's order is the
-    /// prepared whole-grid order restricted to the tile.
+    /// `sims` and drops them), the per-arm histograms and the totals over the arms in cells
+    /// of `C` (`u16` when `n·d` fits, see [`Cell`]), in the calling thread's buffers
+    /// `scratch`. Each arm's order is the prepared whole-grid order restricted to the tile.
     fn sorted<C: Cell>(
         &self,
         prep: &BinomialPrepared,
@@ -180,11 +180,11 @@ impl<'a> BinomialModel<'a> {
         sink: &mut Sink<'_>,
         scratch: &mut SortedScratch<C>,
     ) {
-        debug_assert!(self.n <= C::MAX);
+        debug_assert!(self.nd <= C::MAX);
         let (d, nd, n) = (self.d, self.nd, self.n);
         let (g_all, gp) = (prep.p.len() / d, points.len());
         let lut_n = lut_len(gp);
-        let SortedScratch { order, sorted, rank, lut, cum, counts, rows, row_of } = scratch;
+        let SortedScratch { order, sorted, rank, lut, cum, rows, row_of } = scratch;
         // Each arm's order restricted to the tile, in tile indices.
         order.clear();
         order.extend((0..d).flat_map(|a| {
@@ -207,13 +207,12 @@ impl<'a> BinomialModel<'a> {
         // between groups).
         cum.clear();
         cum.resize(gp * d, [C::default(); SORT_LANES]);
-        counts.resize(gp, [0; SORT_LANES]);
         // Arm-major: uniform `j = k·d + a` of the group at row `a·n + k`, so that each arm's
         // pass reads its own `n` rows only. Every row is written for each group.
         rows.resize(nd, [0.0; SORT_LANES]);
         row_of.clear();
         row_of.extend((0..nd).map(|j| j % d * n + j / d));
-        let (counts, rows) = (&mut counts[..gp], &mut rows[..nd]);
+        let rows = &mut rows[..nd];
         for first in sims.clone().step_by(SORT_LANES) {
             let group = (sims.end - first).min(SORT_LANES);
             match self.uniforms {
@@ -252,9 +251,8 @@ impl<'a> BinomialModel<'a> {
                 arm.histogram::<SortWide, C, SORT_LANES>(arm_rows, hist);
                 running_sums(hist);
             }
-            gather_counts(cum, &rank[..gp * d], counts);
+            sink.take_totals(cum, &rank[..gp * d], gp, first, group);
             cum.fill([C::default(); SORT_LANES]);
-            sink.take(first, group, counts);
         }
     }
 
@@ -269,7 +267,7 @@ impl<'a> BinomialModel<'a> {
             let piece = start..(start + MAX_POINTS).min(points.end);
             let p = &prep.p[piece.start * self.d..piece.end * self.d];
             let sink = &mut sink.points(start - points.start, piece.len());
-            if self.n <= u16::MAX as usize {
+            if self.nd <= u16::MAX as usize {
                 u16::with_scratch(|scratch| self.sorted(prep, piece, p, sims.clone(), sink, scratch));
             } else {
                 u32::with_scratch(|scratch| self.sorted(prep, piece, p, sims.clone(), sink, scratch));
@@ -311,45 +309,146 @@ impl Sink<'_> {
         }
     }
 
+    /// Every point's counts of a group: `counts[g][l]` for the tile's point `g` and
+    /// simulation `first + l`, `l < group` (lanes past `group` are dropped).
     #[inline]
     fn take<const W: usize>(&mut self, first: usize, group: usize, counts: &[[u32; W]]) {
+        let each = counts.iter().enumerate();
         match self {
             Sink::Stats { stats, s0, ns, table, nd } => {
-                let at = first - *s0;
-                for (row, c) in stats.chunks_exact_mut(*ns).zip(counts) {
-                    let out = &mut row[at..at + group];
-                    if table.is_empty() {
-                        for (t, &x) in out.iter_mut().zip(c) {
-                            *t = statistic::<f32>(x, *nd);
-                        }
-                    } else {
-                        for (t, &x) in out.iter_mut().zip(c) {
-                            *t = table[x as usize];
-                        }
-                    }
+                for (g, row) in each {
+                    put_stats(&mut stats[g * *ns + first - *s0..][..group], row, table, *nd);
                 }
             }
             Sink::Levels { levels, s0, ns } => {
-                let at = first - *s0;
-                for (row, c) in levels.chunks_exact_mut(*ns).zip(counts) {
-                    match <&mut [u16; W]>::try_from(&mut row[at..at + group]) {
-                        // A whole group: a fixed length, so the narrowing vectorises.
-                        Ok(out) => *out = c.map(|x| x as u16),
-                        Err(_) => {
-                            for (v, &x) in row[at..at + group].iter_mut().zip(c) {
-                                *v = x as u16;
-                            }
-                        }
-                    }
+                for (g, row) in each {
+                    put_levels(&mut levels[g * *ns + first - *s0..][..group], row);
                 }
             }
             Sink::Reject { crit, rejections } => {
-                for (r, c) in rejections.iter_mut().zip(counts) {
-                    let k: u32 = c[..group].iter().map(|&x| u32::from(x < *crit)).sum();
-                    *r += u64::from(k);
+                for (g, row) in each {
+                    rejections[g] += u64::from(rejected(row, group, *crit));
                 }
             }
         }
+    }
+
+    /// [`Self::take`] for the totals [`gather_totals`] forms from the arms' running sums
+    /// `cum` and ranks `rank` (`d` blocks of `gp` points), taken as they are formed, in
+    /// cells of `C` (which must hold `n·d`).
+    #[inline]
+    fn take_totals<C: Cell, const W: usize>(
+        &mut self,
+        cum: &[[C; W]],
+        rank: &[u32],
+        gp: usize,
+        first: usize,
+        group: usize,
+    ) {
+        // One loop per kind of sink, each with its own consumer (structs, not closures:
+        // `TakeTotal::take` is inlined only if it is marked so).
+        match self {
+            Sink::Stats { stats, s0, ns, table, nd } => {
+                let mut put = PutStats { stats, at: first - *s0, ns: *ns, group, table, nd: *nd };
+                gather_totals(cum, rank, gp, &mut put);
+            }
+            Sink::Levels { levels, s0, ns } => {
+                gather_totals(cum, rank, gp, &mut PutLevels { levels, at: first - *s0, ns: *ns, group });
+            }
+            Sink::Reject { crit, rejections } => {
+                gather_totals(cum, rank, gp, &mut PutRejections { rejections, crit: *crit, group });
+            }
+        }
+    }
+}
+
+/// [`Sink::Stats`] taking one group's totals.
+struct PutStats<'a> {
+    stats: &'a mut [f32],
+    at: usize,
+    ns: usize,
+    group: usize,
+    table: &'a [f32],
+    nd: usize,
+}
+
+impl<C: Cell, const W: usize> TakeTotal<C, W> for PutStats<'_> {
+    #[inline(always)]
+    fn take(&mut self, g: usize, row: &[C; W]) {
+        put_stats(&mut self.stats[g * self.ns + self.at..][..self.group], row, self.table, self.nd);
+    }
+}
+
+/// [`Sink::Levels`] taking one group's totals.
+struct PutLevels<'a> {
+    levels: &'a mut [u16],
+    at: usize,
+    ns: usize,
+    group: usize,
+}
+
+impl<C: Cell, const W: usize> TakeTotal<C, W> for PutLevels<'_> {
+    #[inline(always)]
+    fn take(&mut self, g: usize, row: &[C; W]) {
+        put_levels(&mut self.levels[g * self.ns + self.at..][..self.group], row);
+    }
+}
+
+/// [`Sink::Reject`] taking one group's totals.
+struct PutRejections<'a> {
+    rejections: &'a mut [u64],
+    crit: u32,
+    group: usize,
+}
+
+impl<C: Cell, const W: usize> TakeTotal<C, W> for PutRejections<'_> {
+    #[inline(always)]
+    fn take(&mut self, g: usize, row: &[C; W]) {
+        self.rejections[g] += u64::from(rejected(row, self.group, self.crit));
+    }
+}
+
+/// One point's statistics from its counts `row` (`out.len()` lanes), through the
+/// statistic `table` when there is one.
+#[inline(always)]
+fn put_stats<C: Cell, const W: usize>(out: &mut [f32], row: &[C; W], table: &[f32], nd: usize) {
+    if table.is_empty() {
+        for (t, &x) in out.iter_mut().zip(row) {
+            *t = statistic::<f32>(x.into(), nd);
+        }
+    } else {
+        for (t, &x) in out.iter_mut().zip(row) {
+            *t = table[x.into() as usize];
+        }
+    }
+}
+
+/// One point's counts `row` as levels (`out.len()` lanes; counts below `2^16`).
+#[inline(always)]
+fn put_levels<C: Cell, const W: usize>(out: &mut [u16], row: &[C; W]) {
+    match <&mut [u16; W]>::try_from(&mut *out) {
+        // A whole group: a fixed length, so the narrowing vectorises.
+        Ok(out) => *out = row.map(|x| x.into() as u16),
+        Err(_) => {
+            for (v, &x) in out.iter_mut().zip(row) {
+                *v = x.into() as u16;
+            }
+        }
+    }
+}
+
+/// How many of the first `group` counts of `row` are below `crit`, compared in `C`:
+/// `x < crit ⇔ x <= crit − 1`, and every count is at most `n·d`, which `C` holds, so
+/// `crit − 1` fits it whenever it is a count at all.
+#[inline(always)]
+fn rejected<C: Cell, const W: usize>(row: &[C; W], group: usize, crit: u32) -> u32 {
+    let Some(last) = crit.checked_sub(1) else { return 0 };
+    debug_assert!(last as usize <= C::MAX, "crit past n·d + 1");
+    let last = C::from_count(last);
+    if group == W {
+        row.iter().map(|&x| u32::from(x <= last)).sum()
+    } else {
+        row[..group].iter().map(|&x| u32::from(x <= last)).sum()
     }
 }
 
@@ -365,7 +464,6 @@ struct SortedScratch<C> {
     rank: Vec<u32>,
     lut: Vec<u16>,
     cum: Vec<[C; SORT_LANES]>,
-    counts: Vec<[u32; SORT_LANES]>,
     rows: Vec<[f32; SORT_LANES]>,
     row_of: Vec<usize>,
 }
@@ -542,6 +640,46 @@ mod tests {
         m.with_counting(Counting::Sorted).count_rejections(&prep, 0..g, 1..10, 0.5, &mut Vec::new(), &mut rb);
         assert!(ra == rb, "rejections differ");
         assert!(ra.iter().any(|&r| r > 0) && ra.iter().any(|&r| r < 9), "a test that can fail");
+    }
+
+    #[test]
+    fn sorted_totals_past_u16_max_take_u32_cells() {
+        // n fits u16 but the total over the arms, up to n·d, does not: every sink still
+        // gets brute force's counts (u16 totals would wrap).
+        let (n, d) = (20_000usize, 4usize);
+        let theta: Vec<f64> = (0..3 * d).map(|i| 2.5 + (i as f64 * 0.9).sin() * 0.3).collect();
+        let grid = Grid::new(d, theta).unwrap();
+        let m = BinomialModel::new(4, n, d).unwrap();
+        let prep = m.prepare(&grid).unwrap();
+        let (mut a, mut b) = (vec![0f32; 3 * 9], vec![0f32; 3 * 9]);
+        m.with_counting(Counting::BruteForce).simulate(&prep, 0..3, 0..9, &mut a);
+        m.with_counting(Counting::Sorted).simulate(&prep, 0..3, 0..9, &mut b);
+        assert_eq!(a, b);
+        // p near expit(2.5) = 0.92: totals near 74 000, past u16::MAX = 65 535.
+        assert!(a.iter().all(|&t| t > 0.85 && t < 0.97), "{a:?}");
+        // λ at the median statistic: some simulations reject at some point, not all.
+        let mut sorted_stats = a.clone();
+        sorted_stats.sort_by(f32::total_cmp);
+        let lambda = sorted_stats[13];
+        let (mut ra, mut rb) = (vec![0u64; 3], vec![0u64; 3]);
+        m.with_counting(Counting::BruteForce).count_rejections(
+            &prep,
+            0..3,
+            0..9,
+            lambda,
+            &mut Vec::new(),
+            &mut ra,
+        );
+        m.with_counting(Counting::Sorted).count_rejections(
+            &prep,
+            0..3,
+            0..9,
+            lambda,
+            &mut Vec::new(),
+            &mut rb,
+        );
+        assert_eq!(ra, rb);
+        assert_eq!(ra.iter().sum::<u64>(), 13, "the 13 statistics below the 14th smallest");
     }
 
     #[test]
