@@ -18,6 +18,31 @@ mod simd;
 use core::fmt::Debug;
 use core::ops::{Add, BitAnd, BitOr, BitXor, Div, Mul, Neg, Not, Sub};
 
+/// `[x[idx[0] % 8], …, x[idx[7] % 8]]`: eight f32 lanes picked by run-time indices — what
+/// the W3 counting's filter uses to pack the in-range uniforms of a row (see
+/// `models::binomial_sorted`). One `vpermps` with AVX2 and the `simd` feature (wide has no
+/// variable permute, and LLVM lowered the plain loop to eight extracts and loads); a lane
+/// loop elsewhere. A test checks both agree.
+#[inline(always)]
+pub fn pick8(x: [f32; 8], idx: &[u8; 8]) -> [f32; 8] {
+    #[cfg(all(feature = "simd", target_arch = "x86_64", target_feature = "avx2"))]
+    {
+        simd::pick8_avx2(x, idx)
+    }
+    #[cfg(not(all(feature = "simd", target_arch = "x86_64", target_feature = "avx2")))]
+    {
+        pick8_portable(x, idx)
+    }
+}
+
+/// The lane loop behind [`pick8`] (the fallback, and the oracle its AVX2 path is tested
+/// against).
+#[cfg_attr(all(feature = "simd", target_arch = "x86_64", target_feature = "avx2"), allow(dead_code))]
+#[inline(always)]
+fn pick8_portable(x: [f32; 8], idx: &[u8; 8]) -> [f32; 8] {
+    core::array::from_fn(|k| x[usize::from(idx[k] & 7)])
+}
+
 /// An unsigned-integer lane (`u32`, `u64` or a SIMD vector of them). Arithmetic wraps.
 pub trait UintLane:
     Copy + Debug + Send + Sync + 'static + BitAnd<Output = Self> + BitOr<Output = Self> + BitXor<Output = Self>

@@ -159,6 +159,18 @@ pub fn mul_hi_lo_u32x8_portable(a: u32x8, m: u32) -> (u32x8, u32x8) {
     (u32x8::new(p.map(|x| (x >> 32) as u32)), u32x8::new(p.map(|x| x as u32)))
 }
 
+/// [`super::pick8`] on AVX2: one `vpermps` (the indices' low three bits, as
+/// [`super::pick8`] defines).
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+#[inline(always)]
+pub(super) fn pick8_avx2(x: [f32; 8], idx: &[u8; 8]) -> [f32; 8] {
+    use safe_arch::{m256, m256i, shuffle_av_f32_all_m256};
+    // `from_fn`, not `idx.map`: LLVM turns this one into a `vpmovzxbd` load, and the
+    // `map` into eight byte extracts.
+    let v = m256i::from(core::array::from_fn::<i32, 8, _>(|k| i32::from(idx[k])));
+    shuffle_av_f32_all_m256(m256::from_array(x), v).to_array()
+}
+
 /// [`mul_hi_lo_u32x8`] for four lanes. LLVM turns the lane loop into `vpmovzxdq` +
 /// `vpmuludq` + shuffles on AVX2; it only serves `f64x4` streams.
 #[inline(always)]
@@ -552,6 +564,12 @@ mod tests {
                 prop_assert_eq!(u.mul_hi_lo(w[l]).0.lane(l), UintLane::mul_hi_lo(x, w[l]).0);
                 prop_assert_eq!(u.mul_hi_lo(w[l]).1.lane(l), UintLane::mul_hi_lo(x, w[l]).1);
             }
+        }
+
+        #[test]
+        fn pick8_equals_the_lane_loop(x in prop::array::uniform8(any::<f32>()), idx in prop::array::uniform8(any::<u8>())) {
+            let (got, want) = (super::super::pick8(x, &idx), super::super::pick8_portable(x, &idx));
+            prop_assert_eq!(got.map(f32::to_bits), want.map(f32::to_bits));
         }
 
         #[test]
