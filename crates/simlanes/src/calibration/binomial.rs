@@ -15,17 +15,25 @@
 //!   restricted to its points.
 //!
 //! Measured at B4 (`n = 350`, `G = 1024`): on the Zen 4 dev VM, 2 threads, six bench runs
-//! before the placement fix below, sorted 7.3e11–1.21e12 equivalent comparisons/s, 16–23×
+//! before the changes below, sorted 7.3e11–1.21e12 equivalent comparisons/s, 16–23×
 //! brute force in the same run. On a Zen 3 VM (AVX2 only), one thread, a simulation took
-//! 5.6 µs, then 3.7 µs once each block's positions are found before its histogram
+//! 5.6 µs; then 3.7 µs once each block's positions are found before its histogram
 //! increments are made (see [`SortedArm::histogram`]) and the walk became running sums and
-//! one gather, then 3.2 µs with the buffers kept per thread between tasks (a whole B4
-//! validate had taken 26 000 page faults in 31 calls, now 300). Bench runs there: 4.5–4.7e11
-//! on one thread, 5.6–8.5e11 on two (16–20× brute force in the same run). Of the
-//! counting's time on one thread (Zen 3), the Philox generator takes about a quarter, the
-//! filter and the placements about 40 %, the running sums and the gather about 30 %. A
-//! variant with AVX2 gathers was slower on Zen 4; one that computed every uniform's bucket
-//! in vector registers first gained nothing (Zen 3).
+//! one gather; 3.2 µs with the buffers kept per thread between tasks (a whole B4 validate
+//! had taken 26 000 page faults in 31 calls, now 300); 2.7 µs with the totals over the arms
+//! added in the histogram's `u16` cells and taken by the sink as they are formed (1.06×,
+//! see [`gather_totals`]) and the filter packing the in-range values (1.05×). Bench runs
+//! there on a quiet machine: 5.4–5.5e11 on one thread and up to 1.03e12 on two, 21× brute
+//! force in the same run (the second thread of that VM is not always there: another run
+//! gave 6.9e11). Of a simulation's time on one thread (Zen 3, `perf`), the filter, the
+//! placements and the histogram increments take 45 %, the Philox generator a third (0.9 µs
+//! timed alone), the gather 11 %, the running sums, zeroing and setup the rest. Tried and
+//! dropped: AVX2 gathers (slower on Zen 4); every uniform's bucket computed in vector
+//! registers first (no gain, Zen 3); the uniforms made and placed 32 patients at a time so
+//! that they stay in L1 (1.2× slower: the four arms' tables then compete for L1); running
+//! sums into a second buffer instead of zeroing the histogram after the gather (1.07×
+//! slower); placing by integer order keys (bucket = subtraction and shift; 1.02×, within
+//! the noise).
 //!
 //! Null hypothesis: W3 has no built-in null region; by default every point is null (as in
 //! the seed sizes). Give explicit flags with [`Grid::with_null`] (the CLI's `null` column).
