@@ -244,7 +244,11 @@ macro_rules! real_f32_vector {
             }
             #[inline(always)]
             fn select_bits(mask: Self::Mask, t: $u, f: $u) -> $u {
-                mask.to_bits().select(t, f)
+                // Bitwise, not wide's byte blend: a compare mask is all ones or all zeros
+                // per lane, and LLVM then folds constant `t`/`f` (`MAX`/`0` is the mask
+                // itself); through the blend it re-derived the mask with a `vpcmpgtb` each.
+                let m = mask.to_bits();
+                (m & t) | (!m & f)
             }
             #[inline(always)]
             fn to_bits(self) -> $u {
@@ -321,7 +325,9 @@ impl Real for f64x4 {
     }
     #[inline(always)]
     fn select_bits(mask: Self::Mask, t: u64x4, f: u64x4) -> u64x4 {
-        mask.to_bits().select(t, f)
+        // Bitwise, as for the f32 vectors.
+        let m = mask.to_bits();
+        (m & t) | (!m & f)
     }
     #[inline(always)]
     fn to_bits(self) -> u64x4 {
