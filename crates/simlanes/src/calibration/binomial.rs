@@ -23,9 +23,10 @@
 //! had taken 26 000 page faults in 31 calls, now 300); 2.7 µs with the totals over the arms
 //! added in the histogram's `u16` cells and taken by the sink as they are formed (1.06×,
 //! see [`gather_totals`]) and the filter packing the in-range values (1.05×). Bench runs
-//! there on a quiet machine: 5.4–5.5e11 on one thread and up to 1.03e12 on two, 21× brute
-//! force in the same run (the second thread of that VM is not always there: another run
-//! gave 6.9e11). Of a simulation's time on one thread (Zen 3, `perf`), the filter, the
+//! there on a quiet machine: 5.5–5.8e11 on one thread and 1.03–1.06e12 on two (the second
+//! thread of that VM is not always there: another run gave 6.9e11); 21× brute force in the
+//! same runs, 15.5–16.4× once brute force itself ran 1.34× faster (SIMD `select_bits`
+//! made bitwise). Of a simulation's time on one thread (Zen 3, `perf`), the filter, the
 //! placements and the histogram increments take 45 %, the Philox generator a third (0.9 µs
 //! timed alone), the gather 11 %, the running sums, zeroing and setup the rest. Tried and
 //! dropped: AVX2 gathers (slower on Zen 4); every uniform's bucket computed in vector
