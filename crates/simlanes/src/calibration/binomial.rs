@@ -322,24 +322,7 @@ impl Sink<'_> {
     /// simulation `first + l`, `l < group` (lanes past `group` are dropped).
     #[inline]
     fn take<const W: usize>(&mut self, first: usize, group: usize, counts: &[[u32; W]]) {
-        let each = counts.iter().enumerate();
-        match self {
-            Sink::Stats { stats, s0, ns, table, nd } => {
-                for (g, row) in each {
-                    put_stats(&mut stats[g * *ns + first - *s0..][..group], row, table, *nd);
-                }
-            }
-            Sink::Levels { levels, s0, ns } => {
-                for (g, row) in each {
-                    put_levels(&mut levels[g * *ns + first - *s0..][..group], row);
-                }
-            }
-            Sink::Reject { crit, rejections } => {
-                for (g, row) in each {
-                    rejections[g] += u64::from(rejected(row, group, *crit));
-                }
-            }
-        }
+        self.take_group(first, group, EachCount(counts));
     }
 
     /// [`Self::take`] for the totals [`gather_totals`] forms from the arms' running sums
@@ -354,20 +337,63 @@ impl Sink<'_> {
         first: usize,
         group: usize,
     ) {
-        // One loop per kind of sink, each with its own consumer (structs, not closures:
-        // `TakeTotal::take` is inlined only if it is marked so).
+        self.take_group(first, group, EachTotal { cum, rank, gp });
+    }
+
+    /// Hands the points of a group of simulations `first..first + group` from `points`
+    /// to this sink's consumer. The sink's kind is matched once per group, and each kind
+    /// has its own consumer type, so that the per-point loop is monomorphic (structs, not
+    /// closures: [`TakeTotal::take`] is inlined only if it is marked so).
+    #[inline]
+    fn take_group<C: Cell, const W: usize>(
+        &mut self,
+        first: usize,
+        group: usize,
+        points: impl EachPoint<C, W>,
+    ) {
         match self {
             Sink::Stats { stats, s0, ns, table, nd } => {
-                let mut put = PutStats { stats, at: first - *s0, ns: *ns, group, table, nd: *nd };
-                gather_totals(cum, rank, gp, &mut put);
+                points.each(&mut PutStats { stats, at: first - *s0, ns: *ns, group, table, nd: *nd });
             }
             Sink::Levels { levels, s0, ns } => {
-                gather_totals(cum, rank, gp, &mut PutLevels { levels, at: first - *s0, ns: *ns, group });
+                points.each(&mut PutLevels { levels, at: first - *s0, ns: *ns, group })
             }
             Sink::Reject { crit, rejections } => {
-                gather_totals(cum, rank, gp, &mut PutRejections { rejections, crit: *crit, group });
+                points.each(&mut PutRejections { rejections, crit: *crit, group })
             }
         }
+    }
+}
+
+/// A group's points and their counts, handed one by one to a [`TakeTotal`].
+trait EachPoint<C, const W: usize> {
+    /// Calls `take.take(g, &counts_of_g)` for every point `g`, in order.
+    fn each(self, take: &mut impl TakeTotal<C, W>);
+}
+
+/// Counts already formed, one row per point (brute force).
+struct EachCount<'a, const W: usize>(&'a [[u32; W]]);
+
+impl<const W: usize> EachPoint<u32, W> for EachCount<'_, W> {
+    #[inline(always)]
+    fn each(self, take: &mut impl TakeTotal<u32, W>) {
+        for (g, row) in self.0.iter().enumerate() {
+            take.take(g, row);
+        }
+    }
+}
+
+/// Totals formed from the arms' running sums as they are handed on ([`gather_totals`]).
+struct EachTotal<'a, C, const W: usize> {
+    cum: &'a [[C; W]],
+    rank: &'a [u32],
+    gp: usize,
+}
+
+impl<C: Cell, const W: usize> EachPoint<C, W> for EachTotal<'_, C, W> {
+    #[inline(always)]
+    fn each(self, take: &mut impl TakeTotal<C, W>) {
+        gather_totals(self.cum, self.rank, self.gp, take);
     }
 }
 
@@ -585,15 +611,51 @@ impl Model for BinomialModel<'_> {
 mod tests {
     use super::*;
 
+    /// `m`'s statistics at `points` × `sims` by brute force and by sorted counting.
+    fn stats_both(
+        m: BinomialModel<'_>,
+        prep: &BinomialPrepared,
+        points: Range<usize>,
+        sims: Range<usize>,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let len = points.len() * sims.len();
+        let (mut a, mut b) = (vec![0f32; len], vec![0f32; len]);
+        m.with_counting(Counting::BruteForce).simulate(prep, points.clone(), sims.clone(), &mut a);
+        m.with_counting(Counting::Sorted).simulate(prep, points, sims, &mut b);
+        (a, b)
+    }
+
+    /// `m`'s rejections at `λ` per point by brute force and by sorted counting.
+    fn rejections_both(
+        m: BinomialModel<'_>,
+        prep: &BinomialPrepared,
+        points: Range<usize>,
+        sims: Range<usize>,
+        lambda: f32,
+    ) -> (Vec<u64>, Vec<u64>) {
+        let (mut a, mut b) = (vec![0u64; points.len()], vec![0u64; points.len()]);
+        let count = |c: Counting, out: &mut [u64]| {
+            m.with_counting(c).count_rejections(
+                prep,
+                points.clone(),
+                sims.clone(),
+                lambda,
+                &mut Vec::new(),
+                out,
+            );
+        };
+        count(Counting::BruteForce, &mut a);
+        count(Counting::Sorted, &mut b);
+        (a, b)
+    }
+
     #[test]
     fn sorted_equals_brute_force_on_a_small_grid() {
         let theta: Vec<f64> = (0..13 * 3).map(|i| (i as f64 * 0.61).sin() * 2.0).collect();
         let grid = Grid::new(3, theta).unwrap();
         let m = BinomialModel::new(5, 6, 3).unwrap();
         let prep = m.prepare(&grid).unwrap();
-        let (mut a, mut b) = (vec![0f32; 13 * 21], vec![0f32; 13 * 21]);
-        m.with_counting(Counting::BruteForce).simulate(&prep, 0..13, 3..24, &mut a);
-        m.with_counting(Counting::Sorted).simulate(&prep, 0..13, 3..24, &mut b);
+        let (a, b) = stats_both(m, &prep, 0..13, 3..24);
         assert_eq!(a, b);
         assert!(a.iter().all(|t| (0.0..=1.0).contains(t)));
     }
@@ -612,10 +674,7 @@ mod tests {
             let grid = Grid::new(d, theta[..300 * d].to_vec()).unwrap();
             let m = BinomialModel::new(9, n, d).unwrap();
             let prep = m.prepare(&grid).unwrap();
-            let len = points.len() * sims.len();
-            let (mut a, mut b) = (vec![0f32; len], vec![0f32; len]);
-            m.with_counting(Counting::BruteForce).simulate(&prep, points.clone(), sims.clone(), &mut a);
-            m.with_counting(Counting::Sorted).simulate(&prep, points, sims, &mut b);
+            let (a, b) = stats_both(m, &prep, points, sims);
             assert!(a == b, "d {d} n {n}");
         }
     }
@@ -629,24 +688,13 @@ mod tests {
         let grid = Grid::new(2, theta).unwrap();
         let m = BinomialModel::new(2, 5, 2).unwrap();
         let prep = m.prepare(&grid).unwrap();
-        let (mut a, mut b) = (vec![0f32; g * 9], vec![0f32; g * 9]);
-        m.with_counting(Counting::BruteForce).simulate(&prep, 0..g, 1..10, &mut a);
-        m.with_counting(Counting::Sorted).simulate(&prep, 0..g, 1..10, &mut b);
+        let (a, b) = stats_both(m, &prep, 0..g, 1..10);
         assert!(a == b, "statistics differ");
         let (mut la, mut lb) = (vec![0u16; g * 9], vec![0u16; g * 9]);
         m.with_counting(Counting::BruteForce).simulate_levels(&prep, 0..g, 1..10, &mut la);
         m.with_counting(Counting::Sorted).simulate_levels(&prep, 0..g, 1..10, &mut lb);
         assert!(la == lb, "levels differ");
-        let (mut ra, mut rb) = (vec![0u64; g], vec![0u64; g]);
-        m.with_counting(Counting::BruteForce).count_rejections(
-            &prep,
-            0..g,
-            1..10,
-            0.5,
-            &mut Vec::new(),
-            &mut ra,
-        );
-        m.with_counting(Counting::Sorted).count_rejections(&prep, 0..g, 1..10, 0.5, &mut Vec::new(), &mut rb);
+        let (ra, rb) = rejections_both(m, &prep, 0..g, 1..10, 0.5);
         assert!(ra == rb, "rejections differ");
         assert!(ra.iter().any(|&r| r > 0) && ra.iter().any(|&r| r < 9), "a test that can fail");
     }
@@ -660,9 +708,7 @@ mod tests {
         let grid = Grid::new(d, theta).unwrap();
         let m = BinomialModel::new(4, n, d).unwrap();
         let prep = m.prepare(&grid).unwrap();
-        let (mut a, mut b) = (vec![0f32; 3 * 9], vec![0f32; 3 * 9]);
-        m.with_counting(Counting::BruteForce).simulate(&prep, 0..3, 0..9, &mut a);
-        m.with_counting(Counting::Sorted).simulate(&prep, 0..3, 0..9, &mut b);
+        let (a, b) = stats_both(m, &prep, 0..3, 0..9);
         assert_eq!(a, b);
         // p near expit(2.5) = 0.92: totals near 74 000, past u16::MAX = 65 535.
         assert!(a.iter().all(|&t| t > 0.85 && t < 0.97), "{a:?}");
@@ -670,23 +716,7 @@ mod tests {
         let mut sorted_stats = a.clone();
         sorted_stats.sort_by(f32::total_cmp);
         let lambda = sorted_stats[13];
-        let (mut ra, mut rb) = (vec![0u64; 3], vec![0u64; 3]);
-        m.with_counting(Counting::BruteForce).count_rejections(
-            &prep,
-            0..3,
-            0..9,
-            lambda,
-            &mut Vec::new(),
-            &mut ra,
-        );
-        m.with_counting(Counting::Sorted).count_rejections(
-            &prep,
-            0..3,
-            0..9,
-            lambda,
-            &mut Vec::new(),
-            &mut rb,
-        );
+        let (ra, rb) = rejections_both(m, &prep, 0..3, 0..9, lambda);
         assert_eq!(ra, rb);
         assert_eq!(ra.iter().sum::<u64>(), 13, "the 13 statistics below the 14th smallest");
     }
@@ -699,9 +729,7 @@ mod tests {
         let grid = Grid::new(1, theta).unwrap();
         let m = BinomialModel::new(11, n, 1).unwrap();
         let prep = m.prepare(&grid).unwrap();
-        let (mut a, mut b) = (vec![0f32; 5 * 9], vec![0f32; 5 * 9]);
-        m.with_counting(Counting::BruteForce).simulate(&prep, 0..5, 0..9, &mut a);
-        m.with_counting(Counting::Sorted).simulate(&prep, 0..5, 0..9, &mut b);
+        let (a, b) = stats_both(m, &prep, 0..5, 0..9);
         assert_eq!(a, b);
         // Counts near n·p, far from the u16 range's wrap-around.
         assert!(a.iter().all(|&t| t > 0.2 && t < 0.8), "{a:?}");
