@@ -206,6 +206,12 @@ pub trait Precision:
     fn ln<L: Real<Scalar = Self>>(x: L) -> L;
     /// `(sin 2πu, cos 2πu)` for every lane of `u`.
     fn sin_cos_2pi<L: Real<Scalar = Self>>(u: L) -> (L, L);
+    /// [`Precision::ln`] for positive normal finite lanes only (the same bits there, fewer
+    /// operations: no subnormal scaling, no special values).
+    fn ln_normal<L: Real<Scalar = Self>>(x: L) -> L;
+    /// [`Precision::sin_cos_2pi`] for lanes with `|u| ≤ 1` only (the same bits there, fewer
+    /// operations: no whole-turn reduction, no special values).
+    fn sin_cos_2pi_turn<L: Real<Scalar = Self>>(u: L) -> (L, L);
     /// Uniform in `[0, 1)` from the stream words `lo` (and `hi` for f64), exactly as
     /// WORKLOADS.md fixes: f32 `(lo >> 8)·2^-24`; f64 `((hi << 32 | lo) >> 11)·2^-53`.
     fn uniform<L: Real<Scalar = Self>>(lo: L::Words, hi: L::Words) -> L;

@@ -222,6 +222,14 @@ impl Precision for f32 {
         math::sincos::sin_cos_2pi_f32(u)
     }
     #[inline(always)]
+    fn ln_normal<L: Real<Scalar = Self>>(x: L) -> L {
+        math::ln::ln_normal_f32(x)
+    }
+    #[inline(always)]
+    fn sin_cos_2pi_turn<L: Real<Scalar = Self>>(u: L) -> (L, L) {
+        math::sincos::sin_cos_2pi_turn_f32(u)
+    }
+    #[inline(always)]
     fn uniform<L: Real<Scalar = Self>>(lo: L::Words, _hi: L::Words) -> L {
         // (w >> 8) < 2^24 converts exactly; the scaling by 2^-24 is exact.
         L::from_uint_exact(L::bits_from_words(lo.shr(8))) * L::splat(1.0 / 16_777_216.0)
@@ -254,6 +262,14 @@ impl Precision for f64 {
     #[inline(always)]
     fn sin_cos_2pi<L: Real<Scalar = Self>>(u: L) -> (L, L) {
         math::sincos::sin_cos_2pi_f64(u)
+    }
+    #[inline(always)]
+    fn ln_normal<L: Real<Scalar = Self>>(x: L) -> L {
+        math::ln::ln_normal_f64(x)
+    }
+    #[inline(always)]
+    fn sin_cos_2pi_turn<L: Real<Scalar = Self>>(u: L) -> (L, L) {
+        math::sincos::sin_cos_2pi_turn_f64(u)
     }
     #[inline(always)]
     fn uniform<L: Real<Scalar = Self>>(lo: L::Words, hi: L::Words) -> L {
