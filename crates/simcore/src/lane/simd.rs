@@ -1,10 +1,14 @@
-//! SIMD lane implementations for `wide` vectors: [`Real`] for `f32x8` and `f64x4`,
-//! [`UintLane`] for `u32x8`, `u32x4` and `u64x4` (`simd` feature).
+//! SIMD lane implementations for `wide` vectors: [`Real`] for `f32x8`, `f64x4` and their
+//! two-register forms `f32x16`, `f64x8`; [`UintLane`] for `u32x4`, `u32x8`, `u32x16`,
+//! `u64x4` and `u64x8` (`simd` feature).
 //!
 //! Why these and not others: `f32x8`/`f64x4` fill one AVX2 `ymm` register (the build
 //! floor is x86-64-v3), so one vector is one instruction. `f32x8` pairs with `u32x8`
 //! words (Philox runs 8 streams at once); `f64x4` takes its words as `u32x4` (one word per
-//! lane, as [`Real::Words`] requires) and its bits as `u64x4`.
+//! lane, as [`Real::Words`] requires) and its bits as `u64x4`. The two-register forms
+//! (two AVX2 vectors per operation) run two independent dependency chains side by side;
+//! `f64x8` also takes its words as one full `u32x8`, so one Philox call feeds all its
+//! lanes (W2's f64 Box–Muller normals: 1.15× the `f64x4` pair it replaced).
 //!
 //! Every method maps to a single correctly rounded instruction (`vfmadd`, `vsqrtp`,
 //! ordered `vcmpp`, `vblendvp`) or to exact integer/bit work, so a lane gives the same
@@ -32,7 +36,7 @@
 
 use super::{Real, UintLane};
 use core::ops::{BitAnd, BitOr, Not};
-use wide::{f32x8, f32x16, f64x4, u32x4, u32x8, u32x16, u64x4};
+use wide::{f32x8, f32x16, f64x4, f64x8, u32x4, u32x8, u32x16, u64x4, u64x8};
 
 // Not under rustdoc: it does not receive the target rustflags, and documents no arithmetic.
 #[cfg(all(target_arch = "x86_64", not(target_feature = "fma"), not(doc)))]
@@ -117,6 +121,16 @@ impl UintLane for u64x4 {
         // Low 32 bits of each lane times m: exactly what vpmuludq computes per u64 lane.
         let p = u64x4::new(self.to_array().map(|x| u64::from(x as u32) * u64::from(m)));
         (p >> 32, p & u64x4::splat(0xffff_ffff))
+    }
+}
+
+impl UintLane for u64x8 {
+    uint_lane_common!(u64x8, u64, 8);
+    #[inline(always)]
+    fn mul_hi_lo(self, m: u32) -> (Self, Self) {
+        // Low 32 bits of each lane times m: exactly what vpmuludq computes per u64 lane.
+        let p = u64x8::new(self.to_array().map(|x| u64::from(x as u32) * u64::from(m)));
+        (p >> 32, p & u64x8::splat(0xffff_ffff))
     }
 }
 
@@ -206,6 +220,17 @@ pub fn u53_to_f64x4(x: u64x4) -> f64x4 {
     (hi - f64x4::splat(BOTH)) + lo
 }
 
+/// [`u53_to_f64x4`] on eight lanes (two `f64x4` halves on AVX2).
+#[inline(always)]
+pub fn u53_to_f64x8(x: u64x8) -> f64x8 {
+    const LO_MAGIC: u64 = 0x4330_0000_0000_0000;
+    const HI_MAGIC: u64 = 0x4530_0000_0000_0000;
+    const BOTH: f64 = 19_342_813_118_337_666_422_669_312.0;
+    let lo = f64x8::from_bits((x & u64x8::splat(0xffff_ffff)) | u64x8::splat(LO_MAGIC));
+    let hi = f64x8::from_bits((x >> 32) | u64x8::splat(HI_MAGIC));
+    (hi - f64x8::splat(BOTH)) + lo
+}
+
 /// `Real` for the f32 vectors (`f32x8`; `f32x16`, two `f32x8` on AVX2). From the
 /// integers below 2^24 of the contract, `from_uint_exact` is an exact `vcvtdq2ps`.
 macro_rules! real_f32_vector {
@@ -287,77 +312,87 @@ macro_rules! real_f32_vector {
 real_f32_vector!(f32x8, u32x8, from_i32x8, 8);
 real_f32_vector!(f32x16, u32x16, from_i32x16, 16);
 
-impl Real for f64x4 {
-    type Scalar = f64;
-    type Mask = f64x4;
-    type Bits = u64x4;
-    type Words = u32x4;
-    const LANES: usize = 4;
-    #[inline(always)]
-    fn splat(x: f64) -> Self {
-        f64x4::splat(x)
-    }
-    #[inline(always)]
-    fn from_fn(f: impl FnMut(usize) -> f64) -> Self {
-        f64x4::new(core::array::from_fn(f))
-    }
-    #[inline(always)]
-    fn lane(self, i: usize) -> f64 {
-        self.as_array()[i]
-    }
-    #[inline(always)]
-    fn mul_add(self, a: Self, b: Self) -> Self {
-        f64x4::mul_add(self, a, b)
-    }
-    #[inline(always)]
-    fn sqrt(self) -> Self {
-        f64x4::sqrt(self)
-    }
-    #[inline(always)]
-    fn simd_lt(self, other: Self) -> Self::Mask {
-        f64x4::simd_lt(self, other)
-    }
-    #[inline(always)]
-    fn simd_le(self, other: Self) -> Self::Mask {
-        f64x4::simd_le(self, other)
-    }
-    #[inline(always)]
-    fn simd_eq(self, other: Self) -> Self::Mask {
-        f64x4::simd_eq(self, other)
-    }
-    #[inline(always)]
-    fn select(mask: Self::Mask, t: Self, f: Self) -> Self {
-        mask.select(t, f)
-    }
-    #[inline(always)]
-    fn select_bits(mask: Self::Mask, t: u64x4, f: u64x4) -> u64x4 {
-        bit_select(mask.to_bits(), t, f)
-    }
-    #[inline(always)]
-    fn to_bits(self) -> u64x4 {
-        f64x4::to_bits(self)
-    }
-    #[inline(always)]
-    fn from_bits(bits: u64x4) -> Self {
-        f64x4::from_bits(bits)
-    }
-    #[inline(always)]
-    fn from_uint_exact(bits: u64x4) -> Self {
-        u53_to_f64x4(bits)
-    }
-    #[inline(always)]
-    fn bits_from_words(words: u32x4) -> u64x4 {
-        u64x4::new(words.to_array().map(u64::from))
-    }
-    #[inline(always)]
-    fn any(mask: Self::Mask) -> bool {
-        mask.any()
-    }
-    #[inline(always)]
-    fn bitmask(mask: Self::Mask) -> u32 {
-        mask.to_bitmask()
-    }
+/// `Real` for the f64 vectors (`f64x4`; `f64x8`, two `f64x4` on AVX2, whose words are
+/// one `u32x8`: one Philox call feeds all 8 lanes). `from_uint_exact` is the exact
+/// magic-number conversion of [`u53_to_f64x4`].
+macro_rules! real_f64_vector {
+    ($f:ident, $u:ident, $w:ident, $n:expr, $u53:ident) => {
+        impl Real for $f {
+            type Scalar = f64;
+            type Mask = $f;
+            type Bits = $u;
+            type Words = $w;
+            const LANES: usize = $n;
+            #[inline(always)]
+            fn splat(x: f64) -> Self {
+                $f::splat(x)
+            }
+            #[inline(always)]
+            fn from_fn(f: impl FnMut(usize) -> f64) -> Self {
+                $f::new(core::array::from_fn(f))
+            }
+            #[inline(always)]
+            fn lane(self, i: usize) -> f64 {
+                self.as_array()[i]
+            }
+            #[inline(always)]
+            fn mul_add(self, a: Self, b: Self) -> Self {
+                $f::mul_add(self, a, b)
+            }
+            #[inline(always)]
+            fn sqrt(self) -> Self {
+                $f::sqrt(self)
+            }
+            #[inline(always)]
+            fn simd_lt(self, other: Self) -> Self::Mask {
+                $f::simd_lt(self, other)
+            }
+            #[inline(always)]
+            fn simd_le(self, other: Self) -> Self::Mask {
+                $f::simd_le(self, other)
+            }
+            #[inline(always)]
+            fn simd_eq(self, other: Self) -> Self::Mask {
+                $f::simd_eq(self, other)
+            }
+            #[inline(always)]
+            fn select(mask: Self::Mask, t: Self, f: Self) -> Self {
+                mask.select(t, f)
+            }
+            #[inline(always)]
+            fn select_bits(mask: Self::Mask, t: $u, f: $u) -> $u {
+                bit_select(mask.to_bits(), t, f)
+            }
+            #[inline(always)]
+            fn to_bits(self) -> $u {
+                $f::to_bits(self)
+            }
+            #[inline(always)]
+            fn from_bits(bits: $u) -> Self {
+                $f::from_bits(bits)
+            }
+            #[inline(always)]
+            fn from_uint_exact(bits: $u) -> Self {
+                $u53(bits)
+            }
+            #[inline(always)]
+            fn bits_from_words(words: $w) -> $u {
+                $u::new(words.to_array().map(u64::from))
+            }
+            #[inline(always)]
+            fn any(mask: Self::Mask) -> bool {
+                mask.any()
+            }
+            #[inline(always)]
+            fn bitmask(mask: Self::Mask) -> u32 {
+                mask.to_bitmask()
+            }
+        }
+    };
 }
+
+real_f64_vector!(f64x4, u64x4, u32x4, 4, u53_to_f64x4);
+real_f64_vector!(f64x8, u64x8, u32x8, 8, u53_to_f64x8);
 
 #[cfg(test)]
 // Lane-wise comparisons read clearest indexed by lane.
@@ -665,6 +700,52 @@ mod tests {
         }
 
         #[test]
+        fn f64x8_matches_scalar(
+            a in prop::array::uniform8(f64_bits()),
+            b in prop::array::uniform8(-4.0f64..4.0),
+            q in prop::array::uniform8(0u64..(1 << 53)),
+            w in prop::array::uniform8(any::<u32>()),
+            seed in any::<u64>(),
+            first in any::<u64>(),
+            c in 0u64..1000,
+        ) {
+            let (fa, va, vb) = (a.map(f64::from_bits), f64x8::new(a.map(f64::from_bits)), f64x8::new(b));
+            let sel = <f64x8 as Real>::select(Real::simd_lt(va, vb), va, vb);
+            let selb = <f64x8 as Real>::select_bits(Real::simd_le(va, vb), u64x8::new(a), u64x8::new(q));
+            let fma = Real::mul_add(vb, vb, va);
+            let conv = <f64x8 as Real>::from_uint_exact(u64x8::new(q));
+            let words = <f64x8 as Real>::bits_from_words(u32x8::new(w));
+            let mask = <f64x8 as Real>::bitmask(Real::simd_eq(va, vb));
+            prop_assert_eq!(mask, (0..8).map(|l| u32::from(fa[l] == b[l]) << l).sum::<u32>());
+            let v = Stream::<f64x8>::consecutive(seed, first);
+            let ub = v.uniform_block(c);
+            let mut nv = NormalSeq::new(v, 2 * c);
+            let z: std::vec::Vec<f64x8> = (0..3).map(|_| nv.next()).collect();
+            for l in 0..8 {
+                let (x, y) = (fa[l], b[l]);
+                prop_assert_eq!(sel.lane(l).to_bits(), <f64 as Real>::select(x < y, x, y).to_bits());
+                prop_assert_eq!(selb.lane(l), <f64 as Real>::select_bits(x <= y, a[l], q[l]));
+                prop_assert!(same64(fma.lane(l), Real::mul_add(y, y, x)));
+                prop_assert!(same64(Real::sqrt(va).lane(l), Real::sqrt(x)));
+                prop_assert!(same64((va / vb).lane(l), x / y));
+                prop_assert_eq!(conv.lane(l), q[l] as f64);
+                prop_assert_eq!(words.lane(l), u64::from(w[l]));
+                prop_assert_eq!(Real::to_bits(va).lane(l), a[l]);
+                let s = Stream::<f64>::consecutive(seed, first.wrapping_add(l as u64));
+                let sb = s.uniform_block(c);
+                prop_assert_eq!((ub[0].lane(l).to_bits(), ub[1].lane(l).to_bits()), (sb[0].to_bits(), sb[1].to_bits()));
+                let mut ns = NormalSeq::new(s, 2 * c);
+                for zv in &z {
+                    prop_assert_eq!(zv.lane(l).to_bits(), ns.next().to_bits());
+                }
+                let u = u64x8::new(q.map(|x| x.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+                let x = q[l].wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                prop_assert_eq!(u.mul_hi_lo(w[l]).0.lane(l), UintLane::mul_hi_lo(x, w[l]).0);
+                prop_assert_eq!(u.mul_hi_lo(w[l]).1.lane(l), UintLane::mul_hi_lo(x, w[l]).1);
+            }
+        }
+
+        #[test]
         fn streams_f64x4_equal_scalar_streams_per_lane(seed in any::<u64>(), first in any::<u64>(), c in any::<u64>()) {
             let v = Stream::<f64x4>::consecutive(seed, first);
             let ub = v.uniform_block(c);
@@ -702,12 +783,15 @@ mod tests {
         assert_eq!(Real::mul_add(a, a, -1.0f64), want, "scalar f64 mul_add is not fused");
         let v = <f64x4 as Real>::mul_add(f64x4::splat(a), f64x4::splat(a), f64x4::splat(-1.0));
         assert_eq!(v.to_array(), [want; 4], "f64x4 mul_add is not fused");
+        let v = <f64x8 as Real>::mul_add(f64x8::splat(a), f64x8::splat(a), f64x8::splat(-1.0));
+        assert_eq!(v.to_array(), [want; 8], "f64x8 mul_add is not fused");
     }
 
     #[test]
     fn u53_conversion_edges() {
         for x in [0u64, 1, (1 << 32) - 1, 1 << 32, (1 << 52) - 1, 1 << 52, (1 << 53) - 1] {
             assert_eq!(u53_to_f64x4(u64x4::splat(x)).lane(0), x as f64, "x = {x:#x}");
+            assert_eq!(u53_to_f64x8(u64x8::splat(x)).lane(7), x as f64, "x = {x:#x}");
         }
     }
 

@@ -2,7 +2,7 @@
 //! `x[t+1] = x[t]·relax + diffuse·z[t]`, `relax = exp(-dt/τ)`,
 //! `diffuse = σ·sqrt(1 - relax²)`, `z[t] ~ N(0, 1)`.
 //!
-//! Written once over the lane type (W2 runs in f64: `f64` lane by lane, `f64x4` on
+//! Written once over the lane type (W2 runs in f64: `f64` lane by lane, `f64x8` on
 //! SIMD, one f64 GPU thread); lane `l` carries simulation `first + l`, whose normals are
 //! stream `first + l`: `z[t]` is normal `t` ([`NormalSeq`], WORKLOADS.md "Random streams").
 //!
@@ -181,8 +181,9 @@ fn block_normals<L: Real>(w: [L::Words; 4]) -> [L; 4] {
 }
 
 /// Parallel-in-time W2, stage 1: lane `l` runs the OU recurrence **from 0** over steps
-/// `start(l) .. start(l) + len` of stream `sim` (normals `z[start(l)] ..` of that one
-/// stream; every lane reads the same stream at its own counters), and returns
+/// `start(l) .. start(l) + len` of stream `sim(l)` (normals `z[start(l)] ..` of that
+/// stream; lanes usually read one stream at their own counters, but may read several,
+/// e.g. the short last chunks of several simulations), and returns
 /// `y_l = Σ_s relax^(len-1-s)·diffuse·z[start(l) + s]` as the steps round it
 /// ([`ou_step`], same roundings as the sequential loop).
 ///
@@ -192,20 +193,20 @@ fn block_normals<L: Real>(w: [L::Words; 4]) -> [L; 4] {
 /// starts at a Box–Muller pair, at the start of a block); `len` may be anything (a partial
 /// last block uses its first normals only).
 ///
-/// Why lanes along time: W2's seed size has 8 simulations and 5e6 steps, two `f64x4`
-/// groups — too few to feed threads; chunks of time give as many independent lanes as
+/// Why lanes along time: W2's seed size has 8 simulations and 5e6 steps, one `f64x8`
+/// group — too few to feed threads; chunks of time give as many independent lanes as
 /// wanted.
 #[inline(always)]
 pub fn ou_chunk_sums<L: Real>(
     seed: u64,
-    sim: u64,
+    sim: impl Fn(usize) -> u64,
     start: impl Fn(usize) -> u64,
     len: u64,
     c: &OuCoeffs<L>,
 ) -> L {
     let per = normals_per_block::<L::Scalar>();
     let key = [L::Words::splat(seed as u32), L::Words::splat((seed >> 32) as u32)];
-    let id = [L::Words::splat(sim as u32), L::Words::splat((sim >> 32) as u32)];
+    let id = [L::Words::from_fn(|l| sim(l) as u32), L::Words::from_fn(|l| (sim(l) >> 32) as u32)];
     let block0 = |l: usize| start(l) / per;
     let nblocks = len.div_ceil(per);
     // Fast path: no lane's low counter word wraps inside the chunk, so block k of lane l
@@ -239,160 +240,54 @@ pub fn ou_chunk_sums<L: Real>(
     y
 }
 
-/// [`ou_chunk_sums`] for two lane groups at once, their Philox blocks drawn by one call
-/// on the twice-as-wide word lanes `W` (`W::LANES = 2·L::LANES`, e.g. `u32x8` for two
-/// `f64x4` groups, whose own words are only `u32x4`): group `A` lane `l` runs the chunk
-/// starting at `start(l)`, group `B` lane `l` the one at `start(L::LANES + l)`. Each lane
-/// gives the bits [`ou_chunk_sums`] gives (same normals, same steps). Falls back to two
-/// [`ou_chunk_sums`] calls when the widths do not match.
+/// The OU loop over whole Philox blocks: simulations `first, first + 1, …` (one per
+/// lane) from states `x0`, steps `start .. start + len` with normals `z[start] ..` of each
+/// lane's stream (`start` a multiple of [`normals_per_block`], a Box–Muller pair
+/// boundary); `row(s, x)` receives the states after step `start + s`, `s = 0..len`.
+/// Returns the last state (`x0` when `len = 0`).
 ///
-/// Why: in f64 one Philox block feeds only two normals, and on AVX2 a `u32x4` Philox
-/// leaves half of each vector idle; a `u32x8` call fills it, and the two groups' step
-/// chains run side by side.
+/// Each lane gives the bits of the [`NormalSeq`] loops ([`ou_final_group`] and
+/// [`ou_path_group`] for `start = 0`), with the normals of a block made together and no
+/// per-step refill test. Parallel-in-time mode (a) runs each chunk of rows through it
+/// from 0 (linearity: the true path is `x[start + s + 1] = relax^(s+1)·x[start] + y_s`,
+/// and the backend adds that carry afterwards).
+///
+/// On `f64x8` the words are one `u32x8`, so one Philox call feeds all eight lanes and
+/// the vector's two `f64x4` halves run their Box–Muller side by side.
 #[inline(always)]
-pub fn ou_chunk_sums_x2<L: Real, W: UintLane<Scalar = u32>>(
-    seed: u64,
-    sim: u64,
-    start: impl Fn(usize) -> u64,
-    len: u64,
-    c: &OuCoeffs<L>,
-) -> (L, L) {
-    let n = L::LANES;
-    if W::LANES != 2 * n {
-        let a = ou_chunk_sums::<L>(seed, sim, &start, len, c);
-        return (a, ou_chunk_sums::<L>(seed, sim, |l| start(n + l), len, c));
-    }
-    let per = normals_per_block::<L::Scalar>();
-    let key = [W::splat(seed as u32), W::splat((seed >> 32) as u32)];
-    let id = [W::splat(sim as u32), W::splat((sim >> 32) as u32)];
-    let block0 = |l: usize| start(l) / per;
-    let nblocks = len.div_ceil(per);
-    let no_wrap = (0..W::LANES).all(|l| u64::from(block0(l) as u32) + nblocks <= 1 << 32);
-    let lo0 = W::from_fn(|l| block0(l) as u32);
-    let hi0 = W::from_fn(|l| (block0(l) >> 32) as u32);
-    let ctr = |k: u64| {
-        if no_wrap {
-            [lo0.wrapping_add(W::splat(k as u32)), hi0, id[0], id[1]]
-        } else {
-            let b = |l: usize| block0(l).wrapping_add(k);
-            [W::from_fn(|l| b(l) as u32), W::from_fn(|l| (b(l) >> 32) as u32), id[0], id[1]]
-        }
-    };
-    let (mut ya, mut yb) = (L::splat(L::Scalar::default()), L::splat(L::Scalar::default()));
-    let full = len / per;
-    for k in 0..full {
-        let (za, zb) = halves::<L, W>(philox4x32_10(ctr(k), key));
-        for j in 0..per as usize {
-            ya = ou_step(ya, za[j], c);
-            yb = ou_step(yb, zb[j], c);
-        }
-    }
-    let rest = (len % per) as usize;
-    if rest > 0 {
-        let (za, zb) = halves::<L, W>(philox4x32_10(ctr(full), key));
-        for j in 0..rest {
-            ya = ou_step(ya, za[j], c);
-            yb = ou_step(yb, zb[j], c);
-        }
-    }
-    (ya, yb)
-}
-
-/// The normals of a block drawn on `W` lanes, split into the low and the high `L::LANES`
-/// lanes (a function, not a closure, so that it is always inlined into the step loop).
-#[inline(always)]
-fn halves<L: Real, W: UintLane<Scalar = u32>>(w: [W; 4]) -> ([L; 4], [L; 4]) {
-    let n = L::LANES;
-    let a: [L::Words; 4] = core::array::from_fn(|j| L::Words::from_fn(|l| w[j].lane(l)));
-    let b: [L::Words; 4] = core::array::from_fn(|j| L::Words::from_fn(|l| w[j].lane(n + l)));
-    (block_normals::<L>(a), block_normals::<L>(b))
-}
-
-/// Mode (a) parallel in time, stage 1: simulations `first, first + 1, …` (one per lane)
-/// over steps `start .. start + len` **from 0**: `row(s, y_s)` receives the state after
-/// step `start + s` (`s = 0..len`), with normals `z[start] ..` of each lane's stream. The
-/// true path is `x[start + s + 1] = relax^(s+1)·x[start] + y_s` (linearity); the backend
-/// adds that carry afterwards. `start` should be even (a Box–Muller pair boundary).
-#[inline(always)]
-pub fn ou_path_chunk_group<L: Real>(
+pub fn ou_evolve_blocks<L: Real>(
     seed: u64,
     first: u64,
     start: u64,
     len: u64,
+    x0: L,
     c: &OuCoeffs<L>,
     mut row: impl FnMut(u64, L),
 ) -> L {
-    let mut z = NormalSeq::new(Stream::<L>::consecutive(seed, first), start);
-    let mut y = L::splat(L::Scalar::default());
-    for s in 0..len {
-        y = ou_step(y, z.next(), c);
-        row(s, y);
-    }
-    y
-}
-
-/// Two lane groups of simulations at once: group `A` lane `l` is simulation `first + l`,
-/// group `B` lane `l` is `first + L::LANES + l`; their Philox blocks come from one call on
-/// the twice-as-wide word lanes `W` (`W::LANES = 2·L::LANES`: `u32x8` for two `f64x4`).
-/// From states `x0`, steps `start .. start + len` with normals `z[start] ..` of each
-/// lane's stream (`start` a multiple of [`normals_per_block`]); `row(s, a, b)` receives
-/// the states after step `start + s`. Each lane gives the bits of the one-group loops
-/// ([`ou_path_group`] for `start = 0`, [`ou_path_chunk_group`] from 0). Falls back to
-/// two [`ou_path_chunk_group`]-style loops when the widths do not match.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-pub fn ou_evolve_x2<L: Real, W: UintLane<Scalar = u32>>(
-    seed: u64,
-    first: u64,
-    start: u64,
-    len: u64,
-    x0: (L, L),
-    c: &OuCoeffs<L>,
-    mut row: impl FnMut(u64, L, L),
-) -> (L, L) {
-    let n = L::LANES;
-    let (mut xa, mut xb) = x0;
-    if W::LANES != 2 * n {
-        let mut za = NormalSeq::new(Stream::<L>::consecutive(seed, first), start);
-        let mut zb = NormalSeq::new(Stream::<L>::consecutive(seed, first.wrapping_add(n as u64)), start);
-        for s in 0..len {
-            xa = ou_step(xa, za.next(), c);
-            xb = ou_step(xb, zb.next(), c);
-            row(s, xa, xb);
-        }
-        return (xa, xb);
-    }
     let per = normals_per_block::<L::Scalar>();
-    let key = [W::splat(seed as u32), W::splat((seed >> 32) as u32)];
-    let ids = |l: usize| first.wrapping_add(l as u64);
-    let id = [W::from_fn(|l| ids(l) as u32), W::from_fn(|l| (ids(l) >> 32) as u32)];
+    let stream = Stream::<L>::consecutive(seed, first);
     let b0 = start / per;
-    let ctr = |k: u64| {
-        let b = b0.wrapping_add(k);
-        [W::splat(b as u32), W::splat((b >> 32) as u32), id[0], id[1]]
-    };
-    let full = len / per;
+    let mut x = x0;
     let mut s = 0u64;
+    let full = len / per;
     for k in 0..full {
-        let (za, zb) = halves::<L, W>(philox4x32_10(ctr(k), key));
-        for j in 0..per as usize {
-            xa = ou_step(xa, za[j], c);
-            xb = ou_step(xb, zb[j], c);
-            row(s, xa, xb);
+        let z = block_normals::<L>(stream.block(b0.wrapping_add(k)));
+        for zj in &z[..per as usize] {
+            x = ou_step(x, *zj, c);
+            row(s, x);
             s += 1;
         }
     }
     let rest = (len % per) as usize;
     if rest > 0 {
-        let (za, zb) = halves::<L, W>(philox4x32_10(ctr(full), key));
-        for j in 0..rest {
-            xa = ou_step(xa, za[j], c);
-            xb = ou_step(xb, zb[j], c);
-            row(s, xa, xb);
+        let z = block_normals::<L>(stream.block(b0.wrapping_add(full)));
+        for zj in &z[..rest] {
+            x = ou_step(x, *zj, c);
+            row(s, x);
             s += 1;
         }
     }
-    (xa, xb)
+    x
 }
 
 /// `relax^n` in f64 by binary powering (`⌈log2 n⌉` squarings and at most as many
@@ -418,6 +313,8 @@ pub fn ou_stitch<L: Real>(x_start: L, carry: L, y: L) -> L {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+
     use super::*;
 
     #[test]
@@ -524,14 +421,14 @@ mod tests {
         let c64 = OuParams::default().coeffs::<f64>();
         let c32 = OuParams::default().coeffs::<f32>();
         for (start, len) in [(0u64, 0u64), (0, 1), (0, 9), (4, 7), (8, 16), (12, 3), (400, 101)] {
-            let got = ou_chunk_sums::<f64>(3, 5, |_| start, len, &c64);
+            let got = ou_chunk_sums::<f64>(3, |_| 5, |_| start, len, &c64);
             assert_eq!(got.to_bits(), hand_chunk::<f64>(3, 5, start, len, &c64).to_bits(), "{start} {len}");
-            let got = ou_chunk_sums::<f32>(3, 5, |_| start, len, &c32);
+            let got = ou_chunk_sums::<f32>(3, |_| 5, |_| start, len, &c32);
             assert_eq!(got.to_bits(), hand_chunk::<f32>(3, 5, start, len, &c32).to_bits(), "{start} {len}");
         }
         // Chunk 0 from x0 = 0 is the sequential mode itself, bit for bit.
         assert_eq!(
-            ou_chunk_sums::<f64>(9, 2, |_| 0, 1000, &c64),
+            ou_chunk_sums::<f64>(9, |_| 2, |_| 0, 1000, &c64),
             ou_final_group::<f64>(9, 2, 1000, 0.0, &c64)
         );
     }
@@ -541,7 +438,7 @@ mod tests {
         // Block 2^32 - 2 .. 2^32 + 1: the low counter word wraps inside the chunk.
         let c = OuParams::default().coeffs::<f64>();
         let start = ((1u64 << 32) - 2) * 2;
-        let got = ou_chunk_sums::<f64>(1, 7, |_| start, 8, &c);
+        let got = ou_chunk_sums::<f64>(1, |_| 7, |_| start, 8, &c);
         assert_eq!(got.to_bits(), hand_chunk::<f64>(1, 7, start, 8, &c).to_bits());
     }
 
@@ -553,8 +450,8 @@ mod tests {
         let p = OuParams { x0: 1.5, ..OuParams::default() };
         let c = p.coeffs::<f64>();
         let seq = ou_final_group::<f64>(4, 1, 1000, 1.5, &c);
-        let y0 = ou_chunk_sums::<f64>(4, 1, |_| 0, 500, &c);
-        let y1 = ou_chunk_sums::<f64>(4, 1, |_| 500, 500, &c);
+        let y0 = ou_chunk_sums::<f64>(4, |_| 1, |_| 0, 500, &c);
+        let y1 = ou_chunk_sums::<f64>(4, |_| 1, |_| 500, 500, &c);
         let carry = relax_pow(c.relax, 500);
         let par = ou_stitch(ou_stitch(1.5, carry, y0), carry, y1);
         assert!((par - seq).abs() < 1e-12, "{par} {seq}");
@@ -575,14 +472,27 @@ mod tests {
     }
 
     #[test]
-    fn path_chunk_rows_are_the_chunk_sums_prefixes() {
+    fn block_rows_from_zero_are_the_chunk_sums_prefixes() {
         let c = OuParams::default().coeffs::<f64>();
         let mut rows = [f64::NAN; 9];
-        let last = ou_path_chunk_group::<f64>(6, 2, 12, 9, &c, |s, y| rows[s as usize] = y);
+        let last = ou_evolve_blocks::<f64>(6, 2, 12, 9, 0.0, &c, |s, y| rows[s as usize] = y);
         for (s, r) in rows.iter().enumerate() {
-            let want = ou_chunk_sums::<f64>(6, 2, |_| 12, s as u64 + 1, &c);
+            let want = ou_chunk_sums::<f64>(6, |_| 2, |_| 12, s as u64 + 1, &c);
             assert_eq!(r.to_bits(), want.to_bits(), "{s}");
         }
         assert_eq!(last, rows[8]);
+        assert_eq!(ou_evolve_blocks::<f64>(6, 2, 12, 0, 0.25, &c, |_, _| unreachable!()), 0.25);
+    }
+
+    #[test]
+    fn block_loop_equals_the_normal_seq_loops() {
+        for (x0, steps) in [(0.5f64, 0u64), (0.5, 1), (-1.0, 2), (2.0, 9), (0.0, 64)] {
+            let c = OuParams { x0, ..OuParams::default() }.coeffs::<f64>();
+            let mut want = std::vec::Vec::new();
+            let last = ou_path_group::<f64>(3, 11, steps, x0, &c, |_, x| want.push(x.to_bits()));
+            let mut got = std::vec![x0.to_bits()];
+            let x = ou_evolve_blocks::<f64>(3, 11, 0, steps, x0, &c, |_, x| got.push(x.to_bits()));
+            assert_eq!((x.to_bits(), got), (last.to_bits(), want), "steps {steps}");
+        }
     }
 }

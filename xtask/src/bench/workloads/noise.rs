@@ -6,10 +6,11 @@
 //! README).
 //!
 //! What runs: `per_stream` normals of each of `streams` Philox streams of the seed, drawn
-//! by the kernels' own fastest generator path — `simcore::models::ou::ou_chunk_sums_x2`
-//! (the parallel-in-time W2 kernel: each lane a contiguous chunk of one stream, two lane
-//! groups drawing their Philox blocks in one `u32x8` call; Box–Muller as `NormalSeq`)
-//! with `relax = 1, diffuse = 1`, so that the "model" is a running sum of the normals.
+//! by the kernels' own fastest generator path — `simcore::models::ou::ou_chunk_sums` on
+//! the backend's vector type (the parallel-in-time W2 kernel: each lane a contiguous chunk
+//! of one stream; `f64x8` draws its Philox blocks in one `u32x8` call; Box–Muller as
+//! `NormalSeq`), two lane groups per stream, with `relax = 1, diffuse = 1`, so that the
+//! "model" is a running sum of the normals.
 //! Chunks along time give every lane its own dependent chain, the most favourable
 //! schedule for the generator. Streams are spread over the backend's threads. Check: the
 //! mean of all the normals is within 4 standard errors (`1/sqrt(N)`) of 0.
@@ -18,15 +19,11 @@ use rayon::prelude::*;
 use simlanes::Backend;
 use simlanes::backend::simd::WidePrecision;
 use simlanes::simcore::lane::{Precision, Real};
-use simlanes::simcore::models::ou::{OuCoeffs, normals_per_block, ou_chunk_sums_x2};
+use simlanes::simcore::models::ou::{OuCoeffs, normals_per_block, ou_chunk_sums};
 
 use super::{Ctx, Measured, Meta, threads_of, within_4se};
 use crate::bench::report::Row;
 use crate::bench::timing::repeat;
-
-/// Philox word lanes of one generator call (`u32x8`: two `f64x4` groups, or one `f32x8`
-/// group twice).
-type Words = <<f32 as WidePrecision>::Wide as Real>::Words;
 
 /// The noise-only row of `meta` on `b` (SIMD or threaded; `None` for the other backends):
 /// `per_stream` normals of precision `P` from each of `streams` streams of `seed`, the row's
@@ -64,8 +61,12 @@ pub fn row<P: WidePrecision>(
             (0..streams as u64)
                 .into_par_iter()
                 .map(|s| {
-                    let (a, b) =
-                        ou_chunk_sums_x2::<P::Wide, Words>(seed, s, |l| l as u64 * len, len, &sum_ones);
+                    let lanes = <P::Wide as Real>::LANES;
+                    let chunk = |g: usize| {
+                        let start = |l: usize| (g * lanes + l) as u64 * len;
+                        ou_chunk_sums::<P::Wide>(seed, |_| s, start, len, &sum_ones)
+                    };
+                    let (a, b) = (chunk(0), chunk(1));
                     lane_sum(a) + lane_sum(b)
                 })
                 .sum()

@@ -2,7 +2,7 @@
 //!
 //! A workload describes one *group* of simulations — lanes `0..L::LANES` carry
 //! simulations `first..first + L::LANES` — once, generic over the lane type, as a
-//! [`GroupKernel`]. [`drive`] walks a range of simulations with full `f32x8` (`f64x4`)
+//! [`GroupKernel`]. [`drive`] walks a range of simulations with full `f32x8` (`f64x8`)
 //! groups and finishes the remainder one simulation at a time with plain `f32` (`f64`):
 //! the same core function on both, hence the same bits as the scalar backend.
 //! [`run_groups`] picks one thread ([`Backend::Simd`]) or the tiles of
@@ -13,7 +13,7 @@
 use crate::backend::threaded::for_each_tile;
 use crate::simulator::{Backend, Simulator};
 use simcore::lane::{Precision, Real};
-use wide::{f32x8, f64x4};
+use wide::{f32x8, f64x8};
 
 pub mod binomial;
 pub mod jansen_rit;
@@ -22,8 +22,8 @@ mod network;
 pub mod ou;
 pub mod pi;
 
-/// A precision with a SIMD vector type: `f32` → `f32x8`, `f64` → `f64x4` (one AVX2
-/// register each).
+/// A precision with a SIMD vector type: `f32` → `f32x8` (one AVX2 register), `f64` →
+/// `f64x8` (two: its words are one `u32x8`, so one Philox call feeds all 8 lanes).
 pub trait WidePrecision: Precision + Real<Scalar = Self> {
     /// The vector of this precision the SIMD backend uses.
     type Wide: Real<Scalar = Self>;
@@ -34,7 +34,7 @@ impl WidePrecision for f32 {
 }
 
 impl WidePrecision for f64 {
-    type Wide = f64x4;
+    type Wide = f64x8;
 }
 
 /// One workload's computation for one group of consecutive simulations, written once for

@@ -1,5 +1,6 @@
-//! W2 on the SIMD and threaded backends: the OU loop of `simcore::models::ou` on `f64x4`
-//! groups (4 simulations, 4 streams per Philox call), `f64` for the remainder.
+//! W2 on the SIMD and threaded backends: the OU loop of `simcore::models::ou` on `f64x8`
+//! groups (8 simulations, one `u32x8` Philox call per block feeding all 8 streams; two
+//! `f64x4` per operation on AVX2), `f64x4` and `f64` for the remainder.
 //!
 //! Mode (b) also has a parallel-in-time variant ([`final_states_parallel_in_time`]):
 //! lanes and threads along the time axis of each path, stitched afterwards.
@@ -7,7 +8,7 @@
 //! Modes (b) and (c) have one output per simulation and run on tiles when threaded.
 //! Mode (a) writes layout `[t][sim]`, where a group's values are strided across every
 //! row, so it runs on one thread on both backends (its seed size has 8 simulations, two
-//! `f64x4` groups: there is little to split).
+//! `f64x8` group: there is little to split).
 
 use super::{GroupKernel, WidePrecision, drive, run_groups};
 use crate::backend::threaded::{for_each_tile, map_tiles};
@@ -18,13 +19,11 @@ use crate::workload::ou::OuSpec;
 use simcore::lane::Real;
 use simcore::models::ou::ou_step;
 use simcore::models::ou::{
-    ou_chunk_sums, ou_chunk_sums_x2, ou_evolve, ou_evolve_x2, ou_final_from, ou_final_group,
-    ou_path_chunk_group, ou_path_from, ou_path_group, ou_stitch, relax_pow,
+    ou_chunk_sums, ou_evolve, ou_evolve_blocks, ou_final_from, ou_path_from, ou_stitch, relax_pow,
 };
 use simcore::rng::NormalSource;
 use simcore::rng::jax::{JaxNormals, JaxNormalsWidened};
-use wide::f32x8;
-use wide::{f64x4, u32x8};
+use wide::{f32x8, f64x4, f64x8, u32x8};
 
 struct Final<'a>(&'a OuSpec);
 
@@ -35,7 +34,7 @@ impl GroupKernel<f64> for Final<'_> {
         let c = s.params.coeffs::<L>();
         let (steps, x0) = (s.num_steps as u64, L::splat(s.params.x0));
         let x = match s.jax_key {
-            None => ou_final_group::<L>(s.seed, first, steps, x0, &c),
+            None => ou_evolve_blocks::<L>(s.seed, first, 0, steps, x0, &c, |_, _| {}),
             // `spec.validate()` checked the sizes.
             Some(key) => match member_lanes::<L::Words>(key, s.num_sim, first, steps) {
                 Some(lanes) => ou_final_from(&mut JaxNormalsWidened::<L>::new(lanes, 0), steps, x0, &c),
@@ -66,10 +65,9 @@ impl GroupKernel<f64> for WithNormals<'_> {
 
 /// Mode (b) for a validated `spec` on `sim`'s backend.
 ///
-/// On SIMD and threaded backends, groups of 8 simulations run as two `f64x4` fed by one
-/// `u32x8` Philox call per block ([`ou_evolve_x2`], the same bits as `f64x4` groups), or
-/// with a JAX key by one `f32x8` of JAX normals (`jax_evolve_x2`); the rest as `f64x4`
-/// groups and single lanes.
+/// On SIMD and threaded backends, groups of 8 simulations run as `f64x8` ([`ou_evolve_blocks`]),
+/// or with a JAX key fed by one `f32x8` of JAX normals (`jax_evolve8`); the rest as single
+/// lanes.
 pub fn final_states(sim: &Simulator, spec: &OuSpec) -> Vec<f64> {
     let n = spec.num_sim;
     let mut out = vec![0.0; n];
@@ -79,25 +77,16 @@ pub fn final_states(sim: &Simulator, spec: &OuSpec) -> Vec<f64> {
     }
     let x8 = n / 8 * 8;
     let (head, tail) = out.split_at_mut(x8);
-    let c4 = spec.params.coeffs::<f64x4>();
-    let x0 = f64x4::splat(spec.params.x0);
+    let c8 = spec.params.coeffs::<f64x8>();
+    let x0 = f64x8::splat(spec.params.x0);
     let run8 = |first: usize, chunk: &mut [f64]| {
         for (g, o) in chunk.chunks_exact_mut(8).enumerate() {
             let f = (first + 8 * g) as u64;
-            let (a, b) = match spec.jax_key {
-                None => ou_evolve_x2::<f64x4, u32x8>(
-                    spec.seed,
-                    f,
-                    0,
-                    spec.num_steps as u64,
-                    (x0, x0),
-                    &c4,
-                    |_, _, _| {},
-                ),
-                Some(key) => jax_evolve_x2(spec, key, f, |_, _, _| {}),
+            let x = match spec.jax_key {
+                None => ou_evolve_blocks(spec.seed, f, 0, spec.num_steps as u64, x0, &c8, |_, _| {}),
+                Some(key) => jax_evolve8(spec, key, f, |_, _| {}),
             };
-            o[..4].copy_from_slice(&a.to_array());
-            o[4..].copy_from_slice(&b.to_array());
+            o.copy_from_slice(&x.to_array());
         }
     };
     match (sim.backend(), sim.pool()) {
@@ -127,69 +116,49 @@ pub fn with_normals(sim: &Simulator, spec: &OuSpec, z: &[f64]) -> Vec<f64> {
 /// entries, layout `[t][sim]`.
 pub fn path(spec: &OuSpec, out: &mut [f64]) {
     let n = spec.num_sim;
-    // Groups of 8 simulations: two f64x4 fed by one u32x8 Philox call per block (same
-    // bits as one f64x4 group at a time, see `ou_evolve_x2`), or by one f32x8 of JAX normals.
+    // Groups of 8 simulations on `f64x8` (or fed by one f32x8 of JAX normals), then
+    // `f64x4` groups and single lanes.
     let x8 = n / 8 * 8;
-    let c4 = spec.params.coeffs::<f64x4>();
-    let x0 = f64x4::splat(spec.params.x0);
+    let c8 = spec.params.coeffs::<f64x8>();
+    let x0 = f64x8::splat(spec.params.x0);
     for first in (0..x8).step_by(8) {
         out[first..first + 8].fill(spec.params.x0);
-        let row = |s: u64, a: f64x4, b: f64x4| {
-            let row = &mut out[(s as usize + 1) * n + first..][..8];
-            row[..4].copy_from_slice(&a.to_array());
-            row[4..].copy_from_slice(&b.to_array());
-        };
+        let row = |s: u64, x: f64x8| out[(s as usize + 1) * n + first..][..8].copy_from_slice(&x.to_array());
         match spec.jax_key {
             None => {
-                ou_evolve_x2::<f64x4, u32x8>(
-                    spec.seed,
-                    first as u64,
-                    0,
-                    spec.num_steps as u64,
-                    (x0, x0),
-                    &c4,
-                    row,
-                );
+                ou_evolve_blocks(spec.seed, first as u64, 0, spec.num_steps as u64, x0, &c8, row);
             }
             Some(key) => {
-                jax_evolve_x2(spec, key, first as u64, row);
+                jax_evolve8(spec, key, first as u64, row);
             }
         }
     }
-    let lanes = <<f64 as WidePrecision>::Wide as Real>::LANES;
-    let full = x8 + (n - x8) / lanes * lanes;
-    for first in (x8..full).step_by(lanes) {
-        group_path::<<f64 as WidePrecision>::Wide>(spec, first, out);
+    let x4 = x8 + (n - x8) / 4 * 4;
+    for first in (x8..x4).step_by(4) {
+        group_path::<f64x4>(spec, first, out);
     }
-    for first in full..n {
+    for first in x4..n {
         group_path::<f64>(spec, first, out);
     }
 }
 
 /// JAX mode, simulations `first .. first + 8` at once: the f32 normals of the 8 members
 /// on one `f32x8` ([`JaxNormals`]: threefry on `u32x8`, XLA's `erf_inv` on 8 lanes),
-/// widened exactly into two `f64x4` steps — the same bits as [`JaxNormalsWidened`] on
-/// `f64x4` groups (which computes the f32 normal one lane at a time): measured 1.5e8
-/// against 4.1e7 steps/s at the seed size. `row(t, a, b)` sees the states after step `t`
-/// (`x[t + 1]`), as in [`ou_evolve_x2`].
-fn jax_evolve_x2(
-    spec: &OuSpec,
-    key: JaxKey,
-    first: u64,
-    mut row: impl FnMut(u64, f64x4, f64x4),
-) -> (f64x4, f64x4) {
-    let (steps, c4) = (spec.num_steps as u64, spec.params.coeffs::<f64x4>());
-    let (mut a, mut b) = (f64x4::splat(spec.params.x0), f64x4::splat(spec.params.x0));
+/// widened exactly into one `f64x8` step — the same bits as [`JaxNormalsWidened`] (which
+/// computes the f32 normal one lane at a time): measured 1.5e8 against 4.1e7 steps/s at
+/// the seed size. `row(t, x)` sees the states after step `t` (`x[t + 1]`), as in
+/// [`ou_evolve_blocks`].
+fn jax_evolve8(spec: &OuSpec, key: JaxKey, first: u64, mut row: impl FnMut(u64, f64x8)) -> f64x8 {
+    let (steps, c8) = (spec.num_steps as u64, spec.params.coeffs::<f64x8>());
+    let mut x = f64x8::splat(spec.params.x0);
     // `spec.validate()` checked the sizes.
-    let Some(lanes) = member_lanes::<u32x8>(key, spec.num_sim, first, steps) else { return (a, b) };
+    let Some(lanes) = member_lanes::<u32x8>(key, spec.num_sim, first, steps) else { return x };
     let mut z = JaxNormals::<f32x8, 4>::new(lanes, 0);
     for t in 0..steps {
-        let w = NormalSource::next(&mut z).to_array().map(f64::from);
-        a = ou_step(a, f64x4::from([w[0], w[1], w[2], w[3]]), &c4);
-        b = ou_step(b, f64x4::from([w[4], w[5], w[6], w[7]]), &c4);
-        row(t, a, b);
+        x = ou_step(x, f64x8::new(NormalSource::next(&mut z).to_array().map(f64::from)), &c8);
+        row(t, x);
     }
-    (a, b)
+    x
 }
 
 fn group_path<L: Real<Scalar = f64>>(spec: &OuSpec, first: usize, out: &mut [f64]) {
@@ -205,7 +174,9 @@ fn group_path<L: Real<Scalar = f64>>(spec: &OuSpec, first: usize, out: &mut [f64
     };
     match spec.jax_key {
         None => {
-            ou_path_group::<L>(spec.seed, first as u64, steps, x0, &c, row);
+            let mut row = row;
+            row(0, x0);
+            ou_evolve_blocks::<L>(spec.seed, first as u64, 0, steps, x0, &c, |t, x| row(t + 1, x));
         }
         // `spec.validate()` checked the sizes.
         Some(key) => {
@@ -242,9 +213,11 @@ impl Chunking {
     }
 }
 
-/// One unit of work of the parallel-in-time mode: chunks `c0 .. c0 + lanes` of
-/// simulation `sim`, all of `len` steps, on a lane group of `width` lanes (1, 4 or 8;
-/// lanes past `lanes` repeat the last chunk and are discarded).
+/// One unit of work of the parallel-in-time mode, on a lane group of `width` lanes (1 or
+/// the vector's; lanes past `lanes` repeat the last real one and are discarded), all of
+/// `len` steps: chunks `c0 .. c0 + lanes` of simulation `sim`, or, `across`, chunk `c0`
+/// of simulations `sim .. sim + lanes` (the short last chunks, which would otherwise run
+/// one lane at a time: at the seed size they cost 12 % of the mode's time that way).
 #[derive(Debug, Clone, Copy)]
 struct ChunkTask {
     sim: usize,
@@ -252,52 +225,58 @@ struct ChunkTask {
     lanes: usize,
     width: usize,
     len: usize,
+    across: bool,
+}
+
+impl ChunkTask {
+    /// (simulation, chunk) of lane `l`.
+    fn lane(&self, l: usize) -> (usize, usize) {
+        let l = l.min(self.lanes - 1);
+        if self.across { (self.sim + l, self.c0) } else { (self.sim, self.c0 + l) }
+    }
 }
 
 fn chunk_tasks(spec: &OuSpec, ch: &Chunking, width: usize) -> Vec<ChunkTask> {
     let mut tasks = Vec::new();
-    // Chunks of full length: groups of `width`, the rest as one padded group (a padded
-    // 8-lane group costs less than a few single lanes); the last chunk alone when it is
-    // shorter.
+    let group = |left: usize| {
+        let lanes = width.min(left);
+        (lanes, if lanes == 1 { 1 } else { width })
+    };
+    // Chunks of full length: groups of `width` per simulation, the rest as one padded
+    // group (a padded 8-lane group costs less than a few single lanes).
     let full = if ch.last == ch.len { ch.count } else { ch.count - 1 };
     for sim in 0..spec.num_sim {
         let mut c0 = 0;
         while c0 < full {
-            let lanes = width.min(full - c0);
-            let w = if lanes == 1 { 1 } else { width };
-            tasks.push(ChunkTask { sim, c0, lanes, width: w, len: ch.len });
+            let (lanes, width) = group(full - c0);
+            tasks.push(ChunkTask { sim, c0, lanes, width, len: ch.len, across: false });
             c0 += lanes;
         }
-        if full < ch.count {
-            tasks.push(ChunkTask { sim, c0: full, lanes: 1, width: 1, len: ch.last });
+    }
+    // A shorter last chunk: groups of `width` simulations.
+    if full < ch.count {
+        let mut sim = 0;
+        while sim < spec.num_sim {
+            let (lanes, width) = group(spec.num_sim - sim);
+            tasks.push(ChunkTask { sim, c0: full, lanes, width, len: ch.last, across: true });
+            sim += lanes;
         }
     }
     tasks
 }
 
-/// Start step of lane `l` of task `t`.
-fn lane_start(ch: &Chunking, t: &ChunkTask, l: usize) -> u64 {
-    ((t.c0 + l.min(t.lanes - 1)) * ch.len) as u64
-}
-
 fn chunk_group<L: Real<Scalar = f64>>(spec: &OuSpec, ch: &Chunking, t: &ChunkTask) -> Vec<f64> {
     let c = spec.params.coeffs::<L>();
-    let y = ou_chunk_sums::<L>(spec.seed, t.sim as u64, |l| lane_start(ch, t, l), t.len as u64, &c);
+    let sim = |l: usize| t.lane(l).0 as u64;
+    let start = |l: usize| (t.lane(l).1 * ch.len) as u64;
+    let y = ou_chunk_sums::<L>(spec.seed, sim, start, t.len as u64, &c);
     (0..t.lanes).map(|l| y.lane(l)).collect()
 }
 
-/// Two `f64x4` groups (8 chunks) with one `u32x8` Philox call per block.
-fn chunk_group_x2(spec: &OuSpec, ch: &Chunking, t: &ChunkTask) -> Vec<f64> {
-    let c = spec.params.coeffs::<f64x4>();
-    let start = |l: usize| lane_start(ch, t, l);
-    let (a, b) = ou_chunk_sums_x2::<f64x4, u32x8>(spec.seed, t.sim as u64, start, t.len as u64, &c);
-    a.to_array().into_iter().chain(b.to_array()).take(t.lanes).collect()
-}
-
 /// W2 mode (b), parallel in time, for a validated `spec` on `sim`'s backend: every path
-/// cut as `ch`, the chunk sums computed eight chunks at a time (two `f64x4` groups fed by
-/// one `u32x8` Philox call, [`ou_chunk_sums_x2`]; `f64` for a last short chunk, and for
-/// every chunk on [`Backend::Scalar`]) on one thread, or as tasks on the pool when
+/// cut as `ch`, the chunk sums computed eight chunks at a time (`f64x8`, one `u32x8`
+/// Philox call per block, [`ou_chunk_sums`]; the short last chunks of eight simulations
+/// together; `f64` for every chunk on [`Backend::Scalar`]) on one thread, or as tasks on the pool when
 /// threaded, then stitched serially in chunk order ([`ou_stitch`]). The bits depend on `ch` only, not on
 /// the backend, the lane type or the threads (each lane's arithmetic is the same).
 pub fn final_states_parallel_in_time(sim: &Simulator, spec: &OuSpec, ch: &Chunking) -> Vec<f64> {
@@ -309,8 +288,6 @@ pub fn final_states_parallel_in_time(sim: &Simulator, spec: &OuSpec, ch: &Chunki
     let run = |t: &ChunkTask| {
         if t.width == 1 {
             chunk_group::<f64>(spec, ch, t)
-        } else if t.width == 8 {
-            chunk_group_x2(spec, ch, t)
         } else {
             chunk_group::<<f64 as WidePrecision>::Wide>(spec, ch, t)
         }
@@ -326,7 +303,10 @@ pub fn final_states_parallel_in_time(sim: &Simulator, spec: &OuSpec, ch: &Chunki
     };
     let mut y = vec![0.0f64; spec.num_sim * ch.count];
     for (t, s) in tasks.iter().zip(&sums) {
-        y[t.sim * ch.count + t.c0..][..t.lanes].copy_from_slice(s);
+        for (l, &v) in s.iter().enumerate() {
+            let (sim, c) = t.lane(l);
+            y[sim * ch.count + c] = v;
+        }
     }
     let relax = spec.params.coeffs::<f64>().relax;
     let (carry, carry_last) = (relax_pow(relax, ch.len as u64), relax_pow(relax, ch.last as u64));
@@ -340,42 +320,39 @@ pub fn final_states_parallel_in_time(sim: &Simulator, spec: &OuSpec, ch: &Chunki
 }
 
 /// Stage 1 of the parallel-in-time path: rows `c·len + 1 ..` of chunk `c` (the `rows`
-/// slice, `[row][sim]`) from 0, `f64x4` groups of simulations (`f64` for the rest, and
-/// for all on [`Backend::Scalar`]).
+/// slice, `[row][sim]`) from 0, `f64x8` and `f64x4` groups of simulations (`f64` for the
+/// rest, and for all on [`Backend::Scalar`]).
 fn path_chunk_from_zero(spec: &OuSpec, wide: bool, c: usize, chunk_len: usize, rows: &mut [f64]) {
     let n = spec.num_sim;
     let (len, start) = ((rows.len() / n) as u64, (c * chunk_len) as u64);
     let mut first = 0;
     if wide {
-        let c4 = spec.params.coeffs::<f64x4>();
-        let zero = f64x4::splat(0.0);
-        while first + 8 <= n {
-            ou_evolve_x2::<f64x4, u32x8>(
-                spec.seed,
-                first as u64,
-                start,
-                len,
-                (zero, zero),
-                &c4,
-                |s, a, b| {
-                    let row = &mut rows[s as usize * n + first..][..8];
-                    row[..4].copy_from_slice(&a.to_array());
-                    row[4..].copy_from_slice(&b.to_array());
-                },
-            );
-            first += 8;
-        }
-        while first + 4 <= n {
-            ou_path_chunk_group::<f64x4>(spec.seed, first as u64, start, len, &c4, |s, y| {
-                rows[s as usize * n + first..][..4].copy_from_slice(&y.to_array());
-            });
-            first += 4;
-        }
+        first = chunk_rows::<f64x8>(spec, first, start, len, rows);
+        first = chunk_rows::<f64x4>(spec, first, start, len, rows);
     }
-    let c1 = spec.params.coeffs::<f64>();
-    for i in first..n {
-        ou_path_chunk_group::<f64>(spec.seed, i as u64, start, len, &c1, |s, y| rows[s as usize * n + i] = y);
+    chunk_rows::<f64>(spec, first, start, len, rows);
+}
+
+/// The rows of simulations `first ..` from 0 as [`ou_evolve_blocks`] groups of `L`, as many
+/// whole groups as fit; returns the first simulation left over.
+fn chunk_rows<L: Real<Scalar = f64>>(
+    spec: &OuSpec,
+    mut first: usize,
+    start: u64,
+    len: u64,
+    rows: &mut [f64],
+) -> usize {
+    let (n, c) = (spec.num_sim, spec.params.coeffs::<L>());
+    let zero = L::splat(0.0);
+    while first + L::LANES <= n {
+        ou_evolve_blocks::<L>(spec.seed, first as u64, start, len, zero, &c, |s, y| {
+            for (l, o) in rows[s as usize * n + first..][..L::LANES].iter_mut().enumerate() {
+                *o = y.lane(l);
+            }
+        });
+        first += L::LANES;
     }
+    first
 }
 
 /// Runs `f(c, rows of chunk c)` for every chunk of the `[row][sim]` rows `1..` of a path:
@@ -398,7 +375,7 @@ fn for_each_chunk(
 /// W2 mode (a), parallel in time, for a validated `spec` on `sim`'s backend; `out` has
 /// `(num_steps + 1)·num_sim` entries, layout `[t][sim]`.
 ///
-/// 1. Every chunk of rows runs from 0 ([`ou_path_chunk_group`]), chunks as threads.
+/// 1. Every chunk of rows runs from 0 ([`ou_evolve_blocks`]), chunks as threads.
 /// 2. The carries `p[k] = relax^k` by a running product (`p[k] = p[k-1]·relax`, rounded
 ///    each time) for `k = 1 ..` until it underflows to 0 (≈ 7 450 rows at the defaults)
 ///    or `len`; a correction `fma(p[k], x_start, y)` is applied to row `k` of a chunk
@@ -471,8 +448,8 @@ mod tests {
             OuSpec { seed: 11, num_sim: 2, num_steps: 1000, params: OuParams::default(), jax_key: None };
         let ch = Chunking { len: 36, count: 28, last: 28 };
         for len in [36usize, 7, 1] {
-            let t = ChunkTask { sim: 1, c0: 8, lanes: 8, width: 8, len };
-            let got = chunk_group_x2(&spec, &ch, &t);
+            let t = ChunkTask { sim: 1, c0: 8, lanes: 8, width: 8, len, across: false };
+            let got = chunk_group::<f64x8>(&spec, &ch, &t);
             let four = chunk_group::<f64x4>(&spec, &ch, &ChunkTask { lanes: 4, width: 4, ..t });
             for (l, g) in got.iter().enumerate() {
                 let one =
@@ -481,8 +458,38 @@ mod tests {
             }
             assert_eq!(got[..4], four[..]);
             // A padded group (3 real chunks) gives the same first lanes.
-            let padded = chunk_group_x2(&spec, &ch, &ChunkTask { lanes: 3, ..t });
+            let padded = chunk_group::<f64x8>(&spec, &ch, &ChunkTask { lanes: 3, ..t });
             assert_eq!(padded[..], got[..3]);
         }
+    }
+
+    #[test]
+    fn last_chunks_across_simulations_equal_single_lanes() {
+        let spec =
+            OuSpec { seed: 5, num_sim: 11, num_steps: 1000, params: OuParams::default(), jax_key: None };
+        let ch = Chunking::new(1000, 7).expect("steps > 0");
+        assert!(ch.last < ch.len);
+        let tasks = chunk_tasks(&spec, &ch, 8);
+        let across: Vec<_> = tasks.iter().filter(|t| t.across).collect();
+        assert_eq!(
+            across.iter().map(|t| (t.sim, t.lanes, t.width)).collect::<Vec<_>>(),
+            [(0, 8, 8), (8, 3, 8)]
+        );
+        for t in across {
+            let got = chunk_group::<f64x8>(&spec, &ch, t);
+            for (l, g) in got.iter().enumerate() {
+                let one = ChunkTask { sim: t.sim + l, lanes: 1, width: 1, ..*t };
+                assert_eq!(g.to_bits(), chunk_group::<f64>(&spec, &ch, &one)[0].to_bits(), "lane {l}");
+            }
+        }
+        // Every (simulation, chunk) exactly once.
+        let mut seen = vec![0u8; spec.num_sim * ch.count];
+        for t in &tasks {
+            for l in 0..t.lanes {
+                let (sim, c) = t.lane(l);
+                seen[sim * ch.count + c] += 1;
+            }
+        }
+        assert!(seen.iter().all(|&k| k == 1));
     }
 }
