@@ -231,108 +231,33 @@ pub fn u53_to_f64x8(x: u64x8) -> f64x8 {
     (hi - f64x8::splat(BOTH)) + lo
 }
 
-/// `Real` for the f32 vectors (`f32x8`; `f32x16`, two `f32x8` on AVX2). From the
-/// integers below 2^24 of the contract, `from_uint_exact` is an exact `vcvtdq2ps`.
-macro_rules! real_f32_vector {
-    ($f:ident, $u:ident, $from_i:ident, $n:expr) => {
+/// `Real` for a vector `$f` of scalar `$s` with bits `$u` and words `$w`; `$from_uint`
+/// and `$widen` are the bodies of `from_uint_exact` and `bits_from_words`.
+///
+/// * f32 vectors (`f32x8`; `f32x16`, two `f32x8` on AVX2): bits and words are the same
+///   `u32` lanes, and from the integers below 2^24 of the contract `from_uint_exact` is
+///   an exact `vcvtdq2ps`.
+/// * f64 vectors (`f64x4`; `f64x8`, two `f64x4` on AVX2, whose words are one `u32x8`: one
+///   Philox call feeds all 8 lanes): `from_uint_exact` is the exact magic-number
+///   conversion of [`u53_to_f64x4`].
+macro_rules! real_vector {
+    ($f:ident, $s:ty, $u:ident, $w:ident, $n:expr, $from_uint:expr, $widen:expr) => {
         impl Real for $f {
-            type Scalar = f32;
-            type Mask = $f;
-            type Bits = $u;
-            type Words = $u;
-            const LANES: usize = $n;
-            #[inline(always)]
-            fn splat(x: f32) -> Self {
-                $f::splat(x)
-            }
-            #[inline(always)]
-            fn from_fn(f: impl FnMut(usize) -> f32) -> Self {
-                $f::new(core::array::from_fn(f))
-            }
-            #[inline(always)]
-            fn lane(self, i: usize) -> f32 {
-                self.as_array()[i]
-            }
-            #[inline(always)]
-            fn mul_add(self, a: Self, b: Self) -> Self {
-                $f::mul_add(self, a, b)
-            }
-            #[inline(always)]
-            fn sqrt(self) -> Self {
-                $f::sqrt(self)
-            }
-            #[inline(always)]
-            fn simd_lt(self, other: Self) -> Self::Mask {
-                $f::simd_lt(self, other)
-            }
-            #[inline(always)]
-            fn simd_le(self, other: Self) -> Self::Mask {
-                $f::simd_le(self, other)
-            }
-            #[inline(always)]
-            fn simd_eq(self, other: Self) -> Self::Mask {
-                $f::simd_eq(self, other)
-            }
-            #[inline(always)]
-            fn select(mask: Self::Mask, t: Self, f: Self) -> Self {
-                mask.select(t, f)
-            }
-            #[inline(always)]
-            fn select_bits(mask: Self::Mask, t: $u, f: $u) -> $u {
-                bit_select(mask.to_bits(), t, f)
-            }
-            #[inline(always)]
-            fn to_bits(self) -> $u {
-                $f::to_bits(self)
-            }
-            #[inline(always)]
-            fn from_bits(bits: $u) -> Self {
-                $f::from_bits(bits)
-            }
-            #[inline(always)]
-            fn from_uint_exact(bits: $u) -> Self {
-                $f::$from_i(bits.cast_signed())
-            }
-            #[inline(always)]
-            fn bits_from_words(words: $u) -> $u {
-                words
-            }
-            #[inline(always)]
-            fn any(mask: Self::Mask) -> bool {
-                mask.any()
-            }
-            #[inline(always)]
-            fn bitmask(mask: Self::Mask) -> u32 {
-                mask.to_bitmask()
-            }
-        }
-    };
-}
-
-real_f32_vector!(f32x8, u32x8, from_i32x8, 8);
-real_f32_vector!(f32x16, u32x16, from_i32x16, 16);
-
-/// `Real` for the f64 vectors (`f64x4`; `f64x8`, two `f64x4` on AVX2, whose words are
-/// one `u32x8`: one Philox call feeds all 8 lanes). `from_uint_exact` is the exact
-/// magic-number conversion of [`u53_to_f64x4`].
-macro_rules! real_f64_vector {
-    ($f:ident, $u:ident, $w:ident, $n:expr, $u53:ident) => {
-        impl Real for $f {
-            type Scalar = f64;
+            type Scalar = $s;
             type Mask = $f;
             type Bits = $u;
             type Words = $w;
             const LANES: usize = $n;
             #[inline(always)]
-            fn splat(x: f64) -> Self {
+            fn splat(x: $s) -> Self {
                 $f::splat(x)
             }
             #[inline(always)]
-            fn from_fn(f: impl FnMut(usize) -> f64) -> Self {
+            fn from_fn(f: impl FnMut(usize) -> $s) -> Self {
                 $f::new(core::array::from_fn(f))
             }
             #[inline(always)]
-            fn lane(self, i: usize) -> f64 {
+            fn lane(self, i: usize) -> $s {
                 self.as_array()[i]
             }
             #[inline(always)]
@@ -373,11 +298,11 @@ macro_rules! real_f64_vector {
             }
             #[inline(always)]
             fn from_uint_exact(bits: $u) -> Self {
-                $u53(bits)
+                ($from_uint)(bits)
             }
             #[inline(always)]
             fn bits_from_words(words: $w) -> $u {
-                $u::new(words.to_array().map(u64::from))
+                ($widen)(words)
             }
             #[inline(always)]
             fn any(mask: Self::Mask) -> bool {
@@ -391,8 +316,10 @@ macro_rules! real_f64_vector {
     };
 }
 
-real_f64_vector!(f64x4, u64x4, u32x4, 4, u53_to_f64x4);
-real_f64_vector!(f64x8, u64x8, u32x8, 8, u53_to_f64x8);
+real_vector!(f32x8, f32, u32x8, u32x8, 8, |b: u32x8| f32x8::from_i32x8(b.cast_signed()), |w| w);
+real_vector!(f32x16, f32, u32x16, u32x16, 16, |b: u32x16| f32x16::from_i32x16(b.cast_signed()), |w| w);
+real_vector!(f64x4, f64, u64x4, u32x4, 4, u53_to_f64x4, |w: u32x4| u64x4::new(w.to_array().map(u64::from)));
+real_vector!(f64x8, f64, u64x8, u32x8, 8, u53_to_f64x8, |w: u32x8| u64x8::new(w.to_array().map(u64::from)));
 
 #[cfg(test)]
 // Lane-wise comparisons read clearest indexed by lane.
