@@ -44,10 +44,20 @@
 //! Coupling: `nn` FMAs + 1 multiply per node and evaluation (`2 nn + 1` flops), evaluated
 //! twice per step (instantaneous) or once (delayed), plus the model's coupling variable.
 //! Plus `NV` normals and two drifts; the model files give the totals.
+//!
+//! # Phases on node ranges
+//! A step is a sequence of phases — coupling variables, coupling, predictor, coupling of
+//! the predictor, corrector — and each phase is a public function over a range of nodes
+//! (rows, for the coupling). [`step`] and [`step_delayed`] run them over `0..nn`. A
+//! driver that splits one group's nodes across threads runs the same functions on its
+//! own range and exchanges the coupling variables between phases: a node's numbers do
+//! not depend on the split, because its coupling sum and its normals
+//! (`(t*nn + i)*NV + v`, see [`predictor`]) are the same whatever range it is in.
 
 use crate::error::ParamError;
 use crate::lane::{Precision, Real};
 use crate::rng::NormalSource;
+use core::ops::Range;
 
 /// Slots in the delay ring buffer: lags `0..=255` steps (`u8`) are always in range.
 pub const RING: usize = 256;
@@ -194,15 +204,15 @@ fn store<L: Real, B: LaneBuf<L> + ?Sized, const NV: usize>(b: &mut B, nn: usize,
     }
 }
 
-/// Writes the coupling variable of every node of `x` into `cv[0..nn]`.
+/// Writes the coupling variable of the nodes `nodes` of `x` into `cv[i]`, `i` in `nodes`.
 #[inline(always)]
-pub fn coupling_vars<L, M, B, const NV: usize>(model: &M, nn: usize, x: &B, cv: &mut B)
+pub fn coupling_vars<L, M, B, const NV: usize>(model: &M, nn: usize, nodes: Range<usize>, x: &B, cv: &mut B)
 where
     L: Real,
     M: NetworkModel<L, NV>,
     B: LaneBuf<L> + ?Sized,
 {
-    for i in 0..nn {
+    for i in nodes {
         cv.set(i, model.coupling_var(&load::<L, B, NV>(x, nn, i)));
     }
 }
@@ -213,36 +223,41 @@ where
 /// and share each load of `cv[j]`.
 const ROWS: usize = 8;
 
-/// `c[i] = k * sum_j W[i,j] * cv[j]` for every node: `j` ascending, one FMA per term
-/// starting from 0, then one multiply by `k`. (Rows are evaluated several at a time with
+/// `c[i] = k * sum_j W[i,j] * cv[j]` for the nodes `i` in `rows` (`cv` holds every node):
+/// `j` ascending, one FMA per term starting from 0, then one multiply by `k`. (Rows are evaluated several at a time with
 /// separate accumulators — 8 rows on lanes of up to 8, 4 rows on wider lanes such
 /// as `f32x16`, two registers each, so that the accumulators stay in the 16 AVX2
 /// registers; that changes no rounding.)
 #[inline(always)]
-pub fn coupling<L, B>(net: &Network<'_, L::Scalar>, k: L, cv: &B, c: &mut B)
+pub fn coupling<L, B>(net: &Network<'_, L::Scalar>, k: L, rows: Range<usize>, cv: &B, c: &mut B)
 where
     L: Real,
     B: LaneBuf<L> + ?Sized,
 {
     if L::LANES > 8 {
-        coupling_rows::<L, B, { ROWS / 2 }>(net, k, cv, c);
+        coupling_rows::<L, B, { ROWS / 2 }>(net, k, rows, cv, c);
     } else {
-        coupling_rows::<L, B, ROWS>(net, k, cv, c);
+        coupling_rows::<L, B, ROWS>(net, k, rows, cv, c);
     }
 }
 
 /// [`coupling`] with `R` rows side by side.
 #[inline(always)]
-fn coupling_rows<L, B, const R: usize>(net: &Network<'_, L::Scalar>, k: L, cv: &B, c: &mut B)
-where
+fn coupling_rows<L, B, const R: usize>(
+    net: &Network<'_, L::Scalar>,
+    k: L,
+    rows: Range<usize>,
+    cv: &B,
+    c: &mut B,
+) where
     L: Real,
     B: LaneBuf<L> + ?Sized,
 {
     let nn = net.nn;
     let w = net.weights;
     let zero = L::splat(L::Scalar::default());
-    let mut i = 0;
-    while i + R <= nn {
+    let mut i = rows.start;
+    while i + R <= rows.end {
         let mut acc = [zero; R];
         for j in 0..nn {
             let x = cv.get(j);
@@ -255,7 +270,7 @@ where
         }
         i += R;
     }
-    for i in i..nn {
+    for i in i..rows.end {
         let mut acc = zero;
         for (j, &wij) in w[i * nn..(i + 1) * nn].iter().enumerate() {
             acc = L::splat(wij).mul_add(cv.get(j), acc);
@@ -264,19 +279,26 @@ where
     }
 }
 
-/// The delayed coupling at step `t`: `c[i] = k * sum_j W[i,j] * hist[(t - L[i,j]) mod 256][j]`,
-/// same order and roundings as [`coupling`]. `hist` must already hold slot `t mod 256`.
+/// The delayed coupling at step `t` for the nodes `i` in `rows`:
+/// `c[i] = k * sum_j W[i,j] * hist[(t - L[i,j]) mod 256][j]`, same order and roundings as
+/// [`coupling`]. `hist` must already hold slot `t mod 256` of every node.
 /// A network without lags reads lag 0 everywhere.
 #[inline(always)]
-pub fn coupling_delayed<L, B>(net: &Network<'_, L::Scalar>, k: L, t: u64, hist: &B, c: &mut B)
-where
+pub fn coupling_delayed<L, B>(
+    net: &Network<'_, L::Scalar>,
+    k: L,
+    t: u64,
+    rows: Range<usize>,
+    hist: &B,
+    c: &mut B,
+) where
     L: Real,
     B: LaneBuf<L> + ?Sized,
 {
     if L::LANES > 8 {
-        coupling_delayed_rows::<L, B, { ROWS / 2 }>(net, k, t, hist, c);
+        coupling_delayed_rows::<L, B, { ROWS / 2 }>(net, k, t, rows, hist, c);
     } else {
-        coupling_delayed_rows::<L, B, ROWS>(net, k, t, hist, c);
+        coupling_delayed_rows::<L, B, ROWS>(net, k, t, rows, hist, c);
     }
 }
 
@@ -286,6 +308,7 @@ fn coupling_delayed_rows<L, B, const R: usize>(
     net: &Network<'_, L::Scalar>,
     k: L,
     t: u64,
+    rows: Range<usize>,
     hist: &B,
     c: &mut B,
 ) where
@@ -295,13 +318,13 @@ fn coupling_delayed_rows<L, B, const R: usize>(
     let nn = net.nn;
     let w = net.weights;
     let zero = L::splat(L::Scalar::default());
-    let now = (t % RING as u64) as usize;
+    let now = ring_slot(t);
     let read = |e: usize, j: usize| {
         let lag = net.lags.map_or(0, |l| usize::from(l[e]));
         hist.get(((now + RING - lag) % RING) * nn + j)
     };
-    let mut i = 0;
-    while i + R <= nn {
+    let mut i = rows.start;
+    while i + R <= rows.end {
         let mut acc = [zero; R];
         for j in 0..nn {
             for (r, a) in acc.iter_mut().enumerate() {
@@ -314,13 +337,41 @@ fn coupling_delayed_rows<L, B, const R: usize>(
         }
         i += R;
     }
-    for i in i..nn {
+    for i in i..rows.end {
         let mut acc = zero;
         for j in 0..nn {
             let e = i * nn + j;
             acc = L::splat(w[e]).mul_add(read(e, j), acc);
         }
         c.set(i, k * acc);
+    }
+}
+
+/// The ring buffer slot of step `t` (`t mod RING`).
+#[inline(always)]
+pub fn ring_slot(t: u64) -> usize {
+    (t % RING as u64) as usize
+}
+
+/// Writes the coupling variable of the nodes `nodes` of the state `x` at step `t` into
+/// their cells of slot `t mod RING` of the ring buffer `hist` (the start of
+/// [`step_delayed`]).
+#[inline(always)]
+pub fn record_history<L, M, B, const NV: usize>(
+    model: &M,
+    nn: usize,
+    nodes: Range<usize>,
+    t: u64,
+    x: &B,
+    hist: &mut B,
+) where
+    L: Real,
+    M: NetworkModel<L, NV>,
+    B: LaneBuf<L> + ?Sized,
+{
+    let now = ring_slot(t);
+    for i in nodes {
+        hist.set(now * nn + i, model.coupling_var(&load::<L, B, NV>(x, nn, i)));
     }
 }
 
@@ -340,16 +391,19 @@ where
     }
 }
 
-/// The predictor stage with coupling already in `s.c`: draws the step's normals, stores
-/// `f1`, `nz` and `xp`.
+/// The predictor stage of the nodes `nodes` with their coupling already in `s.c`: draws
+/// their normals, stores their `f1`, `nz` and `xp`. `normals` must be positioned at
+/// normal `(t*nn + nodes.start)*NV` of each lane's stream (at step `t`); it is left at the
+/// normal after the range's last.
 // On the GPU the two stages are real calls: inlined into the step loop, ptxas needed
 // 255 registers and spilled (jansen_rit, sm_90); outlined, 216 and no spills. Same
 // instructions either way, so the same bits; the CPU keeps them inlined.
 #[cfg_attr(not(target_arch = "nvptx64"), inline(always))]
 #[cfg_attr(target_arch = "nvptx64", inline(never))]
-fn predictor<L, M, B, const NV: usize>(
+pub fn predictor<L, M, B, const NV: usize>(
     model: &M,
     nn: usize,
+    nodes: Range<usize>,
     h: &HeunCoeffs<L>,
     x: &B,
     s: &mut Scratch<'_, B>,
@@ -359,7 +413,7 @@ fn predictor<L, M, B, const NV: usize>(
     M: NetworkModel<L, NV>,
     B: LaneBuf<L> + ?Sized,
 {
-    for i in 0..nn {
+    for i in nodes {
         let xi = load::<L, B, NV>(x, nn, i);
         let f1 = model.drift(xi, s.c.get(i));
         let nz: [L; NV] = core::array::from_fn(|_| h.noise * normals.next());
@@ -370,17 +424,24 @@ fn predictor<L, M, B, const NV: usize>(
     }
 }
 
-/// The corrector stage with the coupling of the predictor in `s.c`: updates `x`.
+/// The corrector stage of the nodes `nodes` with the coupling of their predictor in `s.c`:
+/// updates their `x`.
 // A real call on the GPU, as `predictor`.
 #[cfg_attr(not(target_arch = "nvptx64"), inline(always))]
 #[cfg_attr(target_arch = "nvptx64", inline(never))]
-fn corrector<L, M, B, const NV: usize>(model: &M, nn: usize, h: &HeunCoeffs<L>, x: &mut B, s: &Scratch<'_, B>)
-where
+pub fn corrector<L, M, B, const NV: usize>(
+    model: &M,
+    nn: usize,
+    nodes: Range<usize>,
+    h: &HeunCoeffs<L>,
+    x: &mut B,
+    s: &Scratch<'_, B>,
+) where
     L: Real,
     M: NetworkModel<L, NV>,
     B: LaneBuf<L> + ?Sized,
 {
-    for i in 0..nn {
+    for i in nodes {
         let xi = load::<L, B, NV>(x, nn, i);
         let f1 = load::<L, B, NV>(s.f1, nn, i);
         let nz = load::<L, B, NV>(s.nz, nn, i);
@@ -410,12 +471,12 @@ pub fn step<L, M, B, const NV: usize>(
     B: LaneBuf<L> + ?Sized,
 {
     let nn = net.nn;
-    coupling_vars::<L, M, B, NV>(model, nn, x, s.cv);
-    coupling(net, k, &*s.cv, s.c);
-    predictor::<L, M, B, NV>(model, nn, h, x, s, normals);
-    coupling_vars::<L, M, B, NV>(model, nn, &*s.xp, s.cv);
-    coupling(net, k, &*s.cv, s.c);
-    corrector::<L, M, B, NV>(model, nn, h, x, s);
+    coupling_vars::<L, M, B, NV>(model, nn, 0..nn, x, s.cv);
+    coupling(net, k, 0..nn, &*s.cv, s.c);
+    predictor::<L, M, B, NV>(model, nn, 0..nn, h, x, s, normals);
+    coupling_vars::<L, M, B, NV>(model, nn, 0..nn, &*s.xp, s.cv);
+    coupling(net, k, 0..nn, &*s.cv, s.c);
+    corrector::<L, M, B, NV>(model, nn, 0..nn, h, x, s);
 }
 
 /// One stochastic Heun step `t -> t+1` with delayed coupling (W4d), computed once at the
@@ -441,13 +502,10 @@ pub fn step_delayed<L, M, B, const NV: usize>(
     B: LaneBuf<L> + ?Sized,
 {
     let nn = net.nn;
-    let now = (t % RING as u64) as usize;
-    for i in 0..nn {
-        hist.set(now * nn + i, model.coupling_var(&load::<L, B, NV>(x, nn, i)));
-    }
-    coupling_delayed(net, k, t, &*hist, s.c);
-    predictor::<L, M, B, NV>(model, nn, h, x, s, normals);
-    corrector::<L, M, B, NV>(model, nn, h, x, s);
+    record_history::<L, M, B, NV>(model, nn, 0..nn, t, &*x, hist);
+    coupling_delayed(net, k, t, 0..nn, &*hist, s.c);
+    predictor::<L, M, B, NV>(model, nn, 0..nn, h, x, s, normals);
+    corrector::<L, M, B, NV>(model, nn, 0..nn, h, x, s);
 }
 
 /// Runs steps `t0..t0 + steps` of one group of lanes: delayed coupling ([`step_delayed`])
@@ -619,25 +677,45 @@ mod tests {
         };
         let net = Network::new(nn, &w, None).unwrap();
         let mut c = vec![0.0f32; nn];
-        coupling(&net, k, &cv[..], &mut c[..]);
+        coupling(&net, k, 0..nn, &cv[..], &mut c[..]);
         for (i, ci) in c.iter().enumerate() {
             assert_eq!(ci.to_bits(), naive(i, &|j| cv[j]).to_bits(), "row {i}");
         }
+        // A range of rows (a block of eight from row 3 and a remainder of five) writes
+        // those rows only, with the same bits.
+        let mut part = vec![f32::NAN; nn];
+        coupling(&net, k, 3..16, &cv[..], &mut part[..]);
+        for (i, ci) in part.iter().enumerate() {
+            if (3..16).contains(&i) {
+                assert_eq!(ci.to_bits(), c[i].to_bits(), "row {i} of 3..16");
+            } else {
+                assert!(ci.is_nan(), "row {i} outside 3..16 written");
+            }
+        }
         let net = Network::new(nn, &w, Some(&lags)).unwrap();
         let t = 300u64;
-        coupling_delayed(&net, k, t, &hist[..], &mut c[..]);
+        coupling_delayed(&net, k, t, 0..nn, &hist[..], &mut c[..]);
         for (i, ci) in c.iter().enumerate() {
             let x = |j: usize| hist[((t as usize + RING - usize::from(lags[i * nn + j])) % RING) * nn + j];
             assert_eq!(ci.to_bits(), naive(i, &x).to_bits(), "delayed row {i}");
         }
+        let mut part = vec![f32::NAN; nn];
+        coupling_delayed(&net, k, t, 5..19, &hist[..], &mut part[..]);
+        for (i, ci) in part.iter().enumerate() {
+            if i >= 5 {
+                assert_eq!(ci.to_bits(), c[i].to_bits(), "delayed row {i} of 5..19");
+            } else {
+                assert!(ci.is_nan(), "delayed row {i} outside 5..19 written");
+            }
+        }
         // The half-height blocks of wide lanes (4 rows: four blocks and a remainder of 3).
         let net = Network::new(nn, &w, None).unwrap();
-        coupling_rows::<f32, [f32], { ROWS / 2 }>(&net, k, &cv[..], &mut c[..]);
+        coupling_rows::<f32, [f32], { ROWS / 2 }>(&net, k, 0..nn, &cv[..], &mut c[..]);
         for (i, ci) in c.iter().enumerate() {
             assert_eq!(ci.to_bits(), naive(i, &|j| cv[j]).to_bits(), "row {i} (4-row blocks)");
         }
         let net = Network::new(nn, &w, Some(&lags)).unwrap();
-        coupling_delayed_rows::<f32, [f32], { ROWS / 2 }>(&net, k, t, &hist[..], &mut c[..]);
+        coupling_delayed_rows::<f32, [f32], { ROWS / 2 }>(&net, k, t, 0..nn, &hist[..], &mut c[..]);
         for (i, ci) in c.iter().enumerate() {
             let x = |j: usize| hist[((t as usize + RING - usize::from(lags[i * nn + j])) % RING) * nn + j];
             assert_eq!(ci.to_bits(), naive(i, &x).to_bits(), "delayed row {i} (4-row blocks)");
@@ -650,7 +728,7 @@ mod tests {
         let net = Network::new(3, &w, None).unwrap();
         let cv = [2.0f32, 4.0, 8.0];
         let mut c = [0.0f32; 3];
-        coupling(&net, 0.5f32, &cv[..], &mut c[..]);
+        coupling(&net, 0.5f32, 0..3, &cv[..], &mut c[..]);
         assert_eq!(c, [0.5 * (1.0 + 6.0), 0.5 * (1.0 + 4.0), 0.5 * 2.0]);
     }
 
@@ -669,9 +747,9 @@ mod tests {
         let mut hist = vec![0.0f32; RING * nn];
         init_history::<f32, _, _, 1>(&m, nn, &x0[..], &mut hist[..]);
         let mut cd = vec![0.0f32; nn];
-        coupling_delayed(&delayed, k, 0, &hist[..], &mut cd[..]);
+        coupling_delayed(&delayed, k, 0, 0..nn, &hist[..], &mut cd[..]);
         let mut ci = vec![0.0f32; nn];
-        coupling(&delayed, k, &x0[..], &mut ci[..]);
+        coupling(&delayed, k, 0..nn, &x0[..], &mut ci[..]);
         assert_eq!(cd, ci);
 
         // Full step: delayed (lags 0) vs predictor+corrector both with c(x_t).
@@ -704,9 +782,9 @@ mod tests {
             hist[slot * 2 + 1] = slot as f32;
         }
         let mut c = [0.0f32; 2];
-        coupling_delayed(&net, 1.0, 10, &hist[..], &mut c[..]);
+        coupling_delayed(&net, 1.0, 10, 0..2, &hist[..], &mut c[..]);
         assert_eq!(c[0], 7.0);
-        coupling_delayed(&net, 1.0, 257, &hist[..], &mut c[..]); // slot 1 - 3 wraps to 254
+        coupling_delayed(&net, 1.0, 257, 0..2, &hist[..], &mut c[..]); // slot 1 - 3 wraps to 254
         assert_eq!(c[0], 254.0);
     }
 
@@ -755,6 +833,95 @@ mod tests {
             step(&m, &net, 0.4, &h, &mut x[..], &mut b.scratch(), &mut seq);
         }
         assert_eq!(got, x);
+    }
+
+    /// The phases run on pieces of the nodes (as a node-parallel driver runs them, each
+    /// piece's normals positioned at its first node) give the bits of [`step`] and
+    /// [`step_delayed`] over all nodes.
+    #[test]
+    fn phases_on_node_ranges_equal_whole_steps() {
+        use crate::models::connectivity::{default_lags, default_weights};
+        use crate::models::jansen_rit::{JansenRit, JansenRitParams};
+        const NV: usize = 6;
+        let nn = 7;
+        let mut w = vec![0.0f32; nn * nn];
+        let mut lags = vec![0u8; nn * nn];
+        default_weights(5, nn, &mut w).unwrap();
+        default_lags(5, nn, &mut lags).unwrap();
+        let model = JansenRit::new(&JansenRitParams::default(), 0.22f32);
+        let h = HeunCoeffs::<f32>::new(1.0, 0.05).unwrap();
+        let (k, seed, stream_id) = (3.0f32, 11u64, 6u64);
+        let pieces = [0..3, 3..4, 4..7];
+        for delayed in [false, true] {
+            let net = Network::new(nn, &w, delayed.then_some(&lags[..])).unwrap();
+            let x0: Vec<f32> = (0..NV * nn).map(|e| 0.01 * e as f32).collect();
+            let (mut whole, mut split) = (x0.clone(), x0.clone());
+            let (mut hw, mut hs) = (vec![0.0f32; RING * nn], vec![0.0f32; RING * nn]);
+            init_history::<f32, _, [f32], NV>(&model, nn, &x0[..], &mut hw[..]);
+            hs.copy_from_slice(&hw);
+            let (mut bw, mut bs) = (Bufs::new(NV, nn), Bufs::new(NV, nn));
+            let mut seq = NormalSeq::new(Stream::<f32>::consecutive(seed, stream_id), 0);
+            for t in 0..40u64 {
+                if delayed {
+                    step_delayed(
+                        &model,
+                        &net,
+                        k,
+                        &h,
+                        t,
+                        &mut whole[..],
+                        &mut hw[..],
+                        &mut bw.scratch(),
+                        &mut seq,
+                    );
+                } else {
+                    step(&model, &net, k, &h, &mut whole[..], &mut bw.scratch(), &mut seq);
+                }
+                let mut s = bs.scratch();
+                let normals_at = |i: usize| {
+                    NormalSeq::new(
+                        Stream::<f32>::consecutive(seed, stream_id),
+                        (t * nn as u64 + i as u64) * NV as u64,
+                    )
+                };
+                for r in pieces.clone() {
+                    if delayed {
+                        record_history::<f32, _, [f32], NV>(&model, nn, r, t, &split[..], &mut hs[..]);
+                    } else {
+                        coupling_vars::<f32, _, [f32], NV>(&model, nn, r, &split[..], s.cv);
+                    }
+                }
+                for r in pieces.clone() {
+                    if delayed {
+                        coupling_delayed(&net, k, t, r.clone(), &hs[..], s.c);
+                    } else {
+                        coupling(&net, k, r.clone(), &*s.cv, s.c);
+                    }
+                    predictor::<f32, _, [f32], NV>(
+                        &model,
+                        nn,
+                        r.clone(),
+                        &h,
+                        &split[..],
+                        &mut s,
+                        &mut normals_at(r.start),
+                    );
+                }
+                if !delayed {
+                    for r in pieces.clone() {
+                        coupling_vars::<f32, _, [f32], NV>(&model, nn, r, &*s.xp, s.cv);
+                    }
+                    for r in pieces.clone() {
+                        coupling(&net, k, r, &*s.cv, s.c);
+                    }
+                }
+                for r in pieces.clone() {
+                    corrector::<f32, _, [f32], NV>(&model, nn, r, &h, &mut split[..], &s);
+                }
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&split), bits(&whole), "delayed={delayed} step {t}");
+            }
+        }
     }
 
     /// The architecture's promise: the same functions on `wide::f32x8` (member `l` in lane
