@@ -210,6 +210,41 @@ fn w4_w5_wide_groups_and_row_blocks_agree() {
     }
 }
 
+/// W4 batches with fewer lane groups than threads: the threaded backend splits each
+/// group's nodes across threads (2 or 3 of them: at least 8 nodes each) and must give the
+/// scalar bits — one member (an `f32` group), 8 (`f32x8`), 9 (`f32x8` + one), 16
+/// (`f32x16`), and 7 (seven single members: as many groups as threads, so tiles instead);
+/// instantaneous and delayed coupling; Philox and JAX noise.
+#[test]
+fn w4_small_batches_split_across_nodes_agree() {
+    use simlanes::workload::jax::JaxKey;
+    for (b, threads) in [(1, 2), (7, 3), (8, 2), (9, 3), (16, 2)] {
+        for delays in [false, true] {
+            for jax in [false, true] {
+                let mut spec = JansenRitSpec::with_size(b as u64, 24, 30, b).expect("valid size");
+                spec.sigma = 0.1;
+                spec.k = (0..b).map(|i| 0.01 + i as f32 * 1e-3).collect();
+                if delays {
+                    spec = spec.with_default_lags().expect("valid size");
+                }
+                if jax {
+                    spec.jax_key = Some(JaxKey::new(b as i128).expect("key"));
+                }
+                let want = scalar().jansen_rit(&spec).expect("valid spec");
+                for sim in backends(threads, None) {
+                    let got = sim.jansen_rit(&spec).expect("valid");
+                    assert_eq!(
+                        bits32(&got),
+                        bits32(&want),
+                        "B={b} delays={delays} jax={jax} {:?}",
+                        sim.backend()
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn bad_thread_settings_are_typed_errors() {
     use simlanes::SimError;

@@ -24,6 +24,12 @@ pub(crate) fn split_by(range: Range<usize>, lanes: usize) -> (impl Iterator<Item
     ((range.start..full).step_by(lanes), full..range.end)
 }
 
+/// How many groups of lanes a range of `members` makes: `f32x16`, then `f32x8`, then
+/// single members.
+pub(crate) fn lane_groups(members: usize) -> usize {
+    members / 16 + members % 16 / 8 + members % 8
+}
+
 /// `f(range)` over `[0, batch)`: once on [`Backend::Simd`], per tile (in tile order) on
 /// [`Backend::Threaded`]; tiles sized for `bytes_per_member`.
 pub(crate) fn for_ranges<R: Send>(

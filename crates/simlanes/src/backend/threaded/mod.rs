@@ -14,6 +14,8 @@
 //! The results are then incomplete; [`crate::Simulator::cancellable`] turns that into
 //! [`SimError::Cancelled`].
 
+pub(crate) mod nodes;
+
 use crate::error::SimError;
 use crate::simulator::{CancelToken, ThreadConfig};
 use rayon::prelude::*;

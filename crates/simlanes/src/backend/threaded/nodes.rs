@@ -1,0 +1,414 @@
+//! Node-parallel Heun: the nodes of one group's network split across threads.
+//!
+//! Why: a batch of a few members leaves the tile executor with fewer groups of lanes than
+//! threads — W4's seed size, 8 members, is one `f32x8` group — so the other threads idle.
+//! Within each phase of a Heun step the nodes are independent, so each thread takes a
+//! contiguous range of nodes and runs the core's phases on it
+//! (`simcore::models::heun`: coupling variables, coupling rows, predictor, corrector);
+//! between phases the threads exchange their nodes' coupling variables. An instantaneous
+//! step exchanges twice (the state's and the predictor's), a delayed step once (its ring
+//! buffer slot; every thread keeps the whole ring).
+//!
+//! **Same bits.** Each node's coupling sum runs over every node in the same order, and
+//! its normals are drawn from normal `(t*nn + i)*NV` of each lane's stream whichever
+//! thread owns it, so the split changes no number (tested against the one-thread
+//! [`integrate_group`](crate::backend::heun_group::integrate_group) for 1 to 5 threads).
+//!
+//! **Synchronisation.** A phase lasts about a microsecond (W4, 32 nodes, 8 members, two
+//! threads), far shorter than a futex barrier's wake-up, so the threads meet at a spin
+//! barrier that yields to the OS after a short spin (an oversubscribed machine still
+//! progresses). Values cross threads through one `Mutex<Vec<L>>` per thread and exchange
+//! parity: the barrier orders each writer before its readers, and a slot is written
+//! again only two exchanges later, after every reader has passed the barrier between, so
+//! the locks are never contended; they only make the hand-over safe Rust. A panicking
+//! thread poisons the barrier, so the others stop waiting and the panic propagates.
+//!
+//! The threads are scoped threads of the call, not the rayon pool's workers: two runs
+//! sharing one pool could otherwise each hold one worker spinning for a partner that
+//! the other run occupies.
+
+use crate::backend::heun_group::Noise;
+use crate::workload::jax::member_lanes;
+use simcore::lane::Real;
+use simcore::models::heun::{self, HeunCoeffs, Network, NetworkModel, RING, Scratch, ring_slot};
+use simcore::rng::jax::{JaxLanes, JaxNormals};
+use simcore::rng::{NormalSeq, NormalSource, Stream};
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+
+/// Fewest nodes per thread for which a split pays: a phase of fewer nodes costs little
+/// more than the barrier after it.
+pub(crate) const MIN_NODES_PER_THREAD: usize = 8;
+
+/// Threads to split a network of `nn` nodes over, given `threads` workers (1: no split).
+pub(crate) fn node_threads(threads: usize, nn: usize) -> usize {
+    threads.min(nn / MIN_NODES_PER_THREAD).max(1)
+}
+
+/// The nodes of thread `p` of `parts`: contiguous, sizes differing by at most one.
+fn piece(nn: usize, parts: usize, p: usize) -> Range<usize> {
+    nn * p / parts..nn * (p + 1) / parts
+}
+
+/// Spins before each yield to the OS while waiting at the barrier.
+const SPINS: u32 = 1 << 12;
+
+/// A reusable barrier of `parties` threads that spins (then yields) instead of sleeping.
+struct SpinBarrier {
+    parties: usize,
+    arrived: AtomicUsize,
+    generation: AtomicUsize,
+    poisoned: AtomicBool,
+}
+
+impl SpinBarrier {
+    fn new(parties: usize) -> Self {
+        Self {
+            parties,
+            arrived: AtomicUsize::new(0),
+            generation: AtomicUsize::new(0),
+            poisoned: AtomicBool::new(false),
+        }
+    }
+
+    /// Returns once all `parties` threads have called `wait` for this round.
+    ///
+    /// # Panics
+    /// When another party panicked (see [`PoisonOnPanic`]).
+    fn wait(&self) {
+        let generation = self.generation.load(Ordering::Acquire);
+        if self.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.parties {
+            // Reset before the release: a party that sees the next generation sees 0.
+            self.arrived.store(0, Ordering::Relaxed);
+            self.generation.fetch_add(1, Ordering::Release);
+            return;
+        }
+        let mut spins = 0;
+        while self.generation.load(Ordering::Acquire) == generation {
+            assert!(
+                !self.poisoned.load(Ordering::Relaxed),
+                "another thread of a node-parallel group panicked"
+            );
+            if spins < SPINS {
+                std::hint::spin_loop();
+                spins += 1;
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
+/// Poisons the barrier when its thread unwinds, so that no other party waits forever.
+struct PoisonOnPanic<'a>(&'a SpinBarrier);
+
+impl Drop for PoisonOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.poisoned.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// What the threads of one group share: the barrier and the exchange cells
+/// (`cells[parity][i·LANES + l]`: lane `l` of node `i`'s value in the exchanges of that
+/// parity, as f32 bits).
+struct Shared {
+    parts: usize,
+    nn: usize,
+    barrier: SpinBarrier,
+    cells: [Box<[AtomicU32]>; 2],
+}
+
+impl Shared {
+    fn new<L: Real>(parts: usize, nn: usize) -> Self {
+        let cells = || (0..nn * L::LANES).map(|_| AtomicU32::new(0)).collect();
+        Self { parts, nn, barrier: SpinBarrier::new(parts), cells: [cells(), cells()] }
+    }
+
+    /// Exchange number `e` of thread `p`: publishes its nodes' cells of `row` (one cell per
+    /// node), waits for every thread to publish, then copies the others' cells into `row`.
+    /// The barrier orders the relaxed stores before the loads (release on arrival,
+    /// acquire on leaving).
+    fn exchange<L: Real<Scalar = f32>>(&self, e: u64, p: usize, row: &mut [L]) {
+        let cells = &self.cells[(e % 2) as usize];
+        let mine = piece(self.nn, self.parts, p);
+        for i in mine.clone() {
+            for l in 0..L::LANES {
+                cells[i * L::LANES + l].store(row[i].lane(l).to_bits(), Ordering::Relaxed);
+            }
+        }
+        self.barrier.wait();
+        for i in (0..self.nn).filter(|i| !mine.contains(i)) {
+            row[i] = L::from_fn(|l| f32::from_bits(cells[i * L::LANES + l].load(Ordering::Relaxed)));
+        }
+    }
+}
+
+/// Thread `p`'s run of `nt` steps from the state `x0` (`[var][node]`): every buffer is
+/// its own and whole-network sized, but it computes only its nodes (and the coupling
+/// variables of the others arrive by exchange). Returns its state, valid at its nodes.
+/// `normals_at(n)` positions each lane's normals at normal `n`.
+#[allow(clippy::too_many_arguments)]
+fn thread_run<L, M, N, const V: usize>(
+    shared: &Shared,
+    p: usize,
+    model: &M,
+    net: &Network<'_, f32>,
+    k: L,
+    h: &HeunCoeffs<L>,
+    nt: usize,
+    x0: &[L],
+    normals_at: impl Fn(u64) -> N,
+) -> Vec<L>
+where
+    L: Real<Scalar = f32>,
+    M: NetworkModel<L, V>,
+    N: NormalSource<L>,
+{
+    let _poison = PoisonOnPanic(&shared.barrier);
+    let nn = net.nn();
+    let mine = piece(nn, shared.parts, p);
+    let z = L::splat(0.0);
+    let mut x = x0.to_vec();
+    let (mut xp, mut f1, mut nz) = (vec![z; V * nn], vec![z; V * nn], vec![z; V * nn]);
+    let (mut cv, mut c) = (vec![z; nn], vec![z; nn]);
+    let mut s = Scratch { xp: &mut xp[..], f1: &mut f1[..], nz: &mut nz[..], cv: &mut cv[..], c: &mut c[..] };
+    let mut hist = Vec::new();
+    if net.lags().is_some() {
+        hist = vec![z; RING * nn];
+        heun::init_history::<L, M, [L], V>(model, nn, &x[..], &mut hist[..]);
+    }
+    let mut exchanges = 0u64;
+    for t in 0..nt as u64 {
+        let mut normals = normals_at((t * nn as u64 + mine.start as u64) * V as u64);
+        if net.lags().is_some() {
+            heun::record_history::<L, M, [L], V>(model, nn, mine.clone(), t, &x[..], &mut hist[..]);
+            let slot = ring_slot(t) * nn;
+            shared.exchange(exchanges, p, &mut hist[slot..slot + nn]);
+            exchanges += 1;
+            heun::coupling_delayed(net, k, t, mine.clone(), &hist[..], s.c);
+        } else {
+            heun::coupling_vars::<L, M, [L], V>(model, nn, mine.clone(), &x[..], s.cv);
+            shared.exchange(exchanges, p, s.cv);
+            exchanges += 1;
+            heun::coupling(net, k, mine.clone(), &*s.cv, s.c);
+        }
+        heun::predictor::<L, M, [L], V>(model, nn, mine.clone(), h, &x[..], &mut s, &mut normals);
+        if net.lags().is_none() {
+            heun::coupling_vars::<L, M, [L], V>(model, nn, mine.clone(), &*s.xp, s.cv);
+            shared.exchange(exchanges, p, s.cv);
+            exchanges += 1;
+            heun::coupling(net, k, mine.clone(), &*s.cv, s.c);
+        }
+        heun::corrector::<L, M, [L], V>(model, nn, mine.clone(), h, &mut x[..], &s);
+    }
+    x
+}
+
+/// Where the normals of a group come from (as [`Noise`], resolved for its members).
+#[derive(Clone, Copy)]
+enum Source<L: Real> {
+    Philox(Stream<L>),
+    Jax(JaxLanes<L::Words>),
+}
+
+/// [`integrate_group`](crate::backend::heun_group::integrate_group) of members
+/// `first .. first + L::LANES` from the state `x` (`[var][node]`, updated in place) for
+/// `nt` steps, with the nodes split across `parts` scoped threads (thread `p` pinned to
+/// logical CPU `p` when `pin`, as the pool's workers are; the calling thread waits).
+/// Delayed when `net` has lags. Same bits as the one-thread run.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn integrate_group_split<L, M, const V: usize>(
+    parts: usize,
+    pin: bool,
+    model: &M,
+    net: &Network<'_, f32>,
+    k: L,
+    h: &HeunCoeffs<L>,
+    noise: Noise,
+    first: u64,
+    nt: usize,
+    x: &mut [L],
+) where
+    L: Real<Scalar = f32> + Send + Sync,
+    M: NetworkModel<L, V> + Sync,
+{
+    let nn = net.nn();
+    let parts = parts.clamp(1, nn);
+    let shared = Shared::new::<L>(parts, nn);
+    let x0 = x.to_vec();
+    let source = match noise {
+        Noise::Philox(seed) => Source::Philox(Stream::<L>::consecutive(seed, first)),
+        // `spec.validate()` checked the batch and draw sizes.
+        Noise::Jax { key, count } => {
+            match member_lanes::<L::Words>(key, count, first, (nt * nn * V) as u64) {
+                Some(lanes) => Source::Jax(lanes),
+                None => return,
+            }
+        }
+    };
+    let run = |p: usize| match source {
+        Source::Philox(stream) => {
+            thread_run::<L, M, _, V>(&shared, p, model, net, k, h, nt, &x0, |at| NormalSeq::new(stream, at))
+        }
+        Source::Jax(lanes) => thread_run::<L, M, _, V>(&shared, p, model, net, k, h, nt, &x0, |at| {
+            JaxNormals::<L, 4>::new(lanes, at)
+        }),
+    };
+    let cores = if pin { core_affinity::get_core_ids().unwrap_or_default() } else { Vec::new() };
+    let states: Vec<Vec<L>> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..parts)
+            .map(|p| {
+                let core = (!cores.is_empty()).then(|| cores[p % cores.len()]);
+                scope.spawn(move || {
+                    if let Some(core) = core {
+                        // Best effort, as for the pool: a refused pin costs timing only.
+                        let _ = core_affinity::set_for_current(core);
+                    }
+                    run(p)
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    });
+    for (p, state) in states.iter().enumerate() {
+        for v in 0..V {
+            let cells = piece(nn, parts, p);
+            let cells = v * nn + cells.start..v * nn + cells.end;
+            x[cells.clone()].copy_from_slice(&state[cells]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::heun_group::{GroupBufs, integrate_group};
+    use crate::workload::jax::JaxKey;
+    use simcore::models::connectivity::{default_lags, default_weights};
+    use simcore::models::jansen_rit::{JansenRit, JansenRitParams};
+    use wide::f32x8;
+
+    /// The split run equals the one-thread run bit for bit: 1 to 5 threads over 13 nodes
+    /// (uneven pieces, down to 2 nodes each), instantaneous and delayed, Philox and JAX
+    /// noise, on `f32x8` and `f32` lanes.
+    fn split_equals_one_thread<L: Real<Scalar = f32> + Send + Sync>(first: u64) {
+        const V: usize = 6;
+        let nn = 13;
+        let (mut w, mut lags) = (vec![0.0f32; nn * nn], vec![0u8; nn * nn]);
+        default_weights(2, nn, &mut w).unwrap();
+        default_lags(2, nn, &mut lags).unwrap();
+        let model = JansenRit::<L>::new(&JansenRitParams::default(), L::from_fn(|l| 0.2 + 0.01 * l as f32));
+        let h = HeunCoeffs::<L>::new(1.0, 0.05).unwrap();
+        let k = L::from_fn(|l| 2.0 + l as f32);
+        let x0: Vec<L> = (0..V * nn).map(|e| L::from_fn(|l| 0.001 * (e * 7 + l) as f32)).collect();
+        let jax = Noise::Jax { key: JaxKey::new(5).unwrap(), count: 24 };
+        for lagged in [false, true] {
+            let net = Network::new(nn, &w, lagged.then_some(&lags[..])).unwrap();
+            for noise in [Noise::Philox(9), jax] {
+                let mut bufs = GroupBufs::<L>::new(V, nn, lagged);
+                bufs.x.copy_from_slice(&x0);
+                integrate_group(&model, &net, k, &h, noise, first, 150, &mut bufs, |_, _| {});
+                let want: Vec<Vec<u32>> =
+                    bufs.x.iter().map(|x| (0..L::LANES).map(|l| x.lane(l).to_bits()).collect()).collect();
+                let start: Vec<Vec<u32>> =
+                    x0.iter().map(|x| (0..L::LANES).map(|l| x.lane(l).to_bits()).collect()).collect();
+                assert_ne!(want, start, "the one-thread run must integrate ({noise:?})");
+                for parts in 1..=5 {
+                    let mut x = x0.clone();
+                    integrate_group_split(
+                        parts,
+                        parts % 2 == 0,
+                        &model,
+                        &net,
+                        k,
+                        &h,
+                        noise,
+                        first,
+                        150,
+                        &mut x,
+                    );
+                    let got: Vec<Vec<u32>> =
+                        x.iter().map(|x| (0..L::LANES).map(|l| x.lane(l).to_bits()).collect()).collect();
+                    assert_eq!(got, want, "lagged={lagged} {noise:?} {parts} threads");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn split_nodes_give_the_one_thread_bits_f32x8() {
+        split_equals_one_thread::<f32x8>(8);
+    }
+
+    #[test]
+    fn split_nodes_give_the_one_thread_bits_f32() {
+        split_equals_one_thread::<f32>(3);
+    }
+
+    #[test]
+    fn pieces_cover_the_nodes_once() {
+        for nn in 1..40 {
+            for parts in 1..=nn.min(7) {
+                let cells: Vec<usize> = (0..parts).flat_map(|p| piece(nn, parts, p)).collect();
+                assert_eq!(cells, (0..nn).collect::<Vec<_>>(), "nn={nn} parts={parts}");
+            }
+        }
+        assert_eq!(node_threads(2, 32), 2);
+        assert_eq!(node_threads(8, 20), 2);
+        assert_eq!(node_threads(4, 7), 1);
+    }
+
+    #[test]
+    fn a_panicking_thread_releases_the_others() {
+        let shared = Shared::new::<f32>(3, 6);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            std::thread::scope(|scope| {
+                for p in 1..3 {
+                    let shared = &shared;
+                    scope.spawn(move || {
+                        let _poison = PoisonOnPanic(&shared.barrier);
+                        let mut row = [p as f32; 6];
+                        // Thread 0 never arrives: these wait until it poisons the barrier.
+                        shared.exchange(0, p, &mut row);
+                    });
+                }
+                let _poison = PoisonOnPanic(&shared.barrier);
+                panic!("thread 0 fails");
+            });
+        }));
+        assert!(result.is_err());
+    }
+
+    #[test]
+    fn exchange_hands_each_thread_the_others_cells() {
+        let (parts, nn) = (3, 8);
+        let shared = Shared::new::<f32>(parts, nn);
+        let rows: Vec<Vec<f32>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..parts)
+                .map(|p| {
+                    let shared = &shared;
+                    scope.spawn(move || {
+                        let mut row = vec![f32::NAN; nn];
+                        let mut seen = Vec::new();
+                        for e in 0..6u64 {
+                            for i in piece(nn, parts, p) {
+                                row[i] = (100 * e + i as u64) as f32;
+                            }
+                            shared.exchange(e, p, &mut row);
+                            seen.extend_from_slice(&row);
+                        }
+                        seen
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let want: Vec<f32> =
+            (0..6u64).flat_map(|e| (0..nn).map(move |i| (100 * e + i as u64) as f32)).collect();
+        for row in rows {
+            assert_eq!(row, want);
+        }
+    }
+}
