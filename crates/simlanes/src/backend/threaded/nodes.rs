@@ -15,17 +15,27 @@
 //! [`integrate_group`](crate::backend::heun_group::integrate_group) for 1 to 5 threads).
 //!
 //! **Synchronisation.** A phase lasts about a microsecond (W4, 32 nodes, 8 members, two
-//! threads), far shorter than a futex barrier's wake-up, so the threads meet at a spin
-//! barrier that yields to the OS after a short spin (an oversubscribed machine still
-//! progresses). Values cross threads through one `Mutex<Vec<L>>` per thread and exchange
-//! parity: the barrier orders each writer before its readers, and a slot is written
-//! again only two exchanges later, after every reader has passed the barrier between, so
-//! the locks are never contended; they only make the hand-over safe Rust. A panicking
-//! thread poisons the barrier, so the others stop waiting and the panic propagates.
+//! threads), far shorter than a futex wake-up, so the threads spin (yielding to the OS
+//! after a short spin, so that an oversubscribed machine still progresses). Each thread
+//! stores its nodes' values into relaxed atomic cells, then raises its own epoch counter
+//! (its own cache line); the others wait until they see that epoch, then read the cells
+//! ([`Shared::exchange`] gives the ordering argument). That is one cache-line hand-over
+//! per direction, where a counting barrier took two in sequence. A panicking thread
+//! poisons the group, so the others stop waiting and the panic propagates.
 //!
 //! The threads are scoped threads of the call, not the rayon pool's workers: two runs
 //! sharing one pool could otherwise each hold one worker spinning for a partner that
 //! the other run occupies.
+//!
+//! Used by W4 (final states only). W5 is not split: its statistic adds every node's
+//! rate of every step to one f64 sum per member, in node order, which a split would
+//! reorder (and its seed size, 1152 members, fills any thread count with groups).
+//!
+//! Measured (Zen 3 VM, 2 threads, W4 at the seed size: 32 nodes, 8 members; a step takes
+//! 5.8 µs on one thread): 1.5–1.6× the one-thread run with instantaneous coupling,
+//! 1.7–1.75× delayed. With the exchanges left out (a timing probe, wrong numbers) the
+//! split ran at 1.75×, so the hand-overs cost about 0.2 µs each; a counting barrier
+//! (two hand-overs in sequence) measured the same within the noise.
 
 use crate::backend::heun_group::Noise;
 use crate::workload::jax::member_lanes;
@@ -34,10 +44,10 @@ use simcore::models::heun::{self, HeunCoeffs, Network, NetworkModel, RING, Scrat
 use simcore::rng::jax::{JaxLanes, JaxNormals};
 use simcore::rng::{NormalSeq, NormalSource, Stream};
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 /// Fewest nodes per thread for which a split pays: a phase of fewer nodes costs little
-/// more than the barrier after it.
+/// more than the exchange after it.
 pub(crate) const MIN_NODES_PER_THREAD: usize = 8;
 
 /// Threads to split a network of `nn` nodes over, given `threads` workers (1: no split).
@@ -50,86 +60,48 @@ fn piece(nn: usize, parts: usize, p: usize) -> Range<usize> {
     nn * p / parts..nn * (p + 1) / parts
 }
 
-/// Spins before each yield to the OS while waiting at the barrier.
+/// Spins before each yield to the OS while waiting for the other threads.
 const SPINS: u32 = 1 << 12;
 
-/// A reusable barrier of `parties` threads that spins (then yields) instead of sleeping.
-struct SpinBarrier {
-    parties: usize,
-    arrived: AtomicUsize,
-    generation: AtomicUsize,
-    poisoned: AtomicBool,
-}
+/// An atomic counter alone in its cache line (each thread's epoch: others read it while
+/// it writes only its own).
+#[repr(align(128))]
+struct Epoch(AtomicU64);
 
-impl SpinBarrier {
-    fn new(parties: usize) -> Self {
-        Self {
-            parties,
-            arrived: AtomicUsize::new(0),
-            generation: AtomicUsize::new(0),
-            poisoned: AtomicBool::new(false),
-        }
-    }
-
-    /// Returns once all `parties` threads have called `wait` for this round.
-    ///
-    /// # Panics
-    /// When another party panicked (see [`PoisonOnPanic`]).
-    fn wait(&self) {
-        let generation = self.generation.load(Ordering::Acquire);
-        if self.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.parties {
-            // Reset before the release: a party that sees the next generation sees 0.
-            self.arrived.store(0, Ordering::Relaxed);
-            self.generation.fetch_add(1, Ordering::Release);
-            return;
-        }
-        let mut spins = 0;
-        while self.generation.load(Ordering::Acquire) == generation {
-            assert!(
-                !self.poisoned.load(Ordering::Relaxed),
-                "another thread of a node-parallel group panicked"
-            );
-            if spins < SPINS {
-                std::hint::spin_loop();
-                spins += 1;
-            } else {
-                std::thread::yield_now();
-            }
-        }
-    }
-}
-
-/// Poisons the barrier when its thread unwinds, so that no other party waits forever.
-struct PoisonOnPanic<'a>(&'a SpinBarrier);
-
-impl Drop for PoisonOnPanic<'_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.0.poisoned.store(true, Ordering::Relaxed);
-        }
-    }
-}
-
-/// What the threads of one group share: the barrier and the exchange cells
-/// (`cells[parity][i·LANES + l]`: lane `l` of node `i`'s value in the exchanges of that
-/// parity, as f32 bits).
+/// What the threads of one group share: each thread's epoch (the number of exchanges it
+/// has published), the exchange cells (`cells[parity][i·LANES + l]`: lane `l` of node
+/// `i`'s value in the exchanges of that parity, as f32 bits) and the poison flag.
 struct Shared {
     parts: usize,
     nn: usize,
-    barrier: SpinBarrier,
+    epochs: Box<[Epoch]>,
     cells: [Box<[AtomicU32]>; 2],
+    poisoned: AtomicBool,
 }
 
 impl Shared {
     fn new<L: Real>(parts: usize, nn: usize) -> Self {
         let cells = || (0..nn * L::LANES).map(|_| AtomicU32::new(0)).collect();
-        Self { parts, nn, barrier: SpinBarrier::new(parts), cells: [cells(), cells()] }
+        Self {
+            parts,
+            nn,
+            epochs: (0..parts).map(|_| Epoch(AtomicU64::new(0))).collect(),
+            cells: [cells(), cells()],
+            poisoned: AtomicBool::new(false),
+        }
     }
 
-    /// Exchange number `e` of thread `p`: publishes its nodes' cells of `row` (one cell per
-    /// node), waits for every thread to publish, then copies the others' cells into `row`.
-    /// The barrier orders the relaxed stores before the loads (release on arrival,
-    /// acquire on leaving).
+    /// Exchange number `e` (0, 1, 2, … in every thread) of thread `p`: publishes its
+    /// nodes' cells of `row` (one cell per node), waits until every other thread has
+    /// published exchange `e`, then copies their cells into `row`.
+    ///
+    /// Ordering: the cells are stored before the epoch is raised to `e + 1` (release) and
+    /// loaded after the other epochs are seen at `e + 1` or more (acquire). A thread
+    /// writes the cells of parity `e % 2` again at exchange `e + 2`, which it reaches only
+    /// once every other thread has published `e + 1`, that is, has finished reading `e`.
+    ///
+    /// # Panics
+    /// When another thread of the group panicked (see [`PoisonOnPanic`]).
     fn exchange<L: Real<Scalar = f32>>(&self, e: u64, p: usize, row: &mut [L]) {
         let cells = &self.cells[(e % 2) as usize];
         let mine = piece(self.nn, self.parts, p);
@@ -138,9 +110,35 @@ impl Shared {
                 cells[i * L::LANES + l].store(row[i].lane(l).to_bits(), Ordering::Relaxed);
             }
         }
-        self.barrier.wait();
+        self.epochs[p].0.store(e + 1, Ordering::Release);
+        for q in (0..self.parts).filter(|&q| q != p) {
+            let mut spins = 0;
+            while self.epochs[q].0.load(Ordering::Acquire) <= e {
+                assert!(
+                    !self.poisoned.load(Ordering::Relaxed),
+                    "another thread of a node-parallel group panicked"
+                );
+                if spins < SPINS {
+                    std::hint::spin_loop();
+                    spins += 1;
+                } else {
+                    std::thread::yield_now();
+                }
+            }
+        }
         for i in (0..self.nn).filter(|i| !mine.contains(i)) {
             row[i] = L::from_fn(|l| f32::from_bits(cells[i * L::LANES + l].load(Ordering::Relaxed)));
+        }
+    }
+}
+
+/// Poisons the group when its thread unwinds, so that no other thread waits forever.
+struct PoisonOnPanic<'a>(&'a Shared);
+
+impl Drop for PoisonOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.poisoned.store(true, Ordering::Relaxed);
         }
     }
 }
@@ -166,7 +164,7 @@ where
     M: NetworkModel<L, V>,
     N: NormalSource<L>,
 {
-    let _poison = PoisonOnPanic(&shared.barrier);
+    let _poison = PoisonOnPanic(shared);
     let nn = net.nn();
     let mine = piece(nn, shared.parts, p);
     let z = L::splat(0.0);
@@ -368,13 +366,13 @@ mod tests {
                 for p in 1..3 {
                     let shared = &shared;
                     scope.spawn(move || {
-                        let _poison = PoisonOnPanic(&shared.barrier);
+                        let _poison = PoisonOnPanic(shared);
                         let mut row = [p as f32; 6];
-                        // Thread 0 never arrives: these wait until it poisons the barrier.
+                        // Thread 0 never arrives: these wait until it poisons the group.
                         shared.exchange(0, p, &mut row);
                     });
                 }
-                let _poison = PoisonOnPanic(&shared.barrier);
+                let _poison = PoisonOnPanic(&shared);
                 panic!("thread 0 fails");
             });
         }));
