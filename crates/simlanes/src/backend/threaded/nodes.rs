@@ -177,29 +177,29 @@ where
         hist = vec![z; RING * nn];
         heun::init_history::<L, M, [L], V>(model, nn, &x[..], &mut hist[..]);
     }
-    let mut exchanges = 0u64;
-    for t in 0..nt as u64 {
-        let mut normals = normals_at((t * nn as u64 + mine.start as u64) * V as u64);
-        if net.lags().is_some() {
+    // Step `t` makes exchanges `2t` and `2t + 1` (instantaneous) or `t` (delayed).
+    if net.lags().is_some() {
+        for t in 0..nt as u64 {
             heun::record_history::<L, M, [L], V>(model, nn, mine.clone(), t, &x[..], &mut hist[..]);
             let slot = ring_slot(t) * nn;
-            shared.exchange(exchanges, p, &mut hist[slot..slot + nn]);
-            exchanges += 1;
+            shared.exchange(t, p, &mut hist[slot..slot + nn]);
             heun::coupling_delayed(net, k, t, mine.clone(), &hist[..], s.c);
-        } else {
+            let mut normals = normals_at((t * nn as u64 + mine.start as u64) * V as u64);
+            heun::predictor::<L, M, [L], V>(model, nn, mine.clone(), h, &x[..], &mut s, &mut normals);
+            heun::corrector::<L, M, [L], V>(model, nn, mine.clone(), h, &mut x[..], &s);
+        }
+    } else {
+        for t in 0..nt as u64 {
             heun::coupling_vars::<L, M, [L], V>(model, nn, mine.clone(), &x[..], s.cv);
-            shared.exchange(exchanges, p, s.cv);
-            exchanges += 1;
+            shared.exchange(2 * t, p, s.cv);
             heun::coupling(net, k, mine.clone(), &*s.cv, s.c);
-        }
-        heun::predictor::<L, M, [L], V>(model, nn, mine.clone(), h, &x[..], &mut s, &mut normals);
-        if net.lags().is_none() {
+            let mut normals = normals_at((t * nn as u64 + mine.start as u64) * V as u64);
+            heun::predictor::<L, M, [L], V>(model, nn, mine.clone(), h, &x[..], &mut s, &mut normals);
             heun::coupling_vars::<L, M, [L], V>(model, nn, mine.clone(), &*s.xp, s.cv);
-            shared.exchange(exchanges, p, s.cv);
-            exchanges += 1;
+            shared.exchange(2 * t + 1, p, s.cv);
             heun::coupling(net, k, mine.clone(), &*s.cv, s.c);
+            heun::corrector::<L, M, [L], V>(model, nn, mine.clone(), h, &mut x[..], &s);
         }
-        heun::corrector::<L, M, [L], V>(model, nn, mine.clone(), h, &mut x[..], &s);
     }
     x
 }
