@@ -50,9 +50,12 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 /// more than the exchange after it.
 pub(crate) const MIN_NODES_PER_THREAD: usize = 8;
 
-/// Threads to split a network of `nn` nodes over, given `threads` workers (1: no split).
+/// Threads to split a network of `nn` nodes over, given `threads` workers (1: no split),
+/// at most one per logical CPU: the threads spin while they wait for each other, which
+/// oversubscribed CPUs turn into time slices.
 pub(crate) fn node_threads(threads: usize, nn: usize) -> usize {
-    threads.min(nn / MIN_NODES_PER_THREAD).max(1)
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    threads.min(cpus).min(nn / MIN_NODES_PER_THREAD).max(1)
 }
 
 /// The nodes of thread `p` of `parts`: contiguous, sizes differing by at most one.
@@ -353,9 +356,11 @@ mod tests {
                 assert_eq!(cells, (0..nn).collect::<Vec<_>>(), "nn={nn} parts={parts}");
             }
         }
-        assert_eq!(node_threads(2, 32), 2);
-        assert_eq!(node_threads(8, 20), 2);
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(node_threads(2, 32), cpus.min(2));
+        assert_eq!(node_threads(8, 20), cpus.min(2));
         assert_eq!(node_threads(4, 7), 1);
+        assert_eq!(node_threads(1000, 1 << 20), cpus);
     }
 
     #[test]
