@@ -245,6 +245,32 @@ fn w4_small_batches_split_across_nodes_agree() {
     }
 }
 
+/// W5 batches with fewer lane groups than threads: nodes split across threads, the
+/// statistic's thread fed every node's state from step 401 on; scalar bits for `std_r`
+/// and the final state, Philox and JAX noise.
+#[test]
+fn w5_small_batches_split_across_nodes_agree() {
+    use simlanes::workload::jax::JaxKey;
+    for (b, threads) in [(1, 2), (8, 2), (9, 3), (16, 2)] {
+        for jax in [false, true] {
+            let mut spec = MprSpec::sweep_sized(b as u64, 24, 420).expect("valid size");
+            spec.batch = b;
+            spec.k = (0..b).map(|i| (2.0 * (i % 32) as f64 / 31.0) as f32).collect();
+            spec.eta = (0..b).map(|i| -6.0 + 3.0 * (i % 36) as f32 / 35.0).collect();
+            if jax {
+                spec.jax_key = Some(JaxKey::new(b as i128).expect("key"));
+            }
+            let want = scalar().mpr(&spec).expect("valid spec");
+            for sim in backends(threads, None) {
+                let got = sim.mpr(&spec).expect("valid spec");
+                let what = format!("B={b} jax={jax} {:?}", sim.backend());
+                assert_eq!(bits64(&got.std_r), bits64(&want.std_r), "{what}");
+                assert_eq!(bits32(&got.final_state), bits32(&want.final_state), "{what}");
+            }
+        }
+    }
+}
+
 #[test]
 fn bad_thread_settings_are_typed_errors() {
     use simlanes::SimError;

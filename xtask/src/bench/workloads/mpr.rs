@@ -3,7 +3,8 @@
 //!
 //! Sizes (`nn, nt`, always the sweep grid's members): quick `32, 450` with all
 //! `B = 1152` members; seed `164, 1000, B = 1152` (WORKLOADS.md); sweep adds `nn = 32`
-//! and `68` at `nt = 1000`. The scalar backend runs at most 2e6 node-steps per row:
+//! and `68` at `nt = 1000`, and the seed network with its first 8 members only (one
+//! `f32x8` group: the threaded backend splits its nodes across the threads). The scalar backend runs at most 2e6 node-steps per row:
 //! the first `B'` members of the grid only (members are independent, so those
 //! members' results are the full run's).
 //!
@@ -33,12 +34,13 @@ const COMPARED: usize = 8;
 
 /// The rows of W5 on `b`.
 pub fn rows(b: Backend, ctx: &Ctx) -> Vec<Row> {
-    let sizes: &[(usize, usize)] = match ctx.size {
-        Size::Quick => &[(32, 450)],
-        Size::Seed => &[(164, 1000)],
-        Size::Sweep => &[(32, 1000), (68, 1000), (164, 1000)],
+    // (nn, nt, members: all of the grid when `None`)
+    let sizes: &[(usize, usize, Option<usize>)] = match ctx.size {
+        Size::Quick => &[(32, 450, None)],
+        Size::Seed => &[(164, 1000, None)],
+        Size::Sweep => &[(32, 1000, None), (68, 1000, None), (164, 1000, None), (164, 1000, Some(8))],
     };
-    sizes.iter().map(|&(nn, nt)| run(b, ctx, nn, nt)).collect()
+    sizes.iter().map(|&(nn, nt, members)| run(b, ctx, nn, nt, members)).collect()
 }
 
 /// The first `batch` members of `spec`.
@@ -46,10 +48,14 @@ fn first_members(spec: &MprSpec, batch: usize) -> MprSpec {
     MprSpec { batch, k: spec.k[..batch].to_vec(), eta: spec.eta[..batch].to_vec(), ..spec.clone() }
 }
 
-fn run(b: Backend, ctx: &Ctx, nn: usize, nt: usize) -> Row {
-    let mut meta = Meta::new("W5", "sweep", b, "node-steps/s");
+fn run(b: Backend, ctx: &Ctx, nn: usize, nt: usize, members: Option<usize>) -> Row {
+    let mut meta =
+        Meta::new("W5", if members.is_some() { "few members" } else { "sweep" }, b, "node-steps/s");
     let full = match MprSpec::sweep_sized(ctx.seed, nn, nt) {
-        Ok(s) => s,
+        Ok(s) => match members {
+            Some(m) => first_members(&s, m.min(s.batch)),
+            None => s,
+        },
         Err(e) => return meta.failed(e.to_string()),
     };
     let (spec, reduced) = if b == Backend::Scalar && nn * nt * full.batch > SCALAR_MAX_NODE_STEPS {

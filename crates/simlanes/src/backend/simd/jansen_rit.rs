@@ -53,6 +53,8 @@ fn groups<L: Real<Scalar = f32> + Send + Sync>(
                 first as u64,
                 spec.nt,
                 &mut bufs.x,
+                None,
+                |_, _| {},
             );
         } else {
             integrate_group(&model, net, k, &h, noise, first as u64, spec.nt, &mut bufs, |_, _| {});

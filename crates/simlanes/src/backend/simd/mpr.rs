@@ -4,10 +4,16 @@
 //! then `f32x8`, then `f32` for the remainder (`backend/simd/network.rs`); the
 //! statistic of each lane is accumulated by its own `RateStats`, values pushed in the
 //! scalar backend's order (steps ascending, nodes ascending), so the f64 sums match.
+//! When the threaded backend has more threads than the batch has groups, each group's
+//! nodes are split across the threads (`backend/threaded/nodes.rs`); the thread that
+//! keeps the statistics then receives every node's state of each step from step
+//! `STAT_FIRST` on and pushes the values in the same order.
 
-use super::network::{for_ranges, members, scatter, split_by};
+use super::network::{for_ranges, lane_groups, members, scatter, split_by};
 use crate::backend::heun_group::{GroupBufs, Noise, integrate_group};
+use crate::backend::threaded::nodes::{integrate_group_split, node_threads};
 use crate::error::SimError;
+use crate::simulator::{Backend, ThreadConfig};
 use crate::workload::mpr::{MprOutput, MprSpec, NV, R0, RateStats, STAT_FIRST, V0};
 use simcore::lane::Real;
 use simcore::models::heun::{HeunCoeffs, Network};
@@ -21,11 +27,14 @@ struct Block {
     state: Vec<f32>,
 }
 
-fn groups<L: Real<Scalar = f32>>(
+/// The groups starting at `firsts` (lanes of `L`) into `out` (members from `base` on);
+/// each group's nodes split across the threads of `split_nodes` when given.
+fn groups<L: Real<Scalar = f32> + Send + Sync>(
     spec: &MprSpec,
     net: &Network<'_, f32>,
     firsts: impl Iterator<Item = usize>,
     base: usize,
+    split_nodes: Option<&ThreadConfig>,
     out: &mut Block,
 ) -> Result<(), SimError> {
     let nn = spec.nn;
@@ -38,25 +47,36 @@ fn groups<L: Real<Scalar = f32>>(
         let model = Mpr::<L>::new(&spec.params, members(&spec.eta, first));
         let k = members::<L>(&spec.k, first);
         let mut stats = vec![RateStats::default(); L::LANES];
-        integrate_group(
-            &model,
-            net,
-            k,
-            &h,
-            Noise::of(spec.seed, spec.jax_key, spec.batch),
-            first as u64,
-            spec.nt,
-            &mut bufs,
-            |t, x| {
-                if t >= STAT_FIRST as u64 {
-                    for r in &x[..nn] {
-                        for (l, st) in stats.iter_mut().enumerate() {
-                            st.push(r.lane(l));
-                        }
+        let observe = |t: u64, x: &[L]| {
+            if t >= STAT_FIRST as u64 {
+                for r in &x[..nn] {
+                    for (l, st) in stats.iter_mut().enumerate() {
+                        st.push(r.lane(l));
                     }
                 }
-            },
-        );
+            }
+        };
+        let noise = Noise::of(spec.seed, spec.jax_key, spec.batch);
+        if let Some(cfg) = split_nodes {
+            let parts = node_threads(cfg.threads, nn);
+            let from = Some(STAT_FIRST as u64);
+            integrate_group_split(
+                parts,
+                cfg.pin,
+                &model,
+                net,
+                k,
+                &h,
+                noise,
+                first as u64,
+                spec.nt,
+                &mut bufs.x,
+                from,
+                observe,
+            );
+        } else {
+            integrate_group(&model, net, k, &h, noise, first as u64, spec.nt, &mut bufs, observe);
+        }
         for (l, st) in stats.iter().enumerate() {
             out.std_r[first - base + l] = st.std();
         }
@@ -69,16 +89,23 @@ fn groups<L: Real<Scalar = f32>>(
     Ok(())
 }
 
-fn range_block(spec: &MprSpec, net: &Network<'_, f32>, range: Range<usize>) -> Result<Block, SimError> {
+/// The results of the members of `range`, each group's nodes on the threads of
+/// `split_nodes` when given.
+fn range_block(
+    spec: &MprSpec,
+    net: &Network<'_, f32>,
+    range: Range<usize>,
+    split_nodes: Option<&ThreadConfig>,
+) -> Result<Block, SimError> {
     let (base, width) = (range.start, range.len());
     let mut out = Block { std_r: vec![0.0; width], state: vec![0.0; NV * spec.nn * width] };
     // f32x16 groups (two f32x8 per operation: each weight broadcast serves 16 members,
     // two FMA chains per row), then f32x8, then single members.
     let (x16, rest) = split_by(range, 16);
-    groups::<f32x16>(spec, net, x16, base, &mut out)?;
+    groups::<f32x16>(spec, net, x16, base, split_nodes, &mut out)?;
     let (x8, rest) = split_by(rest, 8);
-    groups::<f32x8>(spec, net, x8, base, &mut out)?;
-    groups::<f32>(spec, net, rest.step_by(1), base, &mut out)?;
+    groups::<f32x8>(spec, net, x8, base, split_nodes, &mut out)?;
+    groups::<f32>(spec, net, rest.step_by(1), base, split_nodes, &mut out)?;
     Ok(out)
 }
 
@@ -92,8 +119,16 @@ pub fn run(sim: &crate::Simulator, spec: &MprSpec) -> Result<MprOutput, SimError
     let bsz = spec.batch;
     let mut std_r = vec![0.0; bsz];
     let mut final_state = vec![0.0f32; NV * spec.nn * bsz];
+    // Fewer groups than threads: split each group's nodes instead of the batch.
+    if let Backend::Threaded(cfg) = sim.backend()
+        && node_threads(cfg.threads, spec.nn) > 1
+        && lane_groups(bsz) < cfg.threads
+    {
+        let block = range_block(spec, &net, 0..bsz, Some(&cfg))?;
+        return Ok(MprOutput { std_r: block.std_r, final_state: block.state });
+    }
     let bytes = 4 * spec.nn * (5 * NV + 2);
-    for (range, block) in for_ranges(sim, bsz, bytes, |r| range_block(spec, &net, r)) {
+    for (range, block) in for_ranges(sim, bsz, bytes, |r| range_block(spec, &net, r, None)) {
         let block = block?;
         std_r[range.clone()].copy_from_slice(&block.std_r);
         scatter(&mut final_state, bsz, &range, &block.state);

@@ -27,9 +27,10 @@
 //! sharing one pool could otherwise each hold one worker spinning for a partner that
 //! the other run occupies.
 //!
-//! Used by W4 (final states only). W5 is not split: its statistic adds every node's
-//! rate of every step to one f64 sum per member, in node order, which a split would
-//! reorder (and its seed size, 1152 members, fills any thread count with groups).
+//! Used by W4 (final states) and W5, whose statistic adds every node's rate of every
+//! step from step 401 on to f64 sums per member, in node order: from that step on, each
+//! thread also hands its nodes' state to the thread that keeps the sums, which calls the
+//! same per-step observer as the one-thread run (one more exchange per step).
 //!
 //! Measured (Zen 3 VM, 2 threads, W4 at the seed size: 32 nodes, 8 members; a step takes
 //! 5.8 µs on one thread): 1.5–1.6× the one-thread run with instantaneous coupling,
@@ -83,8 +84,9 @@ struct Shared {
 }
 
 impl Shared {
-    fn new<L: Real>(parts: usize, nn: usize) -> Self {
-        let cells = || (0..nn * L::LANES).map(|_| AtomicU32::new(0)).collect();
+    /// For `parts` threads over `nn` nodes, exchanging up to `rows` values per node.
+    fn new<L: Real>(parts: usize, nn: usize, rows: usize) -> Self {
+        let cells = || (0..rows * nn * L::LANES).map(|_| AtomicU32::new(0)).collect();
         Self {
             parts,
             nn,
@@ -95,8 +97,9 @@ impl Shared {
     }
 
     /// Exchange number `e` (0, 1, 2, … in every thread) of thread `p`: publishes its
-    /// nodes' cells of `row` (one cell per node), waits until every other thread has
-    /// published exchange `e`, then copies their cells into `row`.
+    /// nodes' cells of `rows` (rows of one cell per node, `[row][node]`), waits until
+    /// every other thread has published exchange `e`, then, when `collect`, copies their
+    /// cells into `rows`.
     ///
     /// Ordering: the cells are stored before the epoch is raised to `e + 1` (release) and
     /// loaded after the other epochs are seen at `e + 1` or more (acquire). A thread
@@ -105,12 +108,12 @@ impl Shared {
     ///
     /// # Panics
     /// When another thread of the group panicked (see [`PoisonOnPanic`]).
-    fn exchange<L: Real<Scalar = f32>>(&self, e: u64, p: usize, row: &mut [L]) {
+    fn exchange<L: Real<Scalar = f32>>(&self, e: u64, p: usize, rows: &mut [L], collect: bool) {
         let cells = &self.cells[(e % 2) as usize];
         let mine = piece(self.nn, self.parts, p);
-        for i in mine.clone() {
+        for i in (0..rows.len()).filter(|i| mine.contains(&(i % self.nn))) {
             for l in 0..L::LANES {
-                cells[i * L::LANES + l].store(row[i].lane(l).to_bits(), Ordering::Relaxed);
+                cells[i * L::LANES + l].store(rows[i].lane(l).to_bits(), Ordering::Relaxed);
             }
         }
         self.epochs[p].0.store(e + 1, Ordering::Release);
@@ -129,8 +132,10 @@ impl Shared {
                 }
             }
         }
-        for i in (0..self.nn).filter(|i| !mine.contains(i)) {
-            row[i] = L::from_fn(|l| f32::from_bits(cells[i * L::LANES + l].load(Ordering::Relaxed)));
+        if collect {
+            for i in (0..rows.len()).filter(|i| !mine.contains(&(i % self.nn))) {
+                rows[i] = L::from_fn(|l| f32::from_bits(cells[i * L::LANES + l].load(Ordering::Relaxed)));
+            }
         }
     }
 }
@@ -149,9 +154,11 @@ impl Drop for PoisonOnPanic<'_> {
 /// Thread `p`'s run of `nt` steps from the state `x0` (`[var][node]`): every buffer is
 /// its own and whole-network sized, but it computes only its nodes (and the coupling
 /// variables of the others arrive by exchange). Returns its state, valid at its nodes.
-/// `normals_at(n)` positions each lane's normals at normal `n`.
+/// `normals_at(n)` positions each lane's normals at normal `n`. From step `t + 1 =
+/// observe.from` on, every thread publishes its nodes' state after each step and the
+/// thread holding `observe.after` (thread 0) collects the whole state and calls it.
 #[allow(clippy::too_many_arguments)]
-fn thread_run<L, M, N, const V: usize>(
+fn thread_run<L, M, N, F, const V: usize>(
     shared: &Shared,
     p: usize,
     model: &M,
@@ -161,12 +168,15 @@ fn thread_run<L, M, N, const V: usize>(
     nt: usize,
     x0: &[L],
     normals_at: impl Fn(u64) -> N,
+    observe: Observe<'_, F>,
 ) -> Vec<L>
 where
     L: Real<Scalar = f32>,
     M: NetworkModel<L, V>,
     N: NormalSource<L>,
+    F: FnMut(u64, &[L]),
 {
+    let Observe { from, mut after } = observe;
     let _poison = PoisonOnPanic(shared);
     let nn = net.nn();
     let mine = piece(nn, shared.parts, p);
@@ -180,31 +190,44 @@ where
         hist = vec![z; RING * nn];
         heun::init_history::<L, M, [L], V>(model, nn, &x[..], &mut hist[..]);
     }
-    // Step `t` makes exchanges `2t` and `2t + 1` (instantaneous) or `t` (delayed).
-    if net.lags().is_some() {
-        for t in 0..nt as u64 {
+    // Every thread makes the same exchanges in the same order: `e` counts them.
+    let mut e = 0u64;
+    for t in 0..nt as u64 {
+        let mut normals = normals_at((t * nn as u64 + mine.start as u64) * V as u64);
+        if net.lags().is_some() {
             heun::record_history::<L, M, [L], V>(model, nn, mine.clone(), t, &x[..], &mut hist[..]);
             let slot = ring_slot(t) * nn;
-            shared.exchange(t, p, &mut hist[slot..slot + nn]);
+            shared.exchange(e, p, &mut hist[slot..slot + nn], true);
+            e += 1;
             heun::coupling_delayed(net, k, t, mine.clone(), &hist[..], s.c);
-            let mut normals = normals_at((t * nn as u64 + mine.start as u64) * V as u64);
             heun::predictor::<L, M, [L], V>(model, nn, mine.clone(), h, &x[..], &mut s, &mut normals);
-            heun::corrector::<L, M, [L], V>(model, nn, mine.clone(), h, &mut x[..], &s);
-        }
-    } else {
-        for t in 0..nt as u64 {
+        } else {
             heun::coupling_vars::<L, M, [L], V>(model, nn, mine.clone(), &x[..], s.cv);
-            shared.exchange(2 * t, p, s.cv);
+            shared.exchange(e, p, s.cv, true);
             heun::coupling(net, k, mine.clone(), &*s.cv, s.c);
-            let mut normals = normals_at((t * nn as u64 + mine.start as u64) * V as u64);
             heun::predictor::<L, M, [L], V>(model, nn, mine.clone(), h, &x[..], &mut s, &mut normals);
             heun::coupling_vars::<L, M, [L], V>(model, nn, mine.clone(), &*s.xp, s.cv);
-            shared.exchange(2 * t + 1, p, s.cv);
+            shared.exchange(e + 1, p, s.cv, true);
+            e += 2;
             heun::coupling(net, k, mine.clone(), &*s.cv, s.c);
-            heun::corrector::<L, M, [L], V>(model, nn, mine.clone(), h, &mut x[..], &s);
+        }
+        heun::corrector::<L, M, [L], V>(model, nn, mine.clone(), h, &mut x[..], &s);
+        if from.is_some_and(|f| t + 1 >= f) {
+            shared.exchange(e, p, &mut x[..], after.is_some());
+            e += 1;
+            if let Some(after) = after.as_mut() {
+                after(t + 1, &x[..]);
+            }
         }
     }
     x
+}
+
+/// Which states of a split run are observed (see [`thread_run`]): from step `from` on
+/// (none when `None`), by `after` (held by one thread only).
+struct Observe<'a, F> {
+    from: Option<u64>,
+    after: Option<&'a mut F>,
 }
 
 /// Where the normals of a group come from (as [`Noise`], resolved for its members).
@@ -218,9 +241,12 @@ enum Source<L: Real> {
 /// `first .. first + L::LANES` from the state `x` (`[var][node]`, updated in place) for
 /// `nt` steps, with the nodes split across `parts` scoped threads (thread `p` pinned to
 /// logical CPU `p` when `pin`, as the pool's workers are; the calling thread waits).
-/// Delayed when `net` has lags. Same bits as the one-thread run.
+/// Delayed when `net` has lags. `after(t, x)` sees the whole state `x[t]` for every
+/// `t >= observe_from` (`t <= nt`; never when `None`), as the one-thread run's `after`
+/// does; each observed step costs one more exchange (every thread's nodes to the
+/// observing thread). Same bits as the one-thread run.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn integrate_group_split<L, M, const V: usize>(
+pub(crate) fn integrate_group_split<L, M, F, const V: usize>(
     parts: usize,
     pin: bool,
     model: &M,
@@ -231,13 +257,16 @@ pub(crate) fn integrate_group_split<L, M, const V: usize>(
     first: u64,
     nt: usize,
     x: &mut [L],
+    observe_from: Option<u64>,
+    after: F,
 ) where
     L: Real<Scalar = f32> + Send + Sync,
     M: NetworkModel<L, V> + Sync,
+    F: FnMut(u64, &[L]) + Send,
 {
     let nn = net.nn();
     let parts = parts.clamp(1, nn);
-    let shared = Shared::new::<L>(parts, nn);
+    let shared = Shared::new::<L>(parts, nn, if observe_from.is_some() { V } else { 1 });
     let x0 = x.to_vec();
     let source = match noise {
         Noise::Philox(seed) => Source::Philox(Stream::<L>::consecutive(seed, first)),
@@ -249,25 +278,50 @@ pub(crate) fn integrate_group_split<L, M, const V: usize>(
             }
         }
     };
-    let run = |p: usize| match source {
-        Source::Philox(stream) => {
-            thread_run::<L, M, _, V>(&shared, p, model, net, k, h, nt, &x0, |at| NormalSeq::new(stream, at))
+    let run = |p: usize, after: Option<&mut F>| {
+        let observe = Observe { from: observe_from, after };
+        match source {
+            Source::Philox(stream) => thread_run::<L, M, _, F, V>(
+                &shared,
+                p,
+                model,
+                net,
+                k,
+                h,
+                nt,
+                &x0,
+                |at| NormalSeq::new(stream, at),
+                observe,
+            ),
+            Source::Jax(lanes) => thread_run::<L, M, _, F, V>(
+                &shared,
+                p,
+                model,
+                net,
+                k,
+                h,
+                nt,
+                &x0,
+                |at| JaxNormals::<L, 4>::new(lanes, at),
+                observe,
+            ),
         }
-        Source::Jax(lanes) => thread_run::<L, M, _, V>(&shared, p, model, net, k, h, nt, &x0, |at| {
-            JaxNormals::<L, 4>::new(lanes, at)
-        }),
     };
+    let mut after = Some(after);
     let cores = if pin { core_affinity::get_core_ids().unwrap_or_default() } else { Vec::new() };
     let states: Vec<Vec<L>> = std::thread::scope(|scope| {
         let threads: Vec<_> = (0..parts)
             .map(|p| {
                 let core = (!cores.is_empty()).then(|| cores[p % cores.len()]);
+                // Thread 0 observes.
+                let mut after = if p == 0 { after.take() } else { None };
+                let run = &run;
                 scope.spawn(move || {
                     if let Some(core) = core {
                         // Best effort, as for the pool: a refused pin costs timing only.
                         let _ = core_affinity::set_for_current(core);
                     }
-                    run(p)
+                    run(p, after.as_mut())
                 })
             })
             .collect();
@@ -291,9 +345,10 @@ mod tests {
     use simcore::models::jansen_rit::{JansenRit, JansenRitParams};
     use wide::f32x8;
 
-    /// The split run equals the one-thread run bit for bit: 1 to 5 threads over 13 nodes
-    /// (uneven pieces, down to 2 nodes each), instantaneous and delayed, Philox and JAX
-    /// noise, on `f32x8` and `f32` lanes.
+    /// The split run equals the one-thread run bit for bit, final states and every
+    /// observed state (steps 140..=150): 1 to 5 threads over 13 nodes (uneven pieces,
+    /// down to 2 nodes each), instantaneous and delayed, Philox and JAX noise, on `f32x8`
+    /// and `f32` lanes.
     fn split_equals_one_thread<L: Real<Scalar = f32> + Send + Sync>(first: u64) {
         const V: usize = 6;
         let nn = 13;
@@ -316,11 +371,25 @@ mod tests {
                 let start: Vec<Vec<u32>> =
                     x0.iter().map(|x| (0..L::LANES).map(|l| x.lane(l).to_bits()).collect()).collect();
                 assert_ne!(want, start, "the one-thread run must integrate ({noise:?})");
+                // What an observer sees from step 140 on: (t, every lane of every cell).
+                let seen = |t: u64, x: &[L]| {
+                    let bits = x.iter().flat_map(|v| (0..L::LANES).map(move |l| v.lane(l).to_bits()));
+                    (t, bits.collect::<Vec<u32>>())
+                };
+                let mut want_seen = Vec::new();
+                bufs.x.copy_from_slice(&x0);
+                integrate_group(&model, &net, k, &h, noise, first, 150, &mut bufs, |t, x| {
+                    if t >= 140 {
+                        want_seen.push(seen(t, x));
+                    }
+                });
+                assert_eq!(want_seen.len(), 11);
                 for parts in 1..=5 {
                     let mut x = x0.clone();
+                    let pin = parts % 2 == 0;
                     integrate_group_split(
                         parts,
-                        parts % 2 == 0,
+                        pin,
                         &model,
                         &net,
                         k,
@@ -329,10 +398,29 @@ mod tests {
                         first,
                         150,
                         &mut x,
+                        None,
+                        |_, _| {},
                     );
                     let got: Vec<Vec<u32>> =
                         x.iter().map(|x| (0..L::LANES).map(|l| x.lane(l).to_bits()).collect()).collect();
                     assert_eq!(got, want, "lagged={lagged} {noise:?} {parts} threads");
+                    let (mut x, mut got_seen) = (x0.clone(), Vec::new());
+                    let observe = |t: u64, x: &[L]| got_seen.push(seen(t, x));
+                    integrate_group_split(
+                        parts,
+                        pin,
+                        &model,
+                        &net,
+                        k,
+                        &h,
+                        noise,
+                        first,
+                        150,
+                        &mut x,
+                        Some(140),
+                        observe,
+                    );
+                    assert_eq!(got_seen, want_seen, "observed: lagged={lagged} {noise:?} {parts} threads");
                 }
             }
         }
@@ -365,7 +453,7 @@ mod tests {
 
     #[test]
     fn a_panicking_thread_releases_the_others() {
-        let shared = Shared::new::<f32>(3, 6);
+        let shared = Shared::new::<f32>(3, 6, 1);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             std::thread::scope(|scope| {
                 for p in 1..3 {
@@ -374,7 +462,7 @@ mod tests {
                         let _poison = PoisonOnPanic(shared);
                         let mut row = [p as f32; 6];
                         // Thread 0 never arrives: these wait until it poisons the group.
-                        shared.exchange(0, p, &mut row);
+                        shared.exchange(0, p, &mut row, true);
                     });
                 }
                 let _poison = PoisonOnPanic(&shared);
@@ -384,23 +472,29 @@ mod tests {
         assert!(result.is_err());
     }
 
+    /// One-row exchanges collected by every thread alternate with two-row exchanges
+    /// collected by thread 0 only (as an observed step's state): each collector sees
+    /// every node's value of that exchange, and a thread that does not collect keeps
+    /// its other cells untouched.
     #[test]
     fn exchange_hands_each_thread_the_others_cells() {
         let (parts, nn) = (3, 8);
-        let shared = Shared::new::<f32>(parts, nn);
-        let rows: Vec<Vec<f32>> = std::thread::scope(|scope| {
+        let shared = Shared::new::<f32>(parts, nn, 2);
+        let value = |e: u64, i: usize| (100 * e + i as u64) as f32;
+        let seen: Vec<Vec<Vec<f32>>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..parts)
                 .map(|p| {
                     let shared = &shared;
                     scope.spawn(move || {
-                        let mut row = vec![f32::NAN; nn];
                         let mut seen = Vec::new();
-                        for e in 0..6u64 {
-                            for i in piece(nn, parts, p) {
-                                row[i] = (100 * e + i as u64) as f32;
+                        for e in 0..8u64 {
+                            let rows = if e % 2 == 0 { 1 } else { 2 };
+                            let mut row = vec![f32::NAN; rows * nn];
+                            for i in (0..rows * nn).filter(|i| piece(nn, parts, p).contains(&(i % nn))) {
+                                row[i] = value(e, i);
                             }
-                            shared.exchange(e, p, &mut row);
-                            seen.extend_from_slice(&row);
+                            shared.exchange(e, p, &mut row, rows == 1 || p == 0);
+                            seen.push(row);
                         }
                         seen
                     })
@@ -408,10 +502,17 @@ mod tests {
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
-        let want: Vec<f32> =
-            (0..6u64).flat_map(|e| (0..nn).map(move |i| (100 * e + i as u64) as f32)).collect();
-        for row in rows {
-            assert_eq!(row, want);
+        for (p, rows) in seen.iter().enumerate() {
+            for (e, row) in rows.iter().enumerate() {
+                for (i, &v) in row.iter().enumerate() {
+                    let mine = piece(nn, parts, p).contains(&(i % nn));
+                    if e % 2 == 0 || p == 0 || mine {
+                        assert_eq!(v, value(e as u64, i), "thread {p} exchange {e} cell {i}");
+                    } else {
+                        assert!(v.is_nan(), "thread {p} exchange {e} cell {i} written");
+                    }
+                }
+            }
         }
     }
 }
