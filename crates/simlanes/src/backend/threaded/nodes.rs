@@ -17,8 +17,8 @@
 //! **Synchronisation.** A phase lasts about a microsecond (W4, 32 nodes, 8 members, two
 //! threads), far shorter than a futex wake-up, so the threads spin (yielding to the OS
 //! after a short spin, so that an oversubscribed machine still progresses). Each thread
-//! stores its nodes' values into relaxed atomic cells, then raises its own epoch counter
-//! (its own cache line); the others wait until they see that epoch, then read the cells
+//! copies its nodes' values into its own slot, then raises its own epoch counter (its
+//! own cache line); the others wait until they see that epoch, then copy from the slot
 //! ([`Shared::exchange`] gives the ordering argument). That is one cache-line hand-over
 //! per direction, where a counting barrier took two in sequence. A panicking thread
 //! poisons the group, so the others stop waiting and the panic propagates.
@@ -32,11 +32,15 @@
 //! thread also hands its nodes' state to the thread that keeps the sums, which calls the
 //! same per-step observer as the one-thread run (one more exchange per step).
 //!
-//! Measured (Zen 3 VM, 2 threads, W4 at the seed size: 32 nodes, 8 members; a step takes
-//! 5.8 µs on one thread): 1.5–1.6× the one-thread run with instantaneous coupling,
-//! 1.7–1.75× delayed. With the exchanges left out (a timing probe, wrong numbers) the
-//! split ran at 1.75×, so the hand-overs cost about 0.2 µs each; a counting barrier
-//! (two hand-overs in sequence) measured the same within the noise.
+//! Measured (Zen 3 VM, 2 threads against the one-thread SIMD row, `cargo xtask bench`):
+//! W4 at the seed size (32 nodes, 8 members; a step takes 5.8 µs on one thread) 1.6×
+//! with instantaneous coupling, 1.7× delayed; W5's first 8 members (164 nodes) 1.55×.
+//! What keeps it under 2×: each hand-over costs about 0.2 µs (with the exchanges left
+//! out, a timing probe with wrong numbers, W4's split ran at 1.75×), and the split loop
+//! compiles less well than the one-thread loop (W5, the same work on one thread through
+//! this driver: 1.13× the time). Two fixes measured on W5: the coupling compiled on its
+//! own ([`couple`]; 1.25× faster split) and values moved as whole vectors instead of
+//! lane by lane through atomics (1.1×).
 
 use crate::backend::heun_group::Noise;
 use crate::workload::jax::member_lanes;
@@ -45,7 +49,8 @@ use simcore::models::heun::{self, HeunCoeffs, Network, NetworkModel, RING, Scrat
 use simcore::rng::jax::{JaxLanes, JaxNormals};
 use simcore::rng::{NormalSeq, NormalSource, Stream};
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 /// Fewest nodes per thread for which a split pays: a phase of fewer nodes costs little
 /// more than the exchange after it.
@@ -73,25 +78,25 @@ const SPINS: u32 = 1 << 12;
 struct Epoch(AtomicU64);
 
 /// What the threads of one group share: each thread's epoch (the number of exchanges it
-/// has published), the exchange cells (`cells[parity][i·LANES + l]`: lane `l` of node
-/// `i`'s value in the exchanges of that parity, as f32 bits) and the poison flag.
-struct Shared {
+/// has published), its exchange slots (`slots[parity][p]`: thread `p`'s nodes' values,
+/// `[row][its node]`, of the exchanges of that parity) and the poison flag.
+struct Shared<L> {
     parts: usize,
     nn: usize,
     epochs: Box<[Epoch]>,
-    cells: [Box<[AtomicU32]>; 2],
+    slots: [Box<[Mutex<Vec<L>>]>; 2],
     poisoned: AtomicBool,
 }
 
-impl Shared {
-    /// For `parts` threads over `nn` nodes, exchanging up to `rows` values per node.
-    fn new<L: Real>(parts: usize, nn: usize, rows: usize) -> Self {
-        let cells = || (0..rows * nn * L::LANES).map(|_| AtomicU32::new(0)).collect();
+impl<L: Copy> Shared<L> {
+    /// For `parts` threads over `nn` nodes.
+    fn new(parts: usize, nn: usize) -> Self {
+        let slots = || (0..parts).map(|_| Mutex::new(Vec::new())).collect();
         Self {
             parts,
             nn,
             epochs: (0..parts).map(|_| Epoch(AtomicU64::new(0))).collect(),
-            cells: [cells(), cells()],
+            slots: [slots(), slots()],
             poisoned: AtomicBool::new(false),
         }
     }
@@ -101,19 +106,23 @@ impl Shared {
     /// every other thread has published exchange `e`, then, when `collect`, copies their
     /// cells into `rows`.
     ///
-    /// Ordering: the cells are stored before the epoch is raised to `e + 1` (release) and
-    /// loaded after the other epochs are seen at `e + 1` or more (acquire). A thread
-    /// writes the cells of parity `e % 2` again at exchange `e + 2`, which it reaches only
-    /// once every other thread has published `e + 1`, that is, has finished reading `e`.
+    /// Ordering: a slot is written before its thread's epoch is raised to `e + 1`
+    /// (release) and read after that epoch is seen (acquire). A thread writes its slot of
+    /// parity `e % 2` again at exchange `e + 2`, which it reaches only once every other
+    /// thread has published `e + 1`, that is, has finished reading `e`. So the locks are
+    /// never contended: they make the hand-over safe Rust, and the values move as whole
+    /// vectors (a copy of lanes through per-lane atomics cost W5's split 1.4×).
     ///
     /// # Panics
     /// When another thread of the group panicked (see [`PoisonOnPanic`]).
-    fn exchange<L: Real<Scalar = f32>>(&self, e: u64, p: usize, rows: &mut [L], collect: bool) {
-        let cells = &self.cells[(e % 2) as usize];
+    fn exchange(&self, e: u64, p: usize, rows: &mut [L], collect: bool) {
+        let parity = (e % 2) as usize;
         let mine = piece(self.nn, self.parts, p);
-        for i in (0..rows.len()).filter(|i| mine.contains(&(i % self.nn))) {
-            for l in 0..L::LANES {
-                cells[i * L::LANES + l].store(rows[i].lane(l).to_bits(), Ordering::Relaxed);
+        {
+            let mut slot = self.slots[parity][p].lock().unwrap_or_else(PoisonError::into_inner);
+            slot.clear();
+            for row in rows.chunks_exact(self.nn) {
+                slot.extend_from_slice(&row[mine.clone()]);
             }
         }
         self.epochs[p].0.store(e + 1, Ordering::Release);
@@ -133,17 +142,24 @@ impl Shared {
             }
         }
         if collect {
-            for i in (0..rows.len()).filter(|i| !mine.contains(&(i % self.nn))) {
-                rows[i] = L::from_fn(|l| f32::from_bits(cells[i * L::LANES + l].load(Ordering::Relaxed)));
+            for q in (0..self.parts).filter(|&q| q != p) {
+                let theirs = piece(self.nn, self.parts, q);
+                if theirs.is_empty() {
+                    continue;
+                }
+                let slot = self.slots[parity][q].lock().unwrap_or_else(PoisonError::into_inner);
+                for (row, values) in rows.chunks_exact_mut(self.nn).zip(slot.chunks_exact(theirs.len())) {
+                    row[theirs.clone()].copy_from_slice(values);
+                }
             }
         }
     }
 }
 
 /// Poisons the group when its thread unwinds, so that no other thread waits forever.
-struct PoisonOnPanic<'a>(&'a Shared);
+struct PoisonOnPanic<'a, L>(&'a Shared<L>);
 
-impl Drop for PoisonOnPanic<'_> {
+impl<L> Drop for PoisonOnPanic<'_, L> {
     fn drop(&mut self) {
         if std::thread::panicking() {
             self.0.poisoned.store(true, Ordering::Relaxed);
@@ -159,7 +175,7 @@ impl Drop for PoisonOnPanic<'_> {
 /// thread holding `observe.after` (thread 0) collects the whole state and calls it.
 #[allow(clippy::too_many_arguments)]
 fn thread_run<L, M, N, F, const V: usize>(
-    shared: &Shared,
+    shared: &Shared<L>,
     p: usize,
     model: &M,
     net: &Network<'_, f32>,
@@ -204,12 +220,12 @@ where
         } else {
             heun::coupling_vars::<L, M, [L], V>(model, nn, mine.clone(), &x[..], s.cv);
             shared.exchange(e, p, s.cv, true);
-            heun::coupling(net, k, mine.clone(), &*s.cv, s.c);
+            couple(net, k, mine.clone(), &*s.cv, s.c);
             heun::predictor::<L, M, [L], V>(model, nn, mine.clone(), h, &x[..], &mut s, &mut normals);
             heun::coupling_vars::<L, M, [L], V>(model, nn, mine.clone(), &*s.xp, s.cv);
             shared.exchange(e + 1, p, s.cv, true);
             e += 2;
-            heun::coupling(net, k, mine.clone(), &*s.cv, s.c);
+            couple(net, k, mine.clone(), &*s.cv, s.c);
         }
         heun::corrector::<L, M, [L], V>(model, nn, mine.clone(), h, &mut x[..], &s);
         if from.is_some_and(|f| t + 1 >= f) {
@@ -221,6 +237,13 @@ where
         }
     }
     x
+}
+
+/// [`heun::coupling`] of the rows `rows`, compiled on its own: inlined into
+/// [`thread_run`]'s loop, its accumulators and row addresses lost registers.
+#[inline(never)]
+fn couple<L: Real<Scalar = f32>>(net: &Network<'_, f32>, k: L, rows: Range<usize>, cv: &[L], c: &mut [L]) {
+    heun::coupling(net, k, rows, cv, c);
 }
 
 /// Which states of a split run are observed (see [`thread_run`]): from step `from` on
@@ -266,7 +289,7 @@ pub(crate) fn integrate_group_split<L, M, F, const V: usize>(
 {
     let nn = net.nn();
     let parts = parts.clamp(1, nn);
-    let shared = Shared::new::<L>(parts, nn, if observe_from.is_some() { V } else { 1 });
+    let shared = Shared::<L>::new(parts, nn);
     let x0 = x.to_vec();
     let source = match noise {
         Noise::Philox(seed) => Source::Philox(Stream::<L>::consecutive(seed, first)),
@@ -453,7 +476,7 @@ mod tests {
 
     #[test]
     fn a_panicking_thread_releases_the_others() {
-        let shared = Shared::new::<f32>(3, 6, 1);
+        let shared = Shared::<f32>::new(3, 6);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             std::thread::scope(|scope| {
                 for p in 1..3 {
@@ -479,7 +502,7 @@ mod tests {
     #[test]
     fn exchange_hands_each_thread_the_others_cells() {
         let (parts, nn) = (3, 8);
-        let shared = Shared::new::<f32>(parts, nn, 2);
+        let shared = Shared::<f32>::new(parts, nn);
         let value = |e: u64, i: usize| (100 * e + i as u64) as f32;
         let seen: Vec<Vec<Vec<f32>>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..parts)
