@@ -33,14 +33,14 @@
 //! same per-step observer as the one-thread run (one more exchange per step).
 //!
 //! Measured (Zen 3 VM, 2 threads against the one-thread SIMD row, `cargo xtask bench`):
-//! W4 at the seed size (32 nodes, 8 members; a step takes 5.8 µs on one thread) 1.6×
-//! with instantaneous coupling, 1.7× delayed; W5's first 8 members (164 nodes) 1.55×.
-//! What keeps it under 2×: each hand-over costs about 0.2 µs (with the exchanges left
-//! out, a timing probe with wrong numbers, W4's split ran at 1.75×), and the split loop
-//! compiles less well than the one-thread loop (W5, the same work on one thread through
-//! this driver: 1.13× the time). Two fixes measured on W5: the coupling compiled on its
-//! own ([`couple`]; 1.25× faster split) and values moved as whole vectors instead of
-//! lane by lane through atomics (1.1×).
+//! W4 at the seed size (32 nodes, 8 members; a step takes 5.8 µs on one thread) 1.7×
+//! with instantaneous coupling, 1.8× delayed; W5's first 8 members (164 nodes) 1.5×.
+//! A hand-over costs about 0.2 µs, so while it waits each thread draws its next normals
+//! (W4: 1.6× → 1.7× instantaneous, 1.7× → 1.8× delayed); the split loop still compiles
+//! less well than the one-thread loop (W5, the same work on one thread through this
+//! driver: 1.13× the time). Two fixes measured on W5: the coupling compiled on its own
+//! ([`couple`]; 1.25× faster split) and values moved as whole vectors instead of lane by
+//! lane through atomics (1.1×).
 
 use crate::backend::heun_group::Noise;
 use crate::workload::jax::member_lanes;
@@ -102,7 +102,8 @@ impl<L: Copy> Shared<L> {
     }
 
     /// Exchange number `e` (0, 1, 2, … in every thread) of thread `p`: publishes its
-    /// nodes' cells of `rows` (rows of one cell per node, `[row][node]`), waits until
+    /// nodes' cells of `rows` (rows of one cell per node, `[row][node]`), runs `meanwhile`
+    /// (work that does not need the others' values: it hides the hand-over), waits until
     /// every other thread has published exchange `e`, then, when `collect`, copies their
     /// cells into `rows`.
     ///
@@ -115,7 +116,7 @@ impl<L: Copy> Shared<L> {
     ///
     /// # Panics
     /// When another thread of the group panicked (see [`PoisonOnPanic`]).
-    fn exchange(&self, e: u64, p: usize, rows: &mut [L], collect: bool) {
+    fn exchange(&self, e: u64, p: usize, rows: &mut [L], collect: bool, meanwhile: impl FnOnce()) {
         let parity = (e % 2) as usize;
         let mine = piece(self.nn, self.parts, p);
         {
@@ -126,6 +127,7 @@ impl<L: Copy> Shared<L> {
             }
         }
         self.epochs[p].0.store(e + 1, Ordering::Release);
+        meanwhile();
         for q in (0..self.parts).filter(|&q| q != p) {
             let mut spins = 0;
             while self.epochs[q].0.load(Ordering::Acquire) <= e {
@@ -206,30 +208,54 @@ where
         hist = vec![z; RING * nn];
         heun::init_history::<L, M, [L], V>(model, nn, &x[..], &mut hist[..]);
     }
+    // The step's normals of this thread's nodes are drawn ahead into `zs` while the
+    // thread waits for the others' values (half at each exchange of an instantaneous
+    // step: the second half of step t's at the first, the first half of step t+1's at
+    // the second; all of them at a delayed step's one exchange). Same values, read in
+    // the same order by the predictor. `half` is even: Box–Muller pairs stay whole.
+    let delayed = net.lags().is_some();
+    let own = mine.len() * V;
+    let half = own / 2 & !1;
+    let mut zs = vec![z; own];
+    let draw = |zs: &mut [L], t: u64, part: Range<usize>| {
+        let mut src = normals_at((t * nn as u64 + mine.start as u64) * V as u64 + part.start as u64);
+        for v in &mut zs[part] {
+            *v = src.next();
+        }
+    };
+    if !delayed && nt > 0 {
+        draw(&mut zs, 0, 0..half);
+    }
     // Every thread makes the same exchanges in the same order: `e` counts them.
     let mut e = 0u64;
     for t in 0..nt as u64 {
-        let mut normals = normals_at((t * nn as u64 + mine.start as u64) * V as u64);
-        if net.lags().is_some() {
+        if delayed {
             heun::record_history::<L, M, [L], V>(model, nn, mine.clone(), t, &x[..], &mut hist[..]);
             let slot = ring_slot(t) * nn;
-            shared.exchange(e, p, &mut hist[slot..slot + nn], true);
+            shared.exchange(e, p, &mut hist[slot..slot + nn], true, || draw(&mut zs, t, 0..own));
             e += 1;
             heun::coupling_delayed(net, k, t, mine.clone(), &hist[..], s.c);
+            let mut normals = Drawn { z: &zs, at: 0 };
             heun::predictor::<L, M, [L], V>(model, nn, mine.clone(), h, &x[..], &mut s, &mut normals);
         } else {
             heun::coupling_vars::<L, M, [L], V>(model, nn, mine.clone(), &x[..], s.cv);
-            shared.exchange(e, p, s.cv, true);
+            shared.exchange(e, p, s.cv, true, || draw(&mut zs, t, half..own));
             couple(net, k, mine.clone(), &*s.cv, s.c);
+            let mut normals = Drawn { z: &zs, at: 0 };
             heun::predictor::<L, M, [L], V>(model, nn, mine.clone(), h, &x[..], &mut s, &mut normals);
             heun::coupling_vars::<L, M, [L], V>(model, nn, mine.clone(), &*s.xp, s.cv);
-            shared.exchange(e + 1, p, s.cv, true);
+            let next = t + 1 < nt as u64;
+            shared.exchange(e + 1, p, s.cv, true, || {
+                if next {
+                    draw(&mut zs, t + 1, 0..half);
+                }
+            });
             e += 2;
             couple(net, k, mine.clone(), &*s.cv, s.c);
         }
         heun::corrector::<L, M, [L], V>(model, nn, mine.clone(), h, &mut x[..], &s);
         if from.is_some_and(|f| t + 1 >= f) {
-            shared.exchange(e, p, &mut x[..], after.is_some());
+            shared.exchange(e, p, &mut x[..], after.is_some(), || {});
             e += 1;
             if let Some(after) = after.as_mut() {
                 after(t + 1, &x[..]);
@@ -237,6 +263,21 @@ where
         }
     }
     x
+}
+
+/// Normals drawn ahead into a buffer, handed out in order.
+struct Drawn<'a, L> {
+    z: &'a [L],
+    at: usize,
+}
+
+impl<L: Copy> NormalSource<L> for Drawn<'_, L> {
+    #[inline(always)]
+    fn next(&mut self) -> L {
+        let z = self.z[self.at];
+        self.at += 1;
+        z
+    }
 }
 
 /// [`heun::coupling`] of the rows `rows`, compiled on its own: inlined into
@@ -485,7 +526,7 @@ mod tests {
                         let _poison = PoisonOnPanic(shared);
                         let mut row = [p as f32; 6];
                         // Thread 0 never arrives: these wait until it poisons the group.
-                        shared.exchange(0, p, &mut row, true);
+                        shared.exchange(0, p, &mut row, true, || {});
                     });
                 }
                 let _poison = PoisonOnPanic(&shared);
@@ -509,16 +550,17 @@ mod tests {
                 .map(|p| {
                     let shared = &shared;
                     scope.spawn(move || {
-                        let mut seen = Vec::new();
+                        let (mut seen, mut meanwhile) = (Vec::new(), 0);
                         for e in 0..8u64 {
                             let rows = if e % 2 == 0 { 1 } else { 2 };
                             let mut row = vec![f32::NAN; rows * nn];
                             for i in (0..rows * nn).filter(|i| piece(nn, parts, p).contains(&(i % nn))) {
                                 row[i] = value(e, i);
                             }
-                            shared.exchange(e, p, &mut row, rows == 1 || p == 0);
+                            shared.exchange(e, p, &mut row, rows == 1 || p == 0, || meanwhile += 1);
                             seen.push(row);
                         }
+                        assert_eq!(meanwhile, 8, "thread {p}: the work meanwhile runs once per exchange");
                         seen
                     })
                 })
