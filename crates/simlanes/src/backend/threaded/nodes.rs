@@ -215,7 +215,7 @@ where
     // the same order by the predictor. `half` is even: Box–Muller pairs stay whole.
     let delayed = net.lags().is_some();
     let own = mine.len() * V;
-    let half = own / 2 & !1;
+    let half = (own / 2) & !1;
     let mut zs = vec![z; own];
     let draw = |zs: &mut [L], t: u64, part: Range<usize>| {
         let mut src = normals_at((t * nn as u64 + mine.start as u64) * V as u64 + part.start as u64);
