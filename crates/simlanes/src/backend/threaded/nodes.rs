@@ -39,8 +39,9 @@
 //! (W4: 1.6× → 1.7× instantaneous, 1.7× → 1.8× delayed); the split loop still compiles
 //! less well than the one-thread loop (W5, the same work on one thread through this
 //! driver: 1.13× the time). Two fixes measured on W5: the coupling compiled on its own
-//! ([`couple`]; 1.25× faster split) and values moved as whole vectors instead of lane by
-//! lane through atomics (1.1×).
+//! ([`couple`]; 1.15× faster split) and values moved as whole vectors instead of lane by
+//! lane through atomics (1.1×); together the W5 row went from 1.1× to 1.5× the one-thread
+//! run.
 
 use crate::backend::heun_group::Noise;
 use crate::workload::jax::member_lanes;
@@ -113,7 +114,7 @@ impl<L: Copy> Shared<L> {
     /// parity `e % 2` again at exchange `e + 2`, which it reaches only once every other
     /// thread has published `e + 1`, that is, has finished reading `e`. So the locks are
     /// never contended: they make the hand-over safe Rust, and the values move as whole
-    /// vectors (a copy of lanes through per-lane atomics cost W5's split 1.4×).
+    /// vectors (a copy of lanes through per-lane atomics cost W5's split 1.1×).
     ///
     /// # Panics
     /// When another thread of the group panicked (see [`PoisonOnPanic`]).
