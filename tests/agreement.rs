@@ -210,15 +210,15 @@ fn w4_w5_wide_groups_and_row_blocks_agree() {
     }
 }
 
-/// W4 batches with fewer lane groups than threads: the threaded backend splits each
+/// W4 batches that make fewer tiles than threads: the threaded backend splits each
 /// group's nodes across threads (2 or 3 of them: at least 8 nodes each) and must give the
-/// scalar bits — one member (an `f32` group), 8 (`f32x8`), 9 (`f32x8` + one), 16
-/// (`f32x16`), and 7 (seven single members: as many groups as threads, so tiles instead);
-/// instantaneous and delayed coupling; Philox and JAX noise.
+/// scalar bits — one member (an `f32` group), 7 (single members), 8, 9 and 12 (an
+/// `f32x8` group and single members), 16 (`f32x16`), and 40 (three tiles: tiles
+/// instead); instantaneous and delayed coupling; Philox and JAX noise.
 #[test]
 fn w4_small_batches_split_across_nodes_agree() {
     use simlanes::workload::jax::JaxKey;
-    for (b, threads) in [(1, 2), (7, 3), (8, 2), (9, 3), (16, 2)] {
+    for (b, threads) in [(1, 2), (7, 3), (12, 2), (8, 2), (9, 3), (16, 2), (40, 2)] {
         for delays in [false, true] {
             for jax in [false, true] {
                 let mut spec = JansenRitSpec::with_size(b as u64, 24, 30, b).expect("valid size");
@@ -245,13 +245,13 @@ fn w4_small_batches_split_across_nodes_agree() {
     }
 }
 
-/// W5 batches with fewer lane groups than threads: nodes split across threads, the
+/// W5 batches that make fewer tiles than threads: nodes split across threads, the
 /// statistic's thread fed every node's state from step 401 on; scalar bits for `std_r`
 /// and the final state, Philox and JAX noise.
 #[test]
 fn w5_small_batches_split_across_nodes_agree() {
     use simlanes::workload::jax::JaxKey;
-    for (b, threads) in [(1, 2), (8, 2), (9, 3), (16, 2)] {
+    for (b, threads) in [(1, 2), (8, 2), (12, 2), (9, 3), (16, 2)] {
         for jax in [false, true] {
             let mut spec = MprSpec::sweep_sized(b as u64, 24, 420).expect("valid size");
             spec.batch = b;

@@ -1,15 +1,15 @@
 //! W4 (and W4d) on the SIMD and threaded backends: `simcore::models::jansen_rit` through
 //! the Heun loop on `f32x16` groups of members (two `f32x8` per operation; measured
 //! −15 % CPU time over `f32x8` at `nn = 32`), then `f32x8`, then `f32` for the remainder
-//! (`backend/simd/network.rs`). When the threaded backend has more threads than the batch
-//! has groups (W4's seed size: 8 members, one group), each group's nodes are split across
-//! the threads instead (`backend/threaded/nodes.rs`).
+//! (`backend/simd/network.rs`). When the batch makes fewer tiles than the threaded
+//! backend has threads (W4's seed size: 8 members, one tile), each group's nodes are
+//! split across the threads instead (`backend/threaded/nodes.rs`).
 
-use super::network::{for_ranges, lane_groups, members, scatter, split_by};
+use super::network::{for_ranges, members, scatter, split_by, split_nodes};
 use crate::backend::heun_group::{GroupBufs, Noise, integrate_group};
 use crate::backend::threaded::nodes::{integrate_group_split, node_threads};
 use crate::error::SimError;
-use crate::simulator::{Backend, ThreadConfig};
+use crate::simulator::ThreadConfig;
 use crate::workload::jansen_rit::{JansenRitSpec, NV};
 use simcore::lane::Real;
 use simcore::models::heun::{HeunCoeffs, Network, RING};
@@ -98,11 +98,8 @@ pub fn run(sim: &crate::Simulator, spec: &JansenRitSpec) -> Result<Vec<f32>, Sim
     let net = Network::new(spec.nn, &spec.weights, spec.lags.as_deref())?;
     let delayed = if spec.lags.is_some() { RING } else { 0 };
     let bytes = 4 * spec.nn * (5 * NV + 2 + delayed);
-    // Fewer groups than threads: split each group's nodes instead of the batch.
-    if let Backend::Threaded(cfg) = sim.backend()
-        && node_threads(cfg.threads, spec.nn) > 1
-        && lane_groups(spec.batch) < cfg.threads
-    {
+    // Fewer tiles than threads: split each group's nodes instead of the batch.
+    if let Some(cfg) = split_nodes(sim, spec.batch, bytes, spec.nn) {
         return range_block(spec, &net, 0..spec.batch, Some(&cfg));
     }
     let mut out = vec![0.0f32; len];

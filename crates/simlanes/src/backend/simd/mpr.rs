@@ -4,16 +4,16 @@
 //! then `f32x8`, then `f32` for the remainder (`backend/simd/network.rs`); the
 //! statistic of each lane is accumulated by its own `RateStats`, values pushed in the
 //! scalar backend's order (steps ascending, nodes ascending), so the f64 sums match.
-//! When the threaded backend has more threads than the batch has groups, each group's
+//! When the batch makes fewer tiles than the threaded backend has threads, each group's
 //! nodes are split across the threads (`backend/threaded/nodes.rs`); the thread that
 //! keeps the statistics then receives every node's state of each step from step
 //! `STAT_FIRST` on and pushes the values in the same order.
 
-use super::network::{for_ranges, lane_groups, members, scatter, split_by};
+use super::network::{for_ranges, members, scatter, split_by, split_nodes};
 use crate::backend::heun_group::{GroupBufs, Noise, integrate_group};
 use crate::backend::threaded::nodes::{integrate_group_split, node_threads};
 use crate::error::SimError;
-use crate::simulator::{Backend, ThreadConfig};
+use crate::simulator::ThreadConfig;
 use crate::workload::mpr::{MprOutput, MprSpec, NV, R0, RateStats, STAT_FIRST, V0};
 use simcore::lane::Real;
 use simcore::models::heun::{HeunCoeffs, Network};
@@ -119,15 +119,12 @@ pub fn run(sim: &crate::Simulator, spec: &MprSpec) -> Result<MprOutput, SimError
     let bsz = spec.batch;
     let mut std_r = vec![0.0; bsz];
     let mut final_state = vec![0.0f32; NV * spec.nn * bsz];
-    // Fewer groups than threads: split each group's nodes instead of the batch.
-    if let Backend::Threaded(cfg) = sim.backend()
-        && node_threads(cfg.threads, spec.nn) > 1
-        && lane_groups(bsz) < cfg.threads
-    {
+    let bytes = 4 * spec.nn * (5 * NV + 2);
+    // Fewer tiles than threads: split each group's nodes instead of the batch.
+    if let Some(cfg) = split_nodes(sim, bsz, bytes, spec.nn) {
         let block = range_block(spec, &net, 0..bsz, Some(&cfg))?;
         return Ok(MprOutput { std_r: block.std_r, final_state: block.state });
     }
-    let bytes = 4 * spec.nn * (5 * NV + 2);
     for (range, block) in for_ranges(sim, bsz, bytes, |r| range_block(spec, &net, r, None)) {
         let block = block?;
         std_r[range.clone()].copy_from_slice(&block.std_r);

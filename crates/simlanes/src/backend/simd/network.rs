@@ -8,7 +8,8 @@
 //! a copy of the final state only, negligible next to `nt` steps.
 
 use crate::backend::threaded::map_tiles;
-use crate::simulator::{Backend, Simulator};
+use crate::backend::threaded::nodes::node_threads;
+use crate::simulator::{Backend, Simulator, ThreadConfig};
 use simcore::lane::Real;
 use std::ops::Range;
 
@@ -24,10 +25,25 @@ pub(crate) fn split_by(range: Range<usize>, lanes: usize) -> (impl Iterator<Item
     ((range.start..full).step_by(lanes), full..range.end)
 }
 
-/// How many groups of lanes a range of `members` makes: `f32x16`, then `f32x8`, then
-/// single members.
-pub(crate) fn lane_groups(members: usize) -> usize {
-    members / 16 + members % 16 / 8 + members % 8
+/// The threaded backend's config when a batch of `batch` members would leave threads
+/// idle as tiles (fewer tiles of `bytes_per_member` than threads: W4's seed size, 8
+/// members, is one tile) and a network of `nn` nodes is big enough to split across
+/// them instead (`backend/threaded/nodes.rs`); `None` otherwise.
+pub(crate) fn split_nodes(
+    sim: &Simulator,
+    batch: usize,
+    bytes_per_member: usize,
+    nn: usize,
+) -> Option<ThreadConfig> {
+    match sim.backend() {
+        Backend::Threaded(cfg)
+            if node_threads(cfg.threads, nn) > 1
+                && batch.div_ceil(cfg.tile_for(batch, bytes_per_member)) < cfg.threads =>
+        {
+            Some(cfg)
+        }
+        _ => None,
+    }
 }
 
 /// `f(range)` over `[0, batch)`: once on [`Backend::Simd`], per tile (in tile order) on

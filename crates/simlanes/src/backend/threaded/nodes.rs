@@ -1,7 +1,8 @@
 //! Node-parallel Heun: the nodes of one group's network split across threads.
 //!
-//! Why: a batch of a few members leaves the tile executor with fewer groups of lanes than
-//! threads — W4's seed size, 8 members, is one `f32x8` group — so the other threads idle.
+//! Why: a batch of a few members leaves the tile executor with fewer tiles than threads
+//! (tiles hold whole groups of 16 lanes: W4's seed size, 8 members, is one tile of one
+//! `f32x8` group), so the other threads idle.
 //! Within each phase of a Heun step the nodes are independent, so each thread takes a
 //! contiguous range of nodes and runs the core's phases on it
 //! (`simcore::models::heun`: coupling variables, coupling rows, predictor, corrector);
