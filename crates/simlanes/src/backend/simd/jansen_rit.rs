@@ -6,8 +6,7 @@
 //! split across the threads instead (`backend/threaded/nodes.rs`).
 
 use super::network::{for_ranges, members, scatter, split_by, split_nodes};
-use crate::backend::heun_group::{GroupBufs, Noise, integrate_group};
-use crate::backend::threaded::nodes::{integrate_group_split, node_threads};
+use crate::backend::heun_group::{GroupBufs, Noise, integrate_group_on};
 use crate::error::SimError;
 use crate::simulator::ThreadConfig;
 use crate::workload::jansen_rit::{JansenRitSpec, NV};
@@ -40,25 +39,20 @@ fn groups<L: Real<Scalar = f32> + Send + Sync>(
         let model = JansenRit::<L>::new(&spec.params, members(&spec.mu, first));
         let k = members::<L>(&spec.k, first);
         let noise = Noise::of(spec.seed, spec.jax_key, spec.batch);
-        if let Some(cfg) = split_nodes {
-            let parts = node_threads(cfg.threads, nn);
-            integrate_group_split(
-                parts,
-                cfg.pin,
-                &model,
-                net,
-                k,
-                &h,
-                noise,
-                first as u64,
-                spec.nt,
-                &mut bufs.x,
-                None,
-                |_, _| {},
-            );
-        } else {
-            integrate_group(&model, net, k, &h, noise, first as u64, spec.nt, &mut bufs, |_, _| {});
-        }
+        let first64 = first as u64;
+        integrate_group_on(
+            split_nodes,
+            &model,
+            net,
+            k,
+            &h,
+            noise,
+            first64,
+            spec.nt,
+            &mut bufs,
+            None,
+            |_, _| {},
+        );
         for (e, x) in bufs.x.iter().enumerate() {
             for l in 0..L::LANES {
                 out[e * width + first - base + l] = x.lane(l);

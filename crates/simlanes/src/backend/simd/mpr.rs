@@ -10,8 +10,7 @@
 //! `STAT_FIRST` on and pushes the values in the same order.
 
 use super::network::{for_ranges, members, scatter, split_by, split_nodes};
-use crate::backend::heun_group::{GroupBufs, Noise, integrate_group};
-use crate::backend::threaded::nodes::{integrate_group_split, node_threads};
+use crate::backend::heun_group::{GroupBufs, Noise, integrate_group_on};
 use crate::error::SimError;
 use crate::simulator::ThreadConfig;
 use crate::workload::mpr::{MprOutput, MprSpec, NV, R0, RateStats, STAT_FIRST, V0};
@@ -47,36 +46,28 @@ fn groups<L: Real<Scalar = f32> + Send + Sync>(
         let model = Mpr::<L>::new(&spec.params, members(&spec.eta, first));
         let k = members::<L>(&spec.k, first);
         let mut stats = vec![RateStats::default(); L::LANES];
-        let observe = |t: u64, x: &[L]| {
-            if t >= STAT_FIRST as u64 {
-                for r in &x[..nn] {
-                    for (l, st) in stats.iter_mut().enumerate() {
-                        st.push(r.lane(l));
-                    }
+        let observe = |_: u64, x: &[L]| {
+            for r in &x[..nn] {
+                for (l, st) in stats.iter_mut().enumerate() {
+                    st.push(r.lane(l));
                 }
             }
         };
         let noise = Noise::of(spec.seed, spec.jax_key, spec.batch);
-        if let Some(cfg) = split_nodes {
-            let parts = node_threads(cfg.threads, nn);
-            let from = Some(STAT_FIRST as u64);
-            integrate_group_split(
-                parts,
-                cfg.pin,
-                &model,
-                net,
-                k,
-                &h,
-                noise,
-                first as u64,
-                spec.nt,
-                &mut bufs.x,
-                from,
-                observe,
-            );
-        } else {
-            integrate_group(&model, net, k, &h, noise, first as u64, spec.nt, &mut bufs, observe);
-        }
+        let (first64, from) = (first as u64, Some(STAT_FIRST as u64));
+        integrate_group_on(
+            split_nodes,
+            &model,
+            net,
+            k,
+            &h,
+            noise,
+            first64,
+            spec.nt,
+            &mut bufs,
+            from,
+            observe,
+        );
         for (l, st) in stats.iter().enumerate() {
             out.std_r[first - base + l] = st.std();
         }

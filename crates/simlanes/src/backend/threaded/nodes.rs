@@ -44,12 +44,11 @@
 //! lane through atomics (1.1×); together the W5 row went from 1.1× to 1.5× the one-thread
 //! run.
 
-use crate::backend::heun_group::Noise;
-use crate::workload::jax::member_lanes;
+use crate::backend::heun_group::{GroupBufs, GroupNoise, Noise};
 use simcore::lane::Real;
-use simcore::models::heun::{self, HeunCoeffs, Network, NetworkModel, RING, Scratch, ring_slot};
-use simcore::rng::jax::{JaxLanes, JaxNormals};
-use simcore::rng::{NormalSeq, NormalSource, Stream};
+use simcore::models::heun::{self, HeunCoeffs, Network, NetworkModel, ring_slot};
+use simcore::rng::jax::JaxNormals;
+use simcore::rng::{NormalSeq, NormalSource};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -201,25 +200,18 @@ where
     let _poison = PoisonOnPanic(shared);
     let nn = net.nn();
     let mine = piece(nn, shared.parts, p);
-    let z = L::splat(0.0);
-    let mut x = x0.to_vec();
-    let (mut xp, mut f1, mut nz) = (vec![z; V * nn], vec![z; V * nn], vec![z; V * nn]);
-    let (mut cv, mut c) = (vec![z; nn], vec![z; nn]);
-    let mut s = Scratch { xp: &mut xp[..], f1: &mut f1[..], nz: &mut nz[..], cv: &mut cv[..], c: &mut c[..] };
-    let mut hist = Vec::new();
-    if net.lags().is_some() {
-        hist = vec![z; RING * nn];
-        heun::init_history::<L, M, [L], V>(model, nn, &x[..], &mut hist[..]);
-    }
+    let mut bufs = GroupBufs::<L>::new(V, nn, net.lags().is_some());
+    bufs.x.copy_from_slice(x0);
+    let (x, mut s, mut hist) = bufs.prepare::<M, V>(model, net);
     // The step's normals of this thread's nodes are drawn ahead into `zs` while the
     // thread waits for the others' values (half at each exchange of an instantaneous
     // step: the second half of step t's at the first, the first half of step t+1's at
     // the second; all of them at a delayed step's one exchange). Same values, read in
     // the same order by the predictor. `half` is even: Box–Muller pairs stay whole.
-    let delayed = net.lags().is_some();
+    let delayed = hist.is_some();
     let own = mine.len() * V;
     let half = (own / 2) & !1;
-    let mut zs = vec![z; own];
+    let mut zs = vec![L::splat(0.0); own];
     let draw = |zs: &mut [L], t: u64, part: Range<usize>| {
         let mut src = normals_at((t * nn as u64 + mine.start as u64) * V as u64 + part.start as u64);
         for v in &mut zs[part] {
@@ -232,12 +224,12 @@ where
     // Every thread makes the same exchanges in the same order: `e` counts them.
     let mut e = 0u64;
     for t in 0..nt as u64 {
-        if delayed {
-            heun::record_history::<L, M, [L], V>(model, nn, mine.clone(), t, &x[..], &mut hist[..]);
+        if let Some(hist) = hist.as_deref_mut() {
+            heun::record_history::<L, M, [L], V>(model, nn, mine.clone(), t, &x[..], hist);
             let slot = ring_slot(t) * nn;
             shared.exchange(e, p, &mut hist[slot..slot + nn], true, || draw(&mut zs, t, 0..own));
             e += 1;
-            heun::coupling_delayed(net, k, t, mine.clone(), &hist[..], s.c);
+            heun::coupling_delayed(net, k, t, mine.clone(), &*hist, s.c);
             let mut normals = Drawn { z: &zs, at: 0 };
             heun::predictor::<L, M, [L], V>(model, nn, mine.clone(), h, &x[..], &mut s, &mut normals);
         } else {
@@ -265,7 +257,7 @@ where
             }
         }
     }
-    x
+    bufs.x
 }
 
 /// Normals drawn ahead into a buffer, handed out in order.
@@ -295,13 +287,6 @@ fn couple<L: Real<Scalar = f32>>(net: &Network<'_, f32>, k: L, rows: Range<usize
 struct Observe<'a, F> {
     from: Option<u64>,
     after: Option<&'a mut F>,
-}
-
-/// Where the normals of a group come from (as [`Noise`], resolved for its members).
-#[derive(Clone, Copy)]
-enum Source<L: Real> {
-    Philox(Stream<L>),
-    Jax(JaxLanes<L::Words>),
 }
 
 /// [`integrate_group`](crate::backend::heun_group::integrate_group) of members
@@ -335,20 +320,11 @@ pub(crate) fn integrate_group_split<L, M, F, const V: usize>(
     let parts = parts.clamp(1, nn);
     let shared = Shared::<L>::new(parts, nn);
     let x0 = x.to_vec();
-    let source = match noise {
-        Noise::Philox(seed) => Source::Philox(Stream::<L>::consecutive(seed, first)),
-        // `spec.validate()` checked the batch and draw sizes.
-        Noise::Jax { key, count } => {
-            match member_lanes::<L::Words>(key, count, first, (nt * nn * V) as u64) {
-                Some(lanes) => Source::Jax(lanes),
-                None => return,
-            }
-        }
-    };
+    let Some(source) = GroupNoise::<L>::of(noise, first, (nt * nn * V) as u64) else { return };
     let run = |p: usize, after: Option<&mut F>| {
         let observe = Observe { from: observe_from, after };
         match source {
-            Source::Philox(stream) => thread_run::<L, M, _, F, V>(
+            GroupNoise::Philox(stream) => thread_run::<L, M, _, F, V>(
                 &shared,
                 p,
                 model,
@@ -360,7 +336,7 @@ pub(crate) fn integrate_group_split<L, M, F, const V: usize>(
                 |at| NormalSeq::new(stream, at),
                 observe,
             ),
-            Source::Jax(lanes) => thread_run::<L, M, _, F, V>(
+            GroupNoise::Jax(lanes) => thread_run::<L, M, _, F, V>(
                 &shared,
                 p,
                 model,
@@ -452,41 +428,19 @@ mod tests {
                 });
                 assert_eq!(want_seen.len(), 11);
                 for parts in 1..=5 {
-                    let mut x = x0.clone();
-                    let pin = parts % 2 == 0;
-                    integrate_group_split(
-                        parts,
-                        pin,
-                        &model,
-                        &net,
-                        k,
-                        &h,
-                        noise,
-                        first,
-                        150,
-                        &mut x,
-                        None,
-                        |_, _| {},
-                    );
+                    let split = |from: Option<u64>, after: &mut (dyn FnMut(u64, &[L]) + Send)| {
+                        let (mut x, pin) = (x0.clone(), parts % 2 == 0);
+                        integrate_group_split(
+                            parts, pin, &model, &net, k, &h, noise, first, 150, &mut x, from, after,
+                        );
+                        x
+                    };
+                    let x = split(None, &mut |_, _| {});
                     let got: Vec<Vec<u32>> =
                         x.iter().map(|x| (0..L::LANES).map(|l| x.lane(l).to_bits()).collect()).collect();
                     assert_eq!(got, want, "lagged={lagged} {noise:?} {parts} threads");
-                    let (mut x, mut got_seen) = (x0.clone(), Vec::new());
-                    let observe = |t: u64, x: &[L]| got_seen.push(seen(t, x));
-                    integrate_group_split(
-                        parts,
-                        pin,
-                        &model,
-                        &net,
-                        k,
-                        &h,
-                        noise,
-                        first,
-                        150,
-                        &mut x,
-                        Some(140),
-                        observe,
-                    );
+                    let mut got_seen = Vec::new();
+                    split(Some(140), &mut |t, x| got_seen.push(seen(t, x)));
                     assert_eq!(got_seen, want_seen, "observed: lagged={lagged} {noise:?} {parts} threads");
                 }
             }
