@@ -21,8 +21,8 @@
 
 use crate::error::{self, ParamError};
 use crate::lane::{Precision, Real, UintLane};
-use crate::rng::philox4x32_10::philox4x32_10;
-use crate::rng::stream::box_muller;
+use crate::rng::philox4x32_10::{philox4x32_10, philox4x32_10_pair};
+use crate::rng::stream::block_normals;
 use crate::rng::{NormalSeq, NormalSource, Stream};
 
 /// Parameters of the OU process (WORKLOADS.md W2 symbols).
@@ -165,18 +165,33 @@ pub const fn normals_per_block<P: Precision>() -> u64 {
     (4 / P::WORDS_PER_UNIFORM) as u64
 }
 
-/// The normals of one Philox block in stream order (first 2 entries in f64, 4 in f32):
-/// exactly those [`NormalSeq`] yields for that block.
+/// `f(z)` for the normals `z` of each block `k = 0, 1, …` in order, as many blocks as
+/// `len` normals take (`z` holds a block's normals, fewer for a partial last one).
+/// `pair(k)` gives blocks `k` and `k + 1` (two at a time: [`Stream::block_pair`]), `one(k)`
+/// block `k` alone.
 #[inline(always)]
-fn block_normals<L: Real>(w: [L::Words; 4]) -> [L; 4] {
-    if L::Scalar::WORDS_PER_UNIFORM == 1 {
-        let u: [L; 4] = core::array::from_fn(|j| L::Scalar::uniform::<L>(w[j], w[j]));
-        let (a, b) = box_muller(u[0], u[1]);
-        let (c, d) = box_muller(u[2], u[3]);
-        [a, b, c, d]
-    } else {
-        let (a, b) = box_muller(L::Scalar::uniform::<L>(w[0], w[1]), L::Scalar::uniform::<L>(w[2], w[3]));
-        [a, b, a, b]
+fn for_each_block<L: Real>(
+    len: u64,
+    pair: impl Fn(u64) -> [[L::Words; 4]; 2],
+    one: impl Fn(u64) -> [L::Words; 4],
+    mut f: impl FnMut(&[L]),
+) {
+    let per = normals_per_block::<L::Scalar>();
+    let full = len / per;
+    let mut k = 0;
+    while k + 2 <= full {
+        for w in pair(k) {
+            f(&block_normals::<L>(w)[..per as usize]);
+        }
+        k += 2;
+    }
+    if k < full {
+        f(&block_normals::<L>(one(k))[..per as usize]);
+        k += 1;
+    }
+    let rest = (len % per) as usize;
+    if rest > 0 {
+        f(&block_normals::<L>(one(k))[..rest]);
     }
 }
 
@@ -223,20 +238,17 @@ pub fn ou_chunk_sums<L: Real>(
         }
     };
     let mut y = L::splat(L::Scalar::default());
-    let full = len / per;
-    for k in 0..full {
-        let z = block_normals::<L>(philox4x32_10(ctr(k), key));
-        for zi in &z[..per as usize] {
-            y = ou_step(y, *zi, c);
-        }
-    }
-    let rest = (len % per) as usize;
-    if rest > 0 {
-        let z = block_normals::<L>(philox4x32_10(ctr(full), key));
-        for zi in &z[..rest] {
-            y = ou_step(y, *zi, c);
-        }
-    }
+    let pair = |k: u64| philox4x32_10_pair([ctr(k), ctr(k + 1)], key);
+    for_each_block::<L>(
+        len,
+        pair,
+        |k| philox4x32_10(ctr(k), key),
+        |z| {
+            for zi in z {
+                y = ou_step(y, *zi, c);
+            }
+        },
+    );
     y
 }
 
@@ -247,10 +259,11 @@ pub fn ou_chunk_sums<L: Real>(
 /// Returns the last state (`x0` when `len = 0`).
 ///
 /// Each lane gives the bits of the [`NormalSeq`] loops ([`ou_final_group`] and
-/// [`ou_path_group`] for `start = 0`), with the normals of a block made together and no
-/// per-step refill test. Parallel-in-time mode (a) runs each chunk of rows through it
-/// from 0 (linearity: the true path is `x[start + s + 1] = relax^(s+1)·x[start] + y_s`,
-/// and the backend adds that carry afterwards).
+/// [`ou_path_group`] for `start = 0`), with the normals of a block made together, two
+/// blocks' Philox at a time ([`Stream::block_pair`]), and no per-step refill test.
+/// Parallel-in-time mode (a) runs each chunk of rows through it from 0 (linearity: the
+/// true path is `x[start + s + 1] = relax^(s+1)·x[start] + y_s`, and the backend adds
+/// that carry afterwards).
 ///
 /// On `f64x8` the words are one `u32x8`, so one Philox call feeds all eight lanes and
 /// the vector's two `f64x4` halves run their Box–Muller side by side.
@@ -269,24 +282,19 @@ pub fn ou_evolve_blocks<L: Real>(
     let b0 = start / per;
     let mut x = x0;
     let mut s = 0u64;
-    let full = len / per;
-    for k in 0..full {
-        let z = block_normals::<L>(stream.block(b0.wrapping_add(k)));
-        for zj in &z[..per as usize] {
-            x = ou_step(x, *zj, c);
-            row(s, x);
-            s += 1;
-        }
-    }
-    let rest = (len % per) as usize;
-    if rest > 0 {
-        let z = block_normals::<L>(stream.block(b0.wrapping_add(full)));
-        for zj in &z[..rest] {
-            x = ou_step(x, *zj, c);
-            row(s, x);
-            s += 1;
-        }
-    }
+    let pair = |k: u64| stream.block_pair(b0.wrapping_add(k));
+    for_each_block::<L>(
+        len,
+        pair,
+        |k| stream.block(b0.wrapping_add(k)),
+        |z| {
+            for zj in z {
+                x = ou_step(x, *zj, c);
+                row(s, x);
+                s += 1;
+            }
+        },
+    );
     x
 }
 
@@ -316,6 +324,7 @@ mod tests {
     extern crate std;
 
     use super::*;
+    use crate::rng::stream::box_muller;
 
     #[test]
     fn defaults_and_coefficients() {
