@@ -1,8 +1,9 @@
 //! W2 rows — Ornstein–Uhlenbeck (f64), steps per second, in the three modes of
 //! WORKLOADS.md: `path` (a, every state written), `final` (b) and `normals` (c, the
-//! deterministic part on caller-supplied normals); on the CPU backends also `final,
-//! parallel in time` (b with each path cut into 64 chunks of time, stitched) and `noise
-//! only` (the normals of (a)/(b) drawn alone, see `noise`).
+//! deterministic part on caller-supplied normals); on the CPU backends also `path,
+//! parallel in time` and `final, parallel in time` (a and b with each path cut into 64
+//! chunks of time, stitched) and `noise only` (the normals of (a)/(b) drawn alone, see
+//! `noise`).
 //!
 //! Sizes (`num_steps × num_sim`): quick `500_000 × 8`; seed `5_000_000 × 8`; sweep
 //! `5_000_000 × 8`, `500_000 × 64`, `50_000 × 1024` (4e7, 3.2e7, 5.1e7 steps).
@@ -22,6 +23,8 @@
 //! * `final`: equal, bit for bit, to the last row of the `path` output (same streams);
 //! * `normals`: fed normal `t` of stream `i` of the seed (generated here through
 //!   `simcore`'s `NormalSeq`, untimed), equal bit for bit to the `final` output;
+//! * `path, parallel in time`: every state within the mode's documented bound of `path`
+//!   (`Simulator::ou_path_parallel_in_time`; `M_x`, `M_z` as below);
 //! * `final, parallel in time`: within the mode's documented bound of `final`
 //!   (`Simulator::ou_final_parallel_in_time`), with `M_x` the largest `|x|` of the `path`
 //!   output and `M_z` the largest `|diffuse·z|` of the normals of `normals`;
@@ -115,7 +118,6 @@ fn run(b: Backend, ctx: &Ctx, steps: usize, sims: usize) -> Vec<Row> {
     }));
     let last_row = path[steps * sims..].to_vec();
     let max_x = path.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-    drop(path);
 
     // (b) final state.
     let (stats, res) = repeat(ctx.repeats(), ctx.budget_s(), || sim.ou_final(&spec));
@@ -155,6 +157,38 @@ fn run(b: Backend, ctx: &Ctx, steps: usize, sims: usize) -> Vec<Row> {
     }
     let max_dz = params.coeffs_f64().diffuse * z.iter().fold(0.0f64, |m, x| m.max(x.abs()));
     drop(z);
+    // The chunks of both parallel-in-time rows (as `Chunking` cuts them).
+    let chunk_len = steps.div_ceil(PIT_CHUNKS).next_multiple_of(4).max(4);
+    let chunks = steps.div_ceil(chunk_len);
+
+    // (a) parallel in time, against the sequential path within its stated bound.
+    if !matches!(b, Backend::Gpu { .. }) {
+        let meta = Meta::new("W2", format!("path, parallel in time (C={PIT_CHUNKS})"), b, "steps/s")
+            .size(size.clone(), None);
+        let mut pit = vec![0.0f64; len];
+        let (stats, res) = repeat(ctx.repeats(), ctx.budget_s(), || {
+            sim.ou_path_parallel_in_time(&spec, &mut pit, PIT_CHUNKS)
+        });
+        rows.push(match res {
+            Ok(()) => {
+                let bound = pit_path_bound(&params, max_x, max_dz, chunks);
+                let worst = pit.iter().zip(&path).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+                let check = Check::new(
+                    worst <= bound,
+                    format!("max over the path |parallel - sequential| {worst:.2e} <= bound {bound:.2e}"),
+                );
+                meta.row(Measured {
+                    stats,
+                    work,
+                    bytes: Some((8.0 * len as f64, Traffic::Write)),
+                    flops: None,
+                    check,
+                })
+            }
+            Err(e) => meta.failed(e.to_string()),
+        });
+    }
+    drop(path);
 
     // (b) parallel in time, against the sequential oracle within its stated bound.
     if !matches!(b, Backend::Gpu { .. }) {
@@ -164,8 +198,7 @@ fn run(b: Backend, ctx: &Ctx, steps: usize, sims: usize) -> Vec<Row> {
             repeat(ctx.repeats(), ctx.budget_s(), || sim.ou_final_parallel_in_time(&spec, PIT_CHUNKS));
         rows.push(match res {
             Ok(x) => {
-                let len = steps.div_ceil(PIT_CHUNKS).next_multiple_of(4).max(4);
-                let bound = pit_bound(&params, max_x, max_dz, steps.div_ceil(len), len);
+                let bound = pit_bound(&params, max_x, max_dz, chunks, chunk_len);
                 let worst = x.iter().zip(&fin).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
                 let check = Check::new(
                     worst <= bound,
@@ -200,6 +233,14 @@ fn pit_bound(params: &OuParams, max_x: f64, max_dz: f64, chunks: usize, len: usi
     let r = params.coeffs_f64().relax;
     let log = ((len + 1) as f64).log2().ceil();
     u * ((2.0 * max_dz + 3.0 * max_x) / (1.0 - r) + chunks as f64 * max_x * (2.0 + 2.0 * log))
+}
+
+/// The agreement bound of `Simulator::ou_path_parallel_in_time` (its docs), for every
+/// state of the path: `u·[(2·M_z + 3·M_x)/(1 − r) + C·M_x·(2 + 1/(1 − r))]`.
+fn pit_path_bound(params: &OuParams, max_x: f64, max_dz: f64, chunks: usize) -> f64 {
+    let u = f64::EPSILON / 2.0;
+    let r = params.coeffs_f64().relax;
+    u * ((2.0 * max_dz + 3.0 * max_x) / (1.0 - r) + chunks as f64 * max_x * (2.0 + 1.0 / (1.0 - r)))
 }
 
 #[cfg(test)]
