@@ -18,7 +18,7 @@ use crate::error::ParamError;
 use crate::lane::{Precision, Real, UintLane};
 use crate::rng::Stream;
 use crate::rng::jax::JaxLanes;
-use crate::rng::jax::lanes::uniform_at;
+use crate::rng::jax::lanes::{uniform_at, uniforms_strided};
 use crate::rng::philox4x32_10::{philox4x32_10, philox4x32_10_many};
 
 /// Largest number of pairs per estimate: hit counts are kept in `u32` lanes.
@@ -76,6 +76,33 @@ pub fn pi_hits_jax<L: Real<Scalar = f32>>(lanes: &JaxLanes<L::Words>, pairs: u64
         hits = hits.wrapping_add(hit(x, y));
     }
     hits
+}
+
+/// [`pi_hits_jax`] of one estimate spread over the lanes of `L`: `lanes` holds the
+/// estimate's key in every lane ([`JaxLanes::broadcast`]). The pairs are read as rows of
+/// two (four words): lane `l` takes row `r + l` for `r = 0, LANES, 2·LANES, …`, four
+/// hashes interleaved ([`uniforms_strided`]); the fewer than `2·LANES` pairs left over
+/// are read on lane 0. The count equals [`pi_hits_jax`] on one lane (an integer sum of
+/// the same hit tests).
+///
+/// Why: [`pi_hits_jax`] on vector lanes needs a key per lane and reads one hash per
+/// word at a time; one key across the lanes makes every hash of a row independent, so
+/// the hash chains overlap (see [`crate::rng::jax::threefry2x32::threefry2x32_many`]).
+#[inline(always)]
+pub fn pi_hits_jax_across<L: Real<Scalar = f32>>(lanes: &JaxLanes<L::Words>, pairs: u64) -> u64 {
+    let width = L::LANES as u64;
+    let rows = pairs / 2 / width * width;
+    let mut hits = L::Bits::splat(0);
+    for r in (0..rows).step_by(L::LANES) {
+        let u = uniforms_strided::<L, 4>(lanes, r, 4, 0);
+        hits = hits.wrapping_add(hit(u[0], u[1])).wrapping_add(hit(u[2], u[3]));
+    }
+    let mut total: u64 = (0..L::LANES).map(|l| u64::from(hits.lane(l))).sum();
+    for j in 2 * rows..pairs {
+        let (x, y) = (uniform_at::<L>(lanes, 2 * j), uniform_at::<L>(lanes, 2 * j + 1));
+        total += u64::from(hit(x, y).lane(0));
+    }
+    total
 }
 
 /// [`pi_hits`] one block per iteration through [`Stream::uniform_block`] (the loop
@@ -246,6 +273,24 @@ mod tests {
                         JaxLanes::<wide::u32x8>::for_members(parent, layout, count, m, 2 * pairs).unwrap();
                     assert_eq!(pi_hits_jax::<wide::f32x8>(&v, pairs).lane(0), want);
                 }
+            }
+        }
+    }
+
+    /// One estimate across the lanes counts what one lane counts: every remainder of
+    /// rows (pairs around multiples of 2·LANES), both layouts, 8 and 16 lanes.
+    #[cfg(feature = "simd")]
+    #[test]
+    fn jax_hits_across_lanes_equal_one_lane() {
+        use crate::rng::jax::{Layout, key};
+        let parent = key(11, false).unwrap();
+        for layout in [Layout::Partitionable, Layout::Legacy] {
+            for pairs in [1u64, 2, 3, 15, 16, 17, 31, 32, 33, 34, 63, 64, 65, 1000] {
+                let one = JaxLanes::<u32>::for_members(parent, layout, 7, 4, 2 * pairs).unwrap();
+                let want = u64::from(pi_hits_jax::<f32>(&one, pairs));
+                let across8 = pi_hits_jax_across::<wide::f32x8>(&one.broadcast(), pairs);
+                let across16 = pi_hits_jax_across::<wide::f32x16>(&one.broadcast(), pairs);
+                assert_eq!((across8, across16), (want, want), "{layout:?}, {pairs} pairs");
             }
         }
     }

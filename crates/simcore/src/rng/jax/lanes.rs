@@ -25,6 +25,14 @@ pub struct JaxLanes<W> {
     words: u32,
 }
 
+impl JaxLanes<u32> {
+    /// This one lane's key and draw in every lane of `V`: for spreading one member's
+    /// draw over vector lanes ([`JaxLanes::words_strided`] with lane-varying rows).
+    pub fn broadcast<V: UintLane<Scalar = u32>>(&self) -> JaxLanes<V> {
+        JaxLanes { key: self.key.map(V::splat), layout: self.layout, words: self.words }
+    }
+}
+
 impl<W: UintLane<Scalar = u32>> JaxLanes<W> {
     /// Lane `l` draws `n` words from `keys(l)` under `layout`.
     ///
