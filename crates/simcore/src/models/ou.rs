@@ -21,6 +21,8 @@
 
 use crate::error::{self, ParamError};
 use crate::lane::{Precision, Real, UintLane};
+use crate::rng::jax::JaxLanes;
+use crate::rng::jax::convert::normal_f32;
 use crate::rng::philox4x32_10::{philox4x32_10, philox4x32_10_pair};
 use crate::rng::stream::block_normals;
 use crate::rng::{NormalSeq, NormalSource, Stream};
@@ -249,6 +251,50 @@ pub fn ou_chunk_sums<L: Real>(
             }
         },
     );
+    y
+}
+
+/// [`ou_chunk_sums`] on JAX normals: lane `l` runs the OU recurrence from 0 over the
+/// normals `(row0 + l)·stride + j0 + s`, `s = 0..len`, of its own draw in `lanes`
+/// (element `t` of `jax.random.normal(k_l, (num_steps,))`, widened exactly to f64, as
+/// the sequential JAX mode reads them through
+/// [`crate::rng::jax::JaxNormalsWidened`]), and returns `y_l` as [`ou_chunk_sums`] does.
+/// The normals are computed on `N`, the f32 lanes of `L`'s words (`f32x8` for `f64x8`),
+/// four hashes at a time ([`JaxLanes::words_strided`]).
+///
+/// With one key in every lane, `row0 = c0` and `stride = len` give chunks `c0, c0 + 1,
+/// …` of one path; with one member per lane, `stride = 0` and `j0 = c·len` give chunk
+/// `c` of several paths. Elements past the draw give unspecified normals (lanes to
+/// discard), never a panic.
+#[inline(always)]
+pub fn ou_chunk_sums_jax<L, N>(
+    lanes: &JaxLanes<L::Words>,
+    row0: u64,
+    stride: u64,
+    j0: u64,
+    len: u64,
+    c: &OuCoeffs<L>,
+) -> L
+where
+    L: Real,
+    N: Real<Scalar = f32, Words = L::Words>,
+{
+    let widen = |w: L::Words| {
+        let z = normal_f32::<N>(N::bits_from_words(w));
+        L::from_fn(|l| L::Scalar::from_f64(f64::from(z.lane(l))))
+    };
+    let mut y = L::splat(L::Scalar::default());
+    let mut s = 0;
+    while s + 4 <= len {
+        for w in lanes.words_strided::<4>(row0, stride, j0 + s) {
+            y = ou_step(y, widen(w), c);
+        }
+        s += 4;
+    }
+    while s < len {
+        y = ou_step(y, widen(lanes.words_strided::<1>(row0, stride, j0 + s)[0]), c);
+        s += 1;
+    }
     y
 }
 
@@ -502,6 +548,52 @@ mod tests {
             let mut got = std::vec![x0.to_bits()];
             let x = ou_evolve_blocks::<f64>(3, 11, 0, steps, x0, &c, |_, x| got.push(x.to_bits()));
             assert_eq!((x.to_bits(), got), (last.to_bits(), want), "steps {steps}");
+        }
+    }
+
+    /// JAX chunk sums: each lane is the sequential JAX loop (`JaxNormalsWidened`) from 0
+    /// over its own normals, for chunks of one path and one chunk of several paths,
+    /// both layouts, one lane and (SIMD) eight.
+    #[test]
+    fn jax_chunk_sums_equal_the_sequential_jax_loop_from_zero() {
+        use crate::rng::jax::{JaxNormalsWidened, Layout, key};
+        let c = OuParams::default().coeffs::<f64>();
+        let parent = key(4, false).unwrap();
+        let hand = |lanes: JaxLanes<u32>, start: u64, len: u64| {
+            let mut z = JaxNormalsWidened::<f64>::new(lanes, start);
+            ou_evolve(0.0f64, &c, len, |_| z.next(), |_, _| {})
+        };
+        for layout in [Layout::Partitionable, Layout::Legacy] {
+            let member = |m: u64| JaxLanes::<u32>::for_members(parent, layout, 9, m, 400).unwrap();
+            for (chunk, len) in [(0u64, 0u64), (0, 1), (1, 7), (3, 40), (9, 37)] {
+                let want = hand(member(2), chunk * len, len);
+                let one_path = ou_chunk_sums_jax::<f64, f32>(&member(2), chunk, len, 0, len, &c);
+                let across = ou_chunk_sums_jax::<f64, f32>(&member(2), 0, 0, chunk * len, len, &c);
+                assert_eq!((one_path.to_bits(), across.to_bits()), (want.to_bits(), want.to_bits()));
+                #[cfg(feature = "simd")]
+                {
+                    use wide::{f32x8, f64x8, u32x8};
+                    let c8 = OuParams::default().coeffs::<f64x8>();
+                    let path8 =
+                        ou_chunk_sums_jax::<f64x8, f32x8>(&member(2).broadcast(), chunk, len, 0, len, &c8);
+                    let lanes8 = JaxLanes::<u32x8>::for_members(parent, layout, 9, 1, 400).unwrap();
+                    let across8 = ou_chunk_sums_jax::<f64x8, f32x8>(&lanes8, 0, 0, chunk * len, len, &c8);
+                    for l in 0..8u64 {
+                        let want_path = hand(member(2), (chunk + l) * len, len);
+                        let want_across = hand(member((1 + l).min(8)), chunk * len, len);
+                        assert_eq!(
+                            path8.lane(l as usize).to_bits(),
+                            want_path.to_bits(),
+                            "{layout:?} lane {l}"
+                        );
+                        assert_eq!(
+                            across8.lane(l as usize).to_bits(),
+                            want_across.to_bits(),
+                            "{layout:?} lane {l}"
+                        );
+                    }
+                }
+            }
         }
     }
 }

@@ -120,8 +120,9 @@ impl Simulator {
     /// same quantity as [`Self::ou_final`] (the sequential oracle and the default) up to
     /// rounding. Every backend gives the same bits for the same `chunks_per_sim`; on
     /// [`Backend::Gpu`] this mode runs on the CPU, on one thread (no GPU kernel yet).
-    /// With `spec.jax_key` set it is exactly [`Self::ou_final`] (the chunk kernels read
-    /// Philox blocks; the JAX mode runs sequentially).
+    /// With `spec.jax_key` set the chunks read the JAX normals of [`Self::ou_final`]'s JAX
+    /// mode ([`simcore::models::ou::ou_chunk_sums_jax`], random access by element index),
+    /// within the same bound of it.
     ///
     /// **Agreement bound.** With `u = 2^-53`, `r = relax`, `M_x = max_t |x_t|` over the
     /// path and `M_z = max_t |diffuse·z_t|`, `C` chunks of `len` steps:
@@ -148,10 +149,6 @@ impl Simulator {
     ) -> Result<Vec<f64>, SimError> {
         spec.validate()?;
         nonzero("chunks_per_sim", chunks_per_sim)?;
-        if spec.jax_key.is_some() {
-            // The chunked kernels read Philox blocks; a JAX key runs the sequential mode.
-            return self.ou_final(spec);
-        }
         let Some(ch) = crate::backend::simd::ou::Chunking::new(spec.num_steps, chunks_per_sim) else {
             return Ok(vec![spec.params.x0; spec.num_sim]);
         };
@@ -201,17 +198,28 @@ impl Simulator {
 mod tests {
     use super::*;
     use crate::ThreadConfig;
+    use crate::workload::jax::Layout;
     use simcore::models::ou::ou_step;
-    use simcore::rng::{NormalSeq, Stream};
+    use simcore::rng::jax::JaxNormalsWidened;
+    use simcore::rng::{NormalSeq, NormalSource, Stream};
 
     /// The sequential final state of simulation `i`, with `M_x = max |x_t|` and
     /// `M_z = max |diffuse·z_t|` along the path.
+    /// With a JAX key the normals are those of the JAX mode (`JaxNormalsWidened`).
     fn oracle(spec: &OuSpec, i: u64) -> (f64, f64, f64) {
         let c = spec.params.coeffs::<f64>();
-        let mut z = NormalSeq::new(Stream::<f64>::consecutive(spec.seed, i), 0);
+        let mut philox = NormalSeq::new(Stream::<f64>::consecutive(spec.seed, i), 0);
+        let mut jax = spec.jax_key.map(|key| {
+            let lanes =
+                crate::workload::jax::member_lanes::<u32>(key, spec.num_sim, i, spec.num_steps as u64);
+            JaxNormalsWidened::<f64>::new(lanes.expect("valid draw"), 0)
+        });
         let (mut x, mut mx, mut mz) = (spec.params.x0, spec.params.x0.abs(), 0.0f64);
         for _ in 0..spec.num_steps {
-            let zt = z.next();
+            let zt = match jax.as_mut() {
+                Some(z) => NormalSource::next(z),
+                None => philox.next(),
+            };
             mz = mz.max((c.diffuse * zt).abs());
             x = ou_step(x, zt, &c);
             mx = mx.max(x.abs());
@@ -227,11 +235,18 @@ mod tests {
             Simulator::new(Backend::Simd).expect("simd"),
             Simulator::new(Backend::Threaded(ThreadConfig::new(2))).expect("threads"),
         ];
-        for (seed, steps, chunks, x0, tau) in
-            [(1u64, 20_000usize, 16usize, 0.0, 1.0), (2, 20_001, 7, 3.0, 1.0), (3, 9_999, 40, -1.0, 30.0)]
-        {
+        // Philox streams, and JAX keys under both layouts (the chunks then read the JAX
+        // normals by element index).
+        let jax = |seed: u64, layout| Some(JaxKey::new(i128::from(seed)).expect("key").with_layout(layout));
+        for (seed, steps, chunks, x0, tau, jax_key) in [
+            (1u64, 20_000usize, 16usize, 0.0, 1.0, None),
+            (2, 20_001, 7, 3.0, 1.0, None),
+            (3, 9_999, 40, -1.0, 30.0, None),
+            (4, 20_001, 7, 3.0, 1.0, jax(4, Layout::Partitionable)),
+            (5, 9_999, 40, -1.0, 30.0, jax(5, Layout::Legacy)),
+        ] {
             let params = OuParams { x0, tau, ..OuParams::default() };
-            let spec = OuSpec { seed, num_sim: 5, num_steps: steps, params, jax_key: None };
+            let spec = OuSpec { seed, num_sim: 5, num_steps: steps, params, jax_key };
             let seq = sims[0].ou_final(&spec).expect("valid");
             let par = sims[0].ou_final_parallel_in_time(&spec, chunks).expect("valid");
             let r = spec.params.coeffs::<f64>().relax;

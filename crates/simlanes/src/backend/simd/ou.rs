@@ -19,7 +19,8 @@ use crate::workload::ou::OuSpec;
 use simcore::lane::Real;
 use simcore::models::ou::ou_step;
 use simcore::models::ou::{
-    ou_chunk_sums, ou_evolve, ou_evolve_blocks, ou_final_from, ou_path_from, ou_stitch, relax_pow,
+    ou_chunk_sums, ou_chunk_sums_jax, ou_evolve, ou_evolve_blocks, ou_final_from, ou_path_from, ou_stitch,
+    relax_pow,
 };
 use simcore::rng::NormalSource;
 use simcore::rng::jax::{JaxNormals, JaxNormalsWidened};
@@ -277,10 +278,34 @@ fn chunk_group<L: Real<Scalar = f64>>(spec: &OuSpec, ch: &Chunking, t: &ChunkTas
     (0..t.lanes).map(|l| y.lane(l)).collect()
 }
 
+/// [`chunk_group`] with a JAX key: the task's lanes read their chunks of
+/// `jax.random.normal(k_i, (num_steps,))` ([`ou_chunk_sums_jax`]): one member's key in
+/// every lane (chunks `c0 ..` of one path), or members `sim ..` (the short last chunks of
+/// several paths). `spec.validate()` checked the draws, so the lanes always exist (were
+/// they missing, the chunks would come out NaN, never silently 0).
+fn chunk_group_jax<L, N>(spec: &OuSpec, key: JaxKey, ch: &Chunking, t: &ChunkTask) -> Vec<f64>
+where
+    L: Real<Scalar = f64>,
+    N: Real<Scalar = f32, Words = L::Words>,
+{
+    let (c, steps, n) = (spec.params.coeffs::<L>(), spec.num_steps as u64, spec.num_sim);
+    let (sim, len) = (t.sim as u64, t.len as u64);
+    let y = if t.across {
+        member_lanes::<L::Words>(key, n, sim, steps)
+            .map(|lanes| ou_chunk_sums_jax::<L, N>(&lanes, 0, 0, (t.c0 * ch.len) as u64, len, &c))
+    } else {
+        member_lanes::<u32>(key, n, sim, steps)
+            .map(|one| ou_chunk_sums_jax::<L, N>(&one.broadcast(), t.c0 as u64, ch.len as u64, 0, len, &c))
+    };
+    let y = y.unwrap_or(L::splat(f64::NAN));
+    (0..t.lanes).map(|l| y.lane(l)).collect()
+}
+
 /// W2 mode (b), parallel in time, for a validated `spec` on `sim`'s backend: every path
 /// cut as `ch`, the chunk sums computed eight chunks at a time (`f64x8`, one `u32x8`
-/// Philox call per block, [`ou_chunk_sums`]; the short last chunks of eight simulations
-/// together; `f64` for every chunk on [`Backend::Scalar`]) on one thread, or as tasks on the pool when
+/// Philox call per block, [`ou_chunk_sums`], or with a JAX key the JAX normals on
+/// `f32x8`, [`ou_chunk_sums_jax`]; the short last chunks of eight simulations together;
+/// `f64` for every chunk on [`Backend::Scalar`]) on one thread, or as tasks on the pool when
 /// threaded, then stitched serially in chunk order ([`ou_stitch`]). The bits depend on `ch` only, not on
 /// the backend, the lane type or the threads (each lane's arithmetic is the same).
 pub fn final_states_parallel_in_time(sim: &Simulator, spec: &OuSpec, ch: &Chunking) -> Vec<f64> {
@@ -289,12 +314,11 @@ pub fn final_states_parallel_in_time(sim: &Simulator, spec: &OuSpec, ch: &Chunki
         _ => 8,
     };
     let tasks = chunk_tasks(spec, ch, lanes);
-    let run = |t: &ChunkTask| {
-        if t.width == 1 {
-            chunk_group::<f64>(spec, ch, t)
-        } else {
-            chunk_group::<<f64 as WidePrecision>::Wide>(spec, ch, t)
-        }
+    let run = |t: &ChunkTask| match (spec.jax_key, t.width) {
+        (None, 1) => chunk_group::<f64>(spec, ch, t),
+        (None, _) => chunk_group::<<f64 as WidePrecision>::Wide>(spec, ch, t),
+        (Some(key), 1) => chunk_group_jax::<f64, f32>(spec, key, ch, t),
+        (Some(key), _) => chunk_group_jax::<f64x8, f32x8>(spec, key, ch, t),
     };
     let sums: Vec<Vec<f64>> = match (sim.backend(), sim.pool()) {
         (Backend::Threaded(_), Some(pool)) => {
