@@ -160,7 +160,8 @@ impl Simulator {
     /// `relax^k·x_start` (see `backend::simd::ou::path_parallel_in_time` for the steps).
     /// [`Self::ou_path`] stays the sequential oracle and the default. Every backend gives
     /// the same bits for the same `chunks_per_sim`; on [`Backend::Gpu`] this mode runs on
-    /// the CPU, on one thread. With `spec.jax_key` set it is exactly [`Self::ou_path`].
+    /// the CPU, on one thread. With `spec.jax_key` set the chunks read the JAX normals of
+    /// [`Self::ou_path`]'s JAX mode from their first element on, within the same bound.
     ///
     /// **Agreement bound** (notation of [`Self::ou_final_parallel_in_time`]), for every `t`:
     /// `|x_par[t] − x_seq[t]| ≤ u·[(2·M_z + 3·M_x)/(1 − r) + C·M_x·(2 + 1/(1 − r))]`:
@@ -181,10 +182,6 @@ impl Simulator {
         let expected = spec.path_len()?;
         if out.len() != expected {
             return Err(SimError::Shape { name: "out", expected, got: out.len() });
-        }
-        if spec.jax_key.is_some() {
-            // The chunked kernels read Philox blocks; a JAX key runs the sequential mode.
-            return self.ou_path(spec, out);
         }
         match crate::backend::simd::ou::Chunking::new(spec.num_steps, chunks_per_sim) {
             None => out.fill(spec.params.x0),
@@ -309,13 +306,17 @@ mod tests {
             Simulator::new(Backend::Simd).expect("simd"),
             Simulator::new(Backend::Threaded(ThreadConfig::new(2))).expect("threads"),
         ];
-        for (seed, n, steps, chunks, x0, tau) in [
-            (1u64, 5usize, 20_000usize, 3usize, 2.0, 1.0),
-            (2, 4, 9_001, 7, -3.0, 1.0),
-            (3, 1, 2_000, 5, 1.0, 300.0),
+        // Philox streams, and JAX keys under both layouts (9 members: f64x8, then f64).
+        let jax = |seed: u64, layout| Some(JaxKey::new(i128::from(seed)).expect("key").with_layout(layout));
+        for (seed, n, steps, chunks, x0, tau, jax_key) in [
+            (1u64, 5usize, 20_000usize, 3usize, 2.0, 1.0, None),
+            (2, 4, 9_001, 7, -3.0, 1.0, None),
+            (3, 1, 2_000, 5, 1.0, 300.0, None),
+            (4, 9, 9_001, 7, -3.0, 1.0, jax(4, Layout::Partitionable)),
+            (5, 5, 2_000, 5, 1.0, 300.0, jax(5, Layout::Legacy)),
         ] {
             let params = OuParams { x0, tau, ..OuParams::default() };
-            let spec = OuSpec { seed, num_sim: n, num_steps: steps, params, jax_key: None };
+            let spec = OuSpec { seed, num_sim: n, num_steps: steps, params, jax_key };
             let len = spec.path_len().expect("fits");
             let mut seq = vec![0.0; len];
             sims[0].ou_path(&spec, &mut seq).expect("valid");

@@ -23,7 +23,7 @@ use simcore::models::ou::{
     relax_pow,
 };
 use simcore::rng::NormalSource;
-use simcore::rng::jax::{JaxNormals, JaxNormalsWidened};
+use simcore::rng::jax::{JaxLanes, JaxNormals, JaxNormalsWidened};
 use wide::{f32x8, f64x4, f64x8, u32x8};
 
 struct Final<'a>(&'a OuSpec);
@@ -158,9 +158,9 @@ fn jax_evolve8(spec: &OuSpec, key: JaxKey, first: u64, mut row: impl FnMut(u64, 
     let mut x = f64x8::splat(spec.params.x0);
     // `spec.validate()` checked the sizes.
     let Some(lanes) = member_lanes::<u32x8>(key, spec.num_sim, first, steps) else { return x };
-    let mut z = JaxNormals::<f32x8, 4>::new(lanes, 0);
+    let mut z = JaxNormals8(JaxNormals::new(lanes, 0));
     for t in 0..steps {
-        x = ou_step(x, f64x8::new(NormalSource::next(&mut z).to_array().map(f64::from)), &c8);
+        x = ou_step(x, z.next(), &c8);
         row(t, x);
     }
     x
@@ -355,32 +355,73 @@ fn path_chunk_from_zero(spec: &OuSpec, wide: bool, c: usize, chunk_len: usize, r
     let (len, start) = ((rows.len() / n) as u64, (c * chunk_len) as u64);
     let mut first = 0;
     if wide {
-        first = chunk_rows::<f64x8>(spec, first, start, len, rows);
-        first = chunk_rows::<f64x4>(spec, first, start, len, rows);
+        first = chunk_rows::<f64x8, _>(spec, first, start, len, rows, |l, at| {
+            JaxNormals8(JaxNormals::new(l, at))
+        });
+        first = chunk_rows::<f64x4, _>(spec, first, start, len, rows, JaxNormalsWidened::new);
     }
-    chunk_rows::<f64>(spec, first, start, len, rows);
+    chunk_rows::<f64, _>(spec, first, start, len, rows, JaxNormalsWidened::new);
 }
 
-/// The rows of simulations `first ..` from 0 as [`ou_evolve_blocks`] groups of `L`, as many
-/// whole groups as fit; returns the first simulation left over.
-fn chunk_rows<L: Real<Scalar = f64>>(
+/// The rows of simulations `first ..` from 0 as groups of `L`, as many whole groups as
+/// fit ([`ou_evolve_blocks`], or with a JAX key the normals `jax(lanes, start)` reads
+/// from element `start` of the members' draws); returns the first simulation left over.
+fn chunk_rows<L: Real<Scalar = f64>, S: NormalSource<L>>(
     spec: &OuSpec,
     mut first: usize,
     start: u64,
     len: u64,
     rows: &mut [f64],
+    jax: impl Fn(JaxLanes<L::Words>, u64) -> S,
 ) -> usize {
     let (n, c) = (spec.num_sim, spec.params.coeffs::<L>());
     let zero = L::splat(0.0);
     while first + L::LANES <= n {
-        ou_evolve_blocks::<L>(spec.seed, first as u64, start, len, zero, &c, |s, y| {
+        let mut row = |s: u64, y: L| {
             for (l, o) in rows[s as usize * n + first..][..L::LANES].iter_mut().enumerate() {
                 *o = y.lane(l);
             }
-        });
+        };
+        match spec.jax_key {
+            None => {
+                ou_evolve_blocks::<L>(spec.seed, first as u64, start, len, zero, &c, &mut row);
+            }
+            // `spec.validate()` checked the draws; were the lanes missing, the rows would
+            // be NaN, never silently left as they were.
+            Some(key) => match member_lanes::<L::Words>(key, n, first as u64, spec.num_steps as u64) {
+                Some(lanes) => {
+                    let mut z = jax(lanes, start);
+                    // `ou_evolve` also hands over the start state, as its row 0.
+                    ou_evolve(
+                        zero,
+                        &c,
+                        len,
+                        |_| z.next(),
+                        |t, y| {
+                            if t > 0 {
+                                row(t - 1, y);
+                            }
+                        },
+                    );
+                }
+                None => (0..len).for_each(|s| row(s, L::splat(f64::NAN))),
+            },
+        }
         first += L::LANES;
     }
     first
+}
+
+/// The JAX normals of eight members on one `f32x8` ([`JaxNormals`]: threefry on `u32x8`,
+/// XLA's `erf_inv` on 8 lanes), each widened exactly to f64: the same values as
+/// [`JaxNormalsWidened`] on `f64x8`, which computes the f32 normals one lane at a time.
+struct JaxNormals8(JaxNormals<f32x8, 4>);
+
+impl NormalSource<f64x8> for JaxNormals8 {
+    #[inline(always)]
+    fn next(&mut self) -> f64x8 {
+        f64x8::new(NormalSource::next(&mut self.0).to_array().map(f64::from))
+    }
 }
 
 /// Runs `f(c, rows of chunk c)` for every chunk of the `[row][sim]` rows `1..` of a path:
