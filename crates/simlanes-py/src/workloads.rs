@@ -72,9 +72,12 @@ pub(crate) fn pi<'py>(
     Ok(d)
 }
 
-/// W2 mode (b): the final state of every simulation.
+/// W2 mode (b): the final state of every simulation. With `chunks`, parallel in time:
+/// each path cut into at most `chunks` chunks of time run side by side and stitched
+/// (`Simulator::ou_final_parallel_in_time`; equal to the sequential result within the
+/// bound documented there, about 1e-13 at the defaults).
 #[pyfunction]
-#[pyo3(signature = (num_sim, num_steps, *, seed=None, key=None, partitionable=true, dt=0.1, tau=1.0, sigma=2.0, x0=0.0, backend="threaded", threads=None))]
+#[pyo3(signature = (num_sim, num_steps, *, seed=None, key=None, partitionable=true, dt=0.1, tau=1.0, sigma=2.0, x0=0.0, chunks=None, backend="threaded", threads=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn ou_final<'py>(
     py: Python<'py>,
@@ -87,14 +90,19 @@ pub(crate) fn ou_final<'py>(
     tau: f64,
     sigma: f64,
     x0: f64,
+    chunks: Option<&Bound<'py, PyAny>>,
     backend: &str,
     threads: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let (num_sim, num_steps) = (int::<usize>(num_sim, "num_sim")?, int::<usize>(num_steps, "num_steps")?);
+    let chunks = chunks.map(|c| int::<usize>(c, "chunks")).transpose()?;
     let spec =
         ou_spec(seed, jax_key(key, partitionable), num_sim, num_steps, OuParams { dt, tau, sigma, x0 })?;
     let sim = simulator(py, backend, threads)?;
-    let out = run(py, &sim, |s| s.ou_final(&spec))?;
+    let out = run(py, &sim, |s| match chunks {
+        None => s.ou_final(&spec),
+        Some(c) => s.ou_final_parallel_in_time(&spec, c),
+    })?;
     Ok(PyArray1::from_vec(py, out))
 }
 
@@ -112,9 +120,11 @@ fn ou_spec(
 }
 
 /// W2 mode (a): every state, as the `(num_sim, num_steps + 1)` transposed (Fortran-order)
-/// view of the time-major buffer the simulation writes (no copy).
+/// view of the time-major buffer the simulation writes (no copy). With `chunks`, parallel
+/// in time (`Simulator::ou_path_parallel_in_time`: every state within the bound
+/// documented there of the sequential path).
 #[pyfunction]
-#[pyo3(signature = (num_sim, num_steps, *, seed=None, key=None, partitionable=true, dt=0.1, tau=1.0, sigma=2.0, x0=0.0, backend="threaded", threads=None))]
+#[pyo3(signature = (num_sim, num_steps, *, seed=None, key=None, partitionable=true, dt=0.1, tau=1.0, sigma=2.0, x0=0.0, chunks=None, backend="threaded", threads=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn ou_path<'py>(
     py: Python<'py>,
@@ -127,10 +137,12 @@ pub(crate) fn ou_path<'py>(
     tau: f64,
     sigma: f64,
     x0: f64,
+    chunks: Option<&Bound<'py, PyAny>>,
     backend: &str,
     threads: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (num_sim, num_steps) = (int::<usize>(num_sim, "num_sim")?, int::<usize>(num_steps, "num_steps")?);
+    let chunks = chunks.map(|c| int::<usize>(c, "chunks")).transpose()?;
     let spec =
         ou_spec(seed, jax_key(key, partitionable), num_sim, num_steps, OuParams { dt, tau, sigma, x0 })?;
     let len = spec.path_len().map_err(to_py)?;
@@ -138,7 +150,11 @@ pub(crate) fn ou_path<'py>(
     let out = run(py, &sim, |s| {
         // Allocated on the worker thread, with the GIL released.
         let mut out = vec![0f64; len];
-        s.ou_path(&spec, &mut out).map(|()| out)
+        match chunks {
+            None => s.ou_path(&spec, &mut out),
+            Some(c) => s.ou_path_parallel_in_time(&spec, &mut out, c),
+        }
+        .map(|()| out)
     })?;
     let a = Array2::from_shape_vec((num_steps + 1, num_sim), out)
         .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;

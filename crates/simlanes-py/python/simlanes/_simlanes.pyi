@@ -30,6 +30,7 @@ def ou_final(
     tau: float = 1.0,
     sigma: float = 2.0,
     x0: float = 0.0,
+    chunks: Optional[int] = None,
     backend: str = "threaded",
     threads: Optional[int] = None,
 ) -> npt.NDArray[np.float64]: ...
@@ -44,6 +45,7 @@ def ou_path(
     tau: float = 1.0,
     sigma: float = 2.0,
     x0: float = 0.0,
+    chunks: Optional[int] = None,
     backend: str = "threaded",
     threads: Optional[int] = None,
 ) -> npt.NDArray[np.float64]: ...
