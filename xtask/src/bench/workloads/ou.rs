@@ -87,6 +87,12 @@ fn same_bits(what: &str, got: &[f64], want: &[f64]) -> Check {
     Check::new(pass, format!("{what}: {bad} of {} differ", want.len()))
 }
 
+/// Whether the largest `|got − want|` is at most `bound`; `what` names that maximum.
+fn within_bound(what: &str, got: &[f64], want: &[f64], bound: f64) -> Check {
+    let worst = got.iter().zip(want).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    Check::new(worst <= bound, format!("{what} {worst:.2e} <= bound {bound:.2e}"))
+}
+
 fn run(b: Backend, ctx: &Ctx, steps: usize, sims: usize) -> Vec<Row> {
     let size = format!("steps={steps} sims={sims}");
     let metas: Vec<Meta> = ["path", "final", "normals"]
@@ -172,11 +178,7 @@ fn run(b: Backend, ctx: &Ctx, steps: usize, sims: usize) -> Vec<Row> {
         rows.push(match res {
             Ok(()) => {
                 let bound = pit_path_bound(&params, max_x, max_dz, chunks);
-                let worst = pit.iter().zip(&path).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-                let check = Check::new(
-                    worst <= bound,
-                    format!("max over the path |parallel - sequential| {worst:.2e} <= bound {bound:.2e}"),
-                );
+                let check = within_bound("max over the path |parallel - sequential|", &pit, &path, bound);
                 meta.row(Measured {
                     stats,
                     work,
@@ -199,11 +201,7 @@ fn run(b: Backend, ctx: &Ctx, steps: usize, sims: usize) -> Vec<Row> {
         rows.push(match res {
             Ok(x) => {
                 let bound = pit_bound(&params, max_x, max_dz, chunks, chunk_len);
-                let worst = x.iter().zip(&fin).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-                let check = Check::new(
-                    worst <= bound,
-                    format!("max |parallel - sequential| {worst:.2e} <= bound {bound:.2e}"),
-                );
+                let check = within_bound("max |parallel - sequential|", &x, &fin, bound);
                 meta.row(Measured {
                     stats,
                     work,
