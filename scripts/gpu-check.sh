@@ -47,7 +47,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test -p simlanes-tests --test gpu_agreement --test gpu_calibrate --test gpu_stream \
   -- --nocapture --test-threads=1 2>&1 | tee "$log"
-if grep -q "^SKIP" "$log"; then
+# libtest prints "test NAME ... " before the test runs, so SKIP lines do not start a line.
+if grep -q "SKIP: " "$log"; then
   if [ "$require_gpu" = 1 ]; then
     echo "gpu-check: FAILED: no usable GPU (see SKIP above) and --require-gpu was given" >&2
     exit 1

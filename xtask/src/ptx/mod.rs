@@ -15,7 +15,7 @@
 //! instruction checks ([`validate`]) → entry points against `gpu_kernels::ENTRY_POINTS`
 //! → write or compare.
 
-mod sha256;
+pub(crate) mod sha256;
 mod stamp;
 mod toolchain;
 mod validate;
@@ -47,7 +47,7 @@ pub struct PtxArgs {
     pub target_dir: Option<PathBuf>,
 }
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
 }
 

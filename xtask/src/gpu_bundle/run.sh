@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# simlanes GPU check from prebuilt binaries (made by `cargo xtask gpu-bundle`): this machine
+# needs the NVIDIA driver and bash, no Rust, cargo, CUDA toolkit or network.
+#
+#   ./run.sh                  # GPU agreement tests, then the GPU benchmark at quick sizes
+#   ./run.sh --size seed      # benchmark at WORKLOADS.md's seed sizes instead (quick, seed, sweep)
+#   ./run.sh --no-bench       # tests only
+#   ./run.sh --allow-skip     # pass on a machine without a GPU (the device tests print SKIP)
+#   ./run.sh --out DIR        # logs and bench.json go there (default: $OUT if set, else ./out)
+#
+# In order: device facts (nvidia-smi), then each test binary with --nocapture
+# --test-threads=1 (gpu_emulator: kernel bodies on the host grid emulator = scalar oracle;
+# gpu_agreement: every kernel on the device = scalar oracle, counts exact, floats bit for bit;
+# gpu_calibrate: W3 calibrate on the device; gpu_stream: BabelStream gold check), then
+# `xtask bench --backend threaded,gpu` and `xtask bench --verify` on its JSON.
+# Exit status 0 only if every test passed, on a GPU unless --allow-skip, and every bench
+# row's check passed. Five files are written: device.txt, tests.log, bench.log,
+# bench.json, summary.txt.
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+
+size=quick
+bench=1
+allow_skip=0
+out="${OUT:-$here/out}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --size) size="${2:?--size needs quick, seed or sweep}"; shift ;;
+    --no-bench) bench=0 ;;
+    --allow-skip) allow_skip=1 ;;
+    --out) out="${2:?--out needs a directory}"; shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+mkdir -p "$out" || exit 2
+summary="$out/summary.txt"
+: >"$summary"
+say() { echo "$*" | tee -a "$summary"; }
+
+cat "$here/MANIFEST.txt" >>"$summary"
+{
+  echo "== host: $(uname -srm); $(nproc) CPUs"
+  if command -v nvidia-smi >/dev/null 2>&1; then
+    nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap,clocks.max.sm,clocks.max.mem \
+      --format=csv 2>&1
+  else
+    echo "nvidia-smi: not found"
+  fi
+} >"$out/device.txt"
+cat "$out/device.txt"
+
+failed=0
+skipped=0
+: >"$out/tests.log"
+for t in gpu_emulator gpu_agreement gpu_calibrate gpu_stream; do
+  echo "== $t" | tee -a "$out/tests.log"
+  start=$(date +%s)
+  "$here/bin/$t" --nocapture --test-threads=1 >"$out/$t.part" 2>&1
+  rc=$?
+  cat "$out/$t.part" >>"$out/tests.log"
+  n_skip=$(grep -c 'SKIP: ' "$out/$t.part")
+  result=$(grep -E '^test result:' "$out/$t.part" | tail -n 1)
+  rm -f "$out/$t.part"
+  if [ "$rc" -ne 0 ]; then
+    failed=1
+    say "FAIL $t (exit $rc, $(( $(date +%s) - start )) s): see tests.log"
+  elif [ "$n_skip" -gt 0 ]; then
+    skipped=1
+    say "SKIP $t ($n_skip device tests skipped: no usable GPU; $result)"
+  else
+    say "ok   $t ($(( $(date +%s) - start )) s; $result)"
+  fi
+done
+
+if [ "$skipped" = 1 ] && [ "$allow_skip" = 0 ]; then
+  say "FAILED: the device tests were skipped (no usable GPU; see tests.log) and --allow-skip was not given"
+  exit 1
+fi
+if [ "$failed" = 1 ]; then
+  say "FAILED: a test binary failed (see tests.log)"
+  exit 1
+fi
+
+if [ "$bench" = 1 ] && [ "$skipped" = 0 ]; then
+  echo "== xtask bench --size $size --backend threaded,gpu"
+  "$here/bin/xtask" bench --size "$size" --backend threaded,gpu --json "$out/bench.json" \
+    >"$out/bench.log" 2>&1
+  rc=$?
+  tail -n 80 "$out/bench.log"
+  if [ "$rc" -ne 0 ]; then
+    say "FAILED: xtask bench exited $rc (see bench.log)"
+    exit 1
+  fi
+  if ! "$here/bin/xtask" bench --verify "$out/bench.json" >>"$out/bench.log" 2>&1; then
+    say "FAILED: a bench row's check failed (see bench.log)"
+    exit 1
+  fi
+  say "ok   bench ($size sizes; every row's check passed)"
+elif [ "$bench" = 1 ]; then
+  # No GPU: nothing to measure, but prove the bench binary starts on this machine.
+  "$here/bin/xtask" bench --help >/dev/null || { say "FAILED: bin/xtask does not start"; exit 1; }
+  say "skip bench (no usable GPU)"
+fi
+say "gpu-check: OK"
