@@ -79,6 +79,20 @@ fn gpu_agrees_with_scalar_on_every_kernel() {
         bits(&scalar().ou_with_normals(&spec, &zc).unwrap())
     );
 
+    // W2 parallel in time: one device thread per chunk, stitched on the host; the CPU
+    // backends' bits for the same chunking (Philox, and a JAX key).
+    let gpu_sim = Simulator::new(Backend::Gpu { device: 0 }).expect("the GPU opened once already");
+    for jax_key in [None, Some(simlanes::workload::jax::JaxKey::new(3).unwrap())] {
+        let spec = OuSpec { seed: 2, num_sim: 5, num_steps: 100_003, params: OuParams::default(), jax_key };
+        for chunks in [1usize, 64, 1000] {
+            assert_eq!(
+                bits(&gpu_sim.ou_final_parallel_in_time(&spec, chunks).unwrap()),
+                bits(&scalar().ou_final_parallel_in_time(&spec, chunks).unwrap()),
+                "W2 parallel in time, {chunks} chunks, key {jax_key:?}"
+            );
+        }
+    }
+
     // W3 validate, fused and pregenerated.
     let theta = (0..37 * 4).map(|k| ((k * 37) % 61) as f64 / 20.0 - 1.5).collect();
     let spec = BinomialSpec { seed: 8, theta, d: 4, n: 5, sims: 4097, null_truth: None };

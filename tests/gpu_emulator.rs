@@ -103,6 +103,39 @@ fn ou_final_path_and_caller_normals_equal_scalar_bits() {
     }
 }
 
+/// W2 parallel in time: the `ou_chunk_sums` kernel bodies, stitched by the host, give the
+/// CPU backends' bits for every chunking — Philox streams and JAX keys under both layouts,
+/// grids of one to several blocks, short last chunks, a single chunk.
+#[test]
+fn ou_chunk_sums_stitched_equal_the_cpu_parallel_in_time_bits() {
+    use simlanes::backend::simd::ou::{Chunking, stitch_final_states};
+    use simlanes::workload::jax::{JaxKey, Layout};
+    let threads = Simulator::new(Backend::Threaded(simlanes::ThreadConfig::new(2))).expect("threads");
+    let keys = [
+        None,
+        Some(JaxKey::new(5).unwrap().with_layout(Layout::Partitionable)),
+        Some(JaxKey::new(6).unwrap().with_layout(Layout::Legacy)),
+    ];
+    for jax_key in keys {
+        for (num_sim, num_steps, chunks) in
+            [(3usize, 1000usize, 7usize), (9, 4001, 64), (2, 37, 1), (1, 10, 3)]
+        {
+            let spec = OuSpec { jax_key, ..ou_spec(num_sim, num_steps, 21) };
+            let ch = Chunking::new(num_steps, chunks).expect("steps > 0");
+            let mut y = vec![f64::NAN; num_sim * ch.count];
+            emulator::ou_chunk_sums(&mut y, &spec, &ch);
+            let got = stitch_final_states(&spec, &ch, &y);
+            let want = scalar().ou_final_parallel_in_time(&spec, chunks).unwrap();
+            assert_eq!(want, threads.ou_final_parallel_in_time(&spec, chunks).unwrap());
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            let what = format!("{num_sim} × {num_steps}, {chunks} chunks, key {jax_key:?}");
+            assert_eq!(bits(&got), bits(&want), "{what}");
+            // Not trivially equal: the chunks carry the noise (and differ from one chunk).
+            assert!(got.iter().all(|x| x.is_finite() && *x != 0.0), "{what}: {got:?}");
+        }
+    }
+}
+
 fn binomial_spec(grid: usize, n: usize, sims: usize, null_truth: Option<Vec<bool>>) -> BinomialSpec {
     // θ spread over [-1.5, 1.5] so that p covers about (0.18, 0.82) and counts vary.
     let d = 4;

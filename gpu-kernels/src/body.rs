@@ -106,6 +106,48 @@ pub fn ou_path_jax(
     }
 }
 
+/// W2 mode (b) parallel in time, stage 1: thread `tid` runs chunk `c = tid % chunks` of
+/// simulation `tid / chunks` **from 0** — steps `c·len ..` (`last` steps for the last
+/// chunk, `len` otherwise) — and returns its sum `y` ([`simcore::models::ou::ou_chunk_sums`]
+/// on one f64 lane, the bits every CPU backend's chunk gives). The host stitches the
+/// chunks of a simulation in order, `x ← fma(x, relax^steps, y)`, as the CPU mode does.
+/// `len` must be a multiple of 4 (a chunk starts at the start of a Philox block).
+#[inline(always)]
+pub fn ou_chunk_sum(tid: u32, seed: u64, chunks: u32, len: u64, last: u64, relax: f64, diffuse: f64) -> f64 {
+    let c = OuCoeffs { relax, diffuse };
+    let (sim, chunk) = (u64::from(tid / chunks), tid % chunks);
+    let steps = if chunk + 1 == chunks { last } else { len };
+    let start = u64::from(chunk) * len;
+    simcore::models::ou::ou_chunk_sums::<f64>(seed, |_| sim, |_| start, steps, &c)
+}
+
+/// [`ou_chunk_sum`] on the JAX normals of [`ou_final_jax`]: the chunk reads elements
+/// `c·len ..` of its simulation's draw of `(chunks − 1)·len + last` normals
+/// ([`simcore::models::ou::ou_chunk_sums_jax`] on one lane, normals computed in f32 and
+/// widened, as on the CPU). NaN if the draw cannot be formed (the host validates first).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub fn ou_chunk_sum_jax(
+    tid: u32,
+    jax: &JaxNoise,
+    chunks: u32,
+    len: u64,
+    last: u64,
+    relax: f64,
+    diffuse: f64,
+) -> f64 {
+    let c = OuCoeffs { relax, diffuse };
+    let (sim, chunk) = (u64::from(tid / chunks), tid % chunks);
+    let steps = if chunk + 1 == chunks { last } else { len };
+    let num_steps = u64::from(chunks - 1) * len + last;
+    match jax.member(sim, num_steps) {
+        Some(l) => {
+            simcore::models::ou::ou_chunk_sums_jax::<f64, f32>(&l, 0, 0, u64::from(chunk) * len, steps, &c)
+        }
+        None => f64::NAN,
+    }
+}
+
 /// W1: hits of estimate `first + tid` over its first `pairs` pairs
 /// ([`simcore::models::pi::pi_hits`] on one lane). `pairs` must pass
 /// [`simcore::models::pi::validate_pairs`] (the host checks it).

@@ -116,6 +116,58 @@ pub unsafe extern "ptx-kernel" fn ou_final(
     }
 }
 
+/// W2 (b) parallel in time, stage 1: `out[i]` = sum of chunk `i % chunks` of simulation
+/// `i / chunks`, run from 0 (`n` = simulations × chunks).
+///
+/// # Safety
+/// `out` points to `n` writable, device-global `f64`.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "ptx-kernel" fn ou_chunk_sums(
+    out: *mut f64,
+    seed: u64,
+    n: u32,
+    chunks: u32,
+    len: u64,
+    last: u64,
+    relax: f64,
+    diffuse: f64,
+) {
+    let i = thread_index();
+    if i < u64::from(n) && chunks > 0 {
+        let y = crate::body::ou_chunk_sum(i as u32, seed, chunks, len, last, relax, diffuse);
+        // SAFETY: i < n and `out` holds n elements; each thread writes its own element.
+        unsafe { out.add(i as usize).write(y) }
+    }
+}
+
+/// [`ou_chunk_sums`] on JAX normals: keys as in [`ou_final_jax`], `count` = simulations.
+///
+/// # Safety
+/// `out` points to `n` writable, device-global `f64`.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "ptx-kernel" fn ou_chunk_sums_jax(
+    out: *mut f64,
+    key: u64,
+    layout: u32,
+    count: u64,
+    n: u32,
+    chunks: u32,
+    len: u64,
+    last: u64,
+    relax: f64,
+    diffuse: f64,
+) {
+    let i = thread_index();
+    if i < u64::from(n) && chunks > 0 {
+        let jax = crate::body::JaxNoise::from_args(key, layout, count);
+        let y = crate::body::ou_chunk_sum_jax(i as u32, &jax, chunks, len, last, relax, diffuse);
+        // SAFETY: i < n and `out` holds n elements; each thread writes its own element.
+        unsafe { out.add(i as usize).write(y) }
+    }
+}
+
 /// W2 (b), JAX mode: `out[i]` = final state of simulation `first + i` of a batch of
 /// `count` keyed by `split(key, count)` (`layout` 1 = legacy).
 ///

@@ -49,6 +49,8 @@ pub const ENTRY_POINTS: &[(&str, &[&str])] = &[
     ("ou_final", &["u64", "u64", "u64", "u32", "u64", "f64", "f64", "f64"]),
     // ou_path(out: *mut f64, seed: u64, first: u64, n: u32, num_steps: u64, x0, relax, diffuse: f64)
     ("ou_path", &["u64", "u64", "u64", "u32", "u64", "f64", "f64", "f64"]),
+    // ou_chunk_sums(out: *mut f64, seed: u64, n: u32, chunks: u32, len: u64, last: u64, relax, diffuse: f64)
+    ("ou_chunk_sums", &["u64", "u64", "u32", "u32", "u64", "u64", "f64", "f64"]),
     // ou_with_normals(out: *mut f64, z: *const f64, n: u32, num_steps: u64, x0, relax, diffuse: f64)
     ("ou_with_normals", &["u64", "u64", "u32", "u64", "f64", "f64", "f64"]),
     // binomial_validate(partial: *mut u32, p: *const f32, points, d, n, sims, sims_per_thread: u32,
@@ -81,6 +83,9 @@ pub const ENTRY_POINTS: &[(&str, &[&str])] = &[
     //                            n: u32, num_steps: u64, x0, relax, diffuse: f64)
     ("ou_final_jax", &["u64", "u64", "u32", "u64", "u64", "u32", "u64", "f64", "f64", "f64"]),
     ("ou_path_jax", &["u64", "u64", "u32", "u64", "u64", "u32", "u64", "f64", "f64", "f64"]),
+    // ou_chunk_sums_jax(out: *mut f64, key: u64, layout: u32, count: u64, n: u32, chunks: u32,
+    //                   len: u64, last: u64, relax, diffuse: f64)
+    ("ou_chunk_sums_jax", &["u64", "u64", "u32", "u64", "u32", "u32", "u64", "u64", "f64", "f64"]),
     // jansen_rit_jax: as jansen_rit with `seed: u64` replaced by `key: u64, layout: u32`
     (
         "jansen_rit_jax",

@@ -119,7 +119,9 @@ impl Simulator {
     /// `x ← fma(x, relax^len_c, y_c)` from `x0`. The recurrence is linear, so this is the
     /// same quantity as [`Self::ou_final`] (the sequential oracle and the default) up to
     /// rounding. Every backend gives the same bits for the same `chunks_per_sim`; on
-    /// [`Backend::Gpu`] this mode runs on the CPU, on one thread (no GPU kernel yet).
+    /// [`Backend::Gpu`] one device thread runs each chunk (kernel `ou_chunk_sums`) and the
+    /// host stitches, so a few long paths fill the GPU: give it thousands of chunks per
+    /// simulation there (tens on a CPU).
     /// With `spec.jax_key` set the chunks read the JAX normals of [`Self::ou_final`]'s JAX
     /// mode ([`simcore::models::ou::ou_chunk_sums_jax`], random access by element index),
     /// within the same bound of it.
@@ -152,7 +154,11 @@ impl Simulator {
         let Some(ch) = crate::backend::simd::ou::Chunking::new(spec.num_steps, chunks_per_sim) else {
             return Ok(vec![spec.params.x0; spec.num_sim]);
         };
-        Ok(crate::backend::simd::ou::final_states_parallel_in_time(self, spec, &ch))
+        let y = match self.backend() {
+            Backend::Gpu { .. } => self.device()?.ou_chunk_sums(spec, &ch)?,
+            _ => crate::backend::simd::ou::chunk_sums(self, spec, &ch),
+        };
+        Ok(crate::backend::simd::ou::stitch_final_states(spec, &ch, &y))
     }
 
     /// W2 mode (a), **parallel in time**: every state, `out[t·num_sim + i] = x_i[t]`, by

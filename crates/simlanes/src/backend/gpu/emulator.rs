@@ -66,6 +66,23 @@ pub fn ou_final(out: &mut [f64], seed: u64, first: u64, num_steps: u64, x0: f64,
     grid(n, |i| out[i as usize] = body::ou_final(i, seed, first, num_steps, x0, relax, diffuse));
 }
 
+/// Kernels `ou_chunk_sums` / `ou_chunk_sums_jax` (`spec.jax_key` set): `out[i]` = sum of
+/// chunk `i % ch.count` of simulation `i / ch.count`, run from 0. `out` holds
+/// `num_sim·ch.count` entries (callers check it fits u32).
+pub fn ou_chunk_sums(out: &mut [f64], spec: &OuSpec, ch: &crate::backend::simd::ou::Chunking) {
+    let n = u32::try_from(out.len()).unwrap_or(u32::MAX);
+    let c = spec.params.coeffs_f64();
+    let (chunks, len, last) = (ch.count as u32, ch.len as u64, ch.last as u64);
+    match super::jax_noise(spec.jax_key, spec.num_sim) {
+        None => grid(n, |i| {
+            out[i as usize] = body::ou_chunk_sum(i, spec.seed, chunks, len, last, c.relax, c.diffuse);
+        }),
+        Some(jax) => grid(n, |i| {
+            out[i as usize] = body::ou_chunk_sum_jax(i, &jax, chunks, len, last, c.relax, c.diffuse);
+        }),
+    }
+}
+
 /// Kernel `ou_path`: `out[t·n + i]` = state `t` of simulation `first + i`, where
 /// `n = out.len() / (num_steps + 1)`.
 #[allow(clippy::too_many_arguments)]

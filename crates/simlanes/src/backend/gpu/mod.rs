@@ -92,6 +92,8 @@ pub struct Gpu {
     mpr: CudaFunction,
     pi_hits_jax: CudaFunction,
     ou_final_jax: CudaFunction,
+    ou_chunk_sums: CudaFunction,
+    ou_chunk_sums_jax: CudaFunction,
     ou_path_jax: CudaFunction,
     jansen_rit_jax: CudaFunction,
     mpr_jax: CudaFunction,
@@ -180,6 +182,8 @@ impl Gpu {
             mpr: load("mpr")?,
             pi_hits_jax: load("pi_hits_jax")?,
             ou_final_jax: load("ou_final_jax")?,
+            ou_chunk_sums: load("ou_chunk_sums")?,
+            ou_chunk_sums_jax: load("ou_chunk_sums_jax")?,
             ou_path_jax: load("ou_path_jax")?,
             jansen_rit_jax: load("jansen_rit_jax")?,
             mpr_jax: load("mpr_jax")?,
@@ -383,6 +387,51 @@ impl Gpu {
         let launched = unsafe { launch.launch(cfg) }.map(|_| ());
         self.finish(name, launched)?;
         Ok(())
+    }
+
+    /// W2 mode (b) parallel in time, stage 1 on the GPU: `y[i·count + c]` = chunk `c` of
+    /// simulation `i` run from 0 (kernels `ou_chunk_sums` / `ou_chunk_sums_jax`, one
+    /// thread per chunk), the bits of the CPU backends' chunk sums. The caller stitches
+    /// them ([`crate::backend::simd::ou::stitch_final_states`]).
+    ///
+    /// # Errors
+    /// [`SimError::Param`] as [`OuSpec::validate`], or `num_sim·count` above `u32::MAX`;
+    /// [`GpuError`]s.
+    pub fn ou_chunk_sums(
+        &self,
+        spec: &OuSpec,
+        ch: &crate::backend::simd::ou::Chunking,
+    ) -> Result<Vec<f64>, SimError> {
+        spec.validate()?;
+        let total = spec.num_sim.saturating_mul(ch.count);
+        let n = Self::u32_size("num_sim*chunks", total)?;
+        let chunks = Self::u32_size("chunks", ch.count)?;
+        let c = spec.params.coeffs_f64();
+        let (len, last) = (ch.len as u64, ch.last as u64);
+        let mut out = self.alloc::<f64>("ou chunk sums", total)?;
+        let jax = jax_noise(spec.jax_key, spec.num_sim);
+        let (name, f) = match jax {
+            None => ("ou_chunk_sums", &self.ou_chunk_sums),
+            Some(_) => ("ou_chunk_sums_jax", &self.ou_chunk_sums_jax),
+        };
+        let cfg = self.config(f, n);
+        let mut launch = self.stream.launch_builder(f);
+        launch.arg(&mut out);
+        let ((key, layout), count) = jax.map_or(((0, 0), 0), |j| (j.to_args(), j.count));
+        if jax.is_some() {
+            launch.arg(&key).arg(&layout).arg(&count);
+        } else {
+            launch.arg(&spec.seed);
+        }
+        launch.arg(&n).arg(&chunks).arg(&len).arg(&last).arg(&c.relax).arg(&c.diffuse);
+        // SAFETY: `ou_chunk_sums(out: *mut f64, seed: u64, n: u32, chunks: u32, len: u64,
+        // last: u64, relax, diffuse: f64)` and its `_jax` twin with `key: u64, layout: u32,
+        // count: u64` in place of `seed` (gpu_kernels::ENTRY_POINTS), pushed in that order;
+        // `out` holds n f64 and thread i < n writes out[i] only; chunks >= 1 (a Chunking
+        // has at least one chunk).
+        let launched = unsafe { launch.launch(cfg) }.map(|_| ());
+        self.finish(name, launched)?;
+        Ok(self.stream.clone_dtoh(&out).map_err(driver("cuMemcpyDtoH"))?)
     }
 
     /// W2 mode (a) on the GPU: `out[t·num_sim + i] = x_i[t]` (kernel `ou_path`).

@@ -2,8 +2,9 @@
 //! groups (8 simulations, one `u32x8` Philox call per block feeding all 8 streams; two
 //! `f64x4` per operation on AVX2), `f64x4` and `f64` for the remainder.
 //!
-//! Mode (b) also has a parallel-in-time variant ([`final_states_parallel_in_time`]):
-//! lanes and threads along the time axis of each path, stitched afterwards.
+//! Mode (b) also has a parallel-in-time variant ([`chunk_sums`], then
+//! [`stitch_final_states`], which the GPU backend shares): lanes and threads along the
+//! time axis of each path, stitched afterwards.
 //!
 //! Modes (b) and (c) have one output per simulation and run on tiles when threaded.
 //! Mode (a) writes layout `[t][sim]`, where a group's values are strided across every
@@ -301,14 +302,15 @@ where
     (0..t.lanes).map(|l| y.lane(l)).collect()
 }
 
-/// W2 mode (b), parallel in time, for a validated `spec` on `sim`'s backend: every path
-/// cut as `ch`, the chunk sums computed eight chunks at a time (`f64x8`, one `u32x8`
-/// Philox call per block, [`ou_chunk_sums`], or with a JAX key the JAX normals on
-/// `f32x8`, [`ou_chunk_sums_jax`]; the short last chunks of eight simulations together;
-/// `f64` for every chunk on [`Backend::Scalar`]) on one thread, or as tasks on the pool when
-/// threaded, then stitched serially in chunk order ([`ou_stitch`]). The bits depend on `ch` only, not on
-/// the backend, the lane type or the threads (each lane's arithmetic is the same).
-pub fn final_states_parallel_in_time(sim: &Simulator, spec: &OuSpec, ch: &Chunking) -> Vec<f64> {
+/// W2 mode (b), parallel in time, stage 1 on the CPU, for a validated `spec` on `sim`'s
+/// backend: every path cut as `ch`, `y[i·count + c]` = chunk `c` of simulation `i` run
+/// from 0, computed eight chunks at a time (`f64x8`, one `u32x8` Philox call per block,
+/// [`ou_chunk_sums`], or with a JAX key the JAX normals on `f32x8`,
+/// [`ou_chunk_sums_jax`]; the short last chunks of eight simulations together; `f64` for
+/// every chunk on [`Backend::Scalar`]) on one thread, or as tasks on the pool when
+/// threaded. Stage 2 is [`stitch_final_states`]. The bits depend on `ch` only, not on the
+/// backend, the lane type or the threads (each lane's arithmetic is the same).
+pub fn chunk_sums(sim: &Simulator, spec: &OuSpec, ch: &Chunking) -> Vec<f64> {
     let lanes = match sim.backend() {
         Backend::Scalar => 1,
         _ => 8,
@@ -336,6 +338,13 @@ pub fn final_states_parallel_in_time(sim: &Simulator, spec: &OuSpec, ch: &Chunki
             y[sim * ch.count + c] = v;
         }
     }
+    y
+}
+
+/// Stage 2 of the parallel-in-time final state, shared by every backend: simulation `i`'s
+/// chunk sums `y[i·count ..][..count]` ([`chunk_sums`], or the GPU's) stitched in order
+/// from `x0`, `x ← fma(x, relax^len_c, y_c)`.
+pub fn stitch_final_states(spec: &OuSpec, ch: &Chunking, y: &[f64]) -> Vec<f64> {
     let relax = spec.params.coeffs::<f64>().relax;
     let (carry, carry_last) = (relax_pow(relax, ch.len as u64), relax_pow(relax, ch.last as u64));
     y.chunks_exact(ch.count)
