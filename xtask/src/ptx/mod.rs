@@ -143,13 +143,23 @@ fn validate_one(tc: &toolchain::Toolchain, arch: &str, ptx_path: &Path) -> Resul
     let kernels = validate::ptxas(&tc.ptxas, arch, ptx_path)?;
     println!("    {arch}: {} bytes of PTX; ptxas -arch={arch} -v:", text.len());
     println!(
-        "      {:<22} {:>5} {:>8} {:>12} {:>11}",
-        "kernel", "regs", "stack B", "spill st B", "spill ld B"
+        "      {:<22} {:>5} {:>8} {:>12} {:>11} {:>10}",
+        "kernel",
+        "regs",
+        "stack B",
+        "spill st B",
+        "spill ld B",
+        format!("occ. @{}", gpu_kernels::BLOCK_THREADS)
     );
     for k in &kernels {
         println!(
-            "      {:<22} {:>5} {:>8} {:>12} {:>11}",
-            k.name, k.registers, k.stack, k.spill_stores, k.spill_loads
+            "      {:<22} {:>5} {:>8} {:>12} {:>11} {:>9.1}%",
+            k.name,
+            k.registers,
+            k.stack,
+            k.spill_stores,
+            k.spill_loads,
+            100.0 * validate::occupancy(k.registers, gpu_kernels::BLOCK_THREADS)
         );
         if k.spill_stores > 0 || k.spill_loads > 0 {
             println!("      warning: {} spills registers on {arch}", k.name);

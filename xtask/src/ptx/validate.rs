@@ -57,6 +57,22 @@ pub fn parse_ptxas(log: &str) -> Vec<KernelInfo> {
     out
 }
 
+/// Theoretical occupancy (resident warps over the SM's 64) of a kernel using `registers`
+/// per thread, launched in blocks of `block_threads`, on sm_80 and sm_90 (A100, H100/H200:
+/// 65 536 registers, 64 warps and 32 blocks per SM, registers allocated per warp in units of
+/// 256). The kernels use no shared memory (no `.shared` in the PTX), so registers, the warp
+/// and the block limits are all that bound it.
+pub fn occupancy(registers: u32, block_threads: u32) -> f64 {
+    const REGS_PER_SM: u32 = 65_536;
+    const WARPS_PER_SM: u32 = 64;
+    const BLOCKS_PER_SM: u32 = 32;
+    let warps_per_block = block_threads.div_ceil(32).max(1);
+    let regs_per_warp = (registers.max(1) * 32).div_ceil(256) * 256;
+    let warps_by_regs = REGS_PER_SM / regs_per_warp;
+    let blocks = (warps_by_regs / warps_per_block).min(WARPS_PER_SM / warps_per_block).min(BLOCKS_PER_SM);
+    f64::from(blocks * warps_per_block) / f64::from(WARPS_PER_SM)
+}
+
 /// Runs `ptxas -arch=<arch> -v` on `ptx`; the per-kernel figures, or ptxas's errors.
 pub fn ptxas(ptxas: &Path, arch: &str, ptx: &Path) -> Result<Vec<KernelInfo>, String> {
     let out = Command::new(ptxas)
@@ -124,6 +140,20 @@ mod tests {
         assert_eq!(bad.len(), 6, "{bad:#?}");
         assert!(bad[0].starts_with("line 2:"));
         assert!(bad[5].contains("unresolved"));
+    }
+
+    #[test]
+    fn occupancy_follows_the_register_file() {
+        // 64 registers: 2048 per warp, 32 warps, 4 blocks of 8 warps: half the SM.
+        assert_eq!(occupancy(64, 256), 0.5);
+        // 24 registers: 768 per warp, 85 warps by registers, but at most 64 per SM.
+        assert_eq!(occupancy(24, 256), 1.0);
+        // 216 registers: 6912 per warp, 9 warps: one block of 8.
+        assert_eq!(occupancy(216, 256), 0.125);
+        // 72 registers: 2304 per warp, 28 warps: 3 blocks of 8.
+        assert_eq!(occupancy(72, 256), 0.375);
+        // 255 registers, 1024-thread blocks: 8192 per warp, 8 warps: no block fits.
+        assert_eq!(occupancy(255, 1024), 0.0);
     }
 
     #[test]
