@@ -310,47 +310,90 @@ pub struct Calibration {
     pub argmin: Option<usize>,
 }
 
-/// The tasks: simulation tiles outer, point tiles inner.
-fn tasks(points: usize, sims: usize, t: Tiling) -> Vec<(Range<usize>, Range<usize>)> {
-    let mut v = Vec::new();
-    for s0 in (0..sims).step_by(t.sim_tile) {
-        for g0 in (0..points).step_by(t.grid_tile) {
-            v.push((g0..(g0 + t.grid_tile).min(points), s0..(s0 + t.sim_tile).min(sims)));
-        }
+/// The tasks of a run: `points` points (numbered from `offset`) × `sims` simulations in
+/// tiles, simulation tiles outer, point tiles inner. Computed from the task's index, never
+/// listed: `K = 2^40` simulations are `2^32` tasks at the default tiles, which as a list
+/// would take more memory than the run itself.
+#[derive(Debug, Clone, Copy)]
+struct Tasks {
+    offset: usize,
+    points: usize,
+    sims: usize,
+    tiling: Tiling,
+}
+
+impl Tasks {
+    fn new(points: usize, sims: usize, tiling: Tiling) -> Self {
+        Self { offset: 0, points, sims, tiling }
     }
-    v
+
+    /// The same tasks over the points `offset .. offset + points`.
+    fn offset(self, offset: usize) -> Self {
+        Self { offset, ..self }
+    }
+
+    fn point_tiles(&self) -> usize {
+        self.points.div_ceil(self.tiling.grid_tile)
+    }
+
+    fn len(&self) -> usize {
+        self.sims.div_ceil(self.tiling.sim_tile).saturating_mul(self.point_tiles())
+    }
+
+    /// Task `k`: its points and its simulations.
+    fn get(&self, k: usize) -> (Range<usize>, Range<usize>) {
+        let (si, gi) = (k / self.point_tiles(), k % self.point_tiles());
+        let (g0, s0) = (gi * self.tiling.grid_tile, si * self.tiling.sim_tile);
+        let g = self.offset + g0..self.offset + (g0 + self.tiling.grid_tile).min(self.points);
+        (g, s0..(s0 + self.tiling.sim_tile).min(self.sims))
+    }
 }
 
 /// Runs `f(buffer, points, sims)` on every task (in parallel on a threaded simulator, each
-/// worker reusing one buffer) and returns the results in task order.
+/// worker reusing one buffer) and returns the results in task order (hold nothing, `()`,
+/// for runs with many tasks: the results are kept together).
 ///
 /// # Errors
 /// [`SimError::Cancelled`] when the simulator's [`crate::CancelToken`] is cancelled: the
 /// tasks not yet started are skipped (checked before each task, on every CPU backend).
 fn run<R: Send>(
     sim: &Simulator,
-    tasks: &[(Range<usize>, Range<usize>)],
+    tasks: &Tasks,
     progress: Option<Progress<'_>>,
     f: impl Fn(&mut Vec<f32>, &Range<usize>, &Range<usize>) -> R + Sync,
 ) -> Result<Vec<R>, SimError> {
-    let one = |buf: &mut Vec<f32>, (g, s): &(Range<usize>, Range<usize>)| {
+    let one = |buf: &mut Vec<f32>, k: usize| {
         if sim.is_cancelled() {
             return None;
         }
-        let r = f(buf, g, s);
+        let (g, s) = tasks.get(k);
+        let r = f(buf, &g, &s);
         if let Some(p) = progress {
             p((g.len() * s.len()) as u64);
         }
         Some(r)
     };
     let out: Option<Vec<R>> = match sim.pool() {
-        Some(pool) => pool.install(|| tasks.par_iter().map_init(Vec::new, one).collect()),
+        Some(pool) => pool.install(|| (0..tasks.len()).into_par_iter().map_init(Vec::new, one).collect()),
         None => {
             let mut buf = Vec::new();
-            tasks.iter().map(|t| one(&mut buf, t)).collect()
+            (0..tasks.len()).map(|k| one(&mut buf, k)).collect()
         }
     };
     out.ok_or(SimError::Cancelled)
+}
+
+/// One accumulator per worker thread of `sim` (one without a pool), locked by the worker
+/// that runs a task (never contended: one per pool thread), for runs whose tasks add into
+/// shared totals instead of returning parts.
+fn per_worker<T: Default>(sim: &Simulator) -> Vec<Mutex<T>> {
+    (0..workers(sim)).map(|_| Mutex::default()).collect()
+}
+
+/// The calling worker's accumulator of [`per_worker`].
+fn mine<T>(acc: &[Mutex<T>]) -> std::sync::MutexGuard<'_, T> {
+    let w = rayon::current_thread_index().unwrap_or(0) % acc.len();
+    acc[w].lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// What [`setup`] returns: the null flags, the indices of the null points, and the model's
@@ -420,15 +463,24 @@ pub fn validate_with_progress<M: Model>(
     simcore::error::open_probability("delta", delta)?;
     let Setup { null, active, prep } = setup(model, grid, sims, tiling)?;
     let lam = lambda as f32;
-    let tasks = tasks(active.len(), sims, tiling);
-    let parts = run(sim, &tasks, progress, |buf, g, s| {
-        let mut c = vec![0u64; g.len()];
-        model.count_rejections(&prep, g.clone(), s.clone(), lam, buf, &mut c);
-        c
+    // Each worker adds its tasks' counts into its own totals (integers: the sum does not
+    // depend on which worker ran what), so memory is O(workers · points) for any `K`.
+    let totals: Vec<Mutex<(Vec<u64>, Vec<u64>)>> = per_worker(sim);
+    run(sim, &Tasks::new(active.len(), sims, tiling), progress, |buf, g, s| {
+        let mut guard = mine(&totals);
+        let (total, part) = &mut *guard;
+        total.resize(active.len(), 0);
+        part.clear();
+        part.resize(g.len(), 0);
+        model.count_rejections(&prep, g.clone(), s.clone(), lam, buf, part);
+        for (c, p) in total[g.clone()].iter_mut().zip(part.iter()) {
+            *c += p;
+        }
     })?;
     let mut counts = vec![0u64; active.len()];
-    for ((g, _), part) in tasks.iter().zip(parts) {
-        for (c, p) in counts[g.clone()].iter_mut().zip(part) {
+    for t in totals {
+        let (total, _) = t.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (c, p) in counts.iter_mut().zip(total) {
             *c += p;
         }
     }
@@ -469,16 +521,11 @@ const SELECT_BLOCK: usize = 16;
 
 /// Fills `rows` with the statistics of the points `block` (`block.len() × sims`,
 /// point-major) from the tasks' parts (`parts[i]` point-major over `tasks[i]`).
-fn gather_rows(
-    tasks: &[(Range<usize>, Range<usize>)],
-    parts: &[Vec<f32>],
-    block: Range<usize>,
-    sims: usize,
-    rows: &mut Vec<f32>,
-) {
+fn gather_rows(tasks: &Tasks, parts: &[Vec<f32>], block: Range<usize>, sims: usize, rows: &mut Vec<f32>) {
     rows.clear();
     rows.resize(block.len() * sims, f32::NAN);
-    for ((g, s), part) in tasks.iter().zip(parts) {
+    for (k, part) in parts.iter().enumerate() {
+        let (g, s) = tasks.get(k);
         let (lo, hi) = (block.start.max(g.start), block.end.min(g.end));
         if lo >= hi {
             continue;
@@ -504,12 +551,15 @@ fn by_selection<M: Model>(
     sim: &Simulator,
     model: &M,
     prep: &M::Prepared,
-    ts: &[(Range<usize>, Range<usize>)],
+    ts: &Tasks,
     progress: Option<Progress<'_>>,
     points: Range<usize>,
     sims: usize,
     rank: usize,
 ) -> Result<Vec<Result<f32, ParamError>>, SimError> {
+    // The chunk's statistics are held together: impossible sizes (one point of `K = 2^40`)
+    // are refused here rather than aborting in the allocator.
+    crate::memory::ensure_allocatable::<f32>("calibration statistics", points.len().saturating_mul(sims))?;
     let parts = run(sim, ts, progress, |_, g, s| {
         let mut stats = vec![0f32; g.len() * s.len()];
         model.simulate(prep, g.clone(), s.clone(), &mut stats);
@@ -563,18 +613,16 @@ fn by_levels<M: Model>(
     sim: &Simulator,
     model: &M,
     prep: &M::Prepared,
-    ts: &[(Range<usize>, Range<usize>)],
+    ts: &Tasks,
     progress: Option<Progress<'_>>,
     points: Range<usize>,
     levels: &[f32],
     rank: usize,
 ) -> Result<Vec<Result<f32, ParamError>>, SimError> {
     let nl = levels.len();
-    let tallies: Vec<Mutex<Tally>> = (0..workers(sim)).map(|_| Mutex::default()).collect();
+    let tallies: Vec<Mutex<Tally>> = per_worker(sim);
     run(sim, ts, progress, |_, g, s| {
-        // One worker per pool thread: its lock is never contended.
-        let w = rayon::current_thread_index().unwrap_or(0) % tallies.len();
-        let mut guard = tallies[w].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut guard = mine(&tallies);
         let Tally { counts, levels: lv } = &mut *guard;
         counts.resize(points.len() * nl, 0);
         lv.resize(g.len() * s.len(), 0);
@@ -673,10 +721,7 @@ fn calibrate_in_chunks<M: Model>(
     };
     for c0 in (0..active.len()).step_by(chunk) {
         let cg = chunk.min(active.len() - c0);
-        let mut ts = tasks(cg, sims, tiling);
-        for (g, _) in &mut ts {
-            *g = g.start + c0..g.end + c0;
-        }
+        let ts = Tasks::new(cg, sims, tiling).offset(c0);
         let lams = match levels {
             Some(levels) => by_levels(sim, model, &prep, &ts, progress, c0..c0 + cg, levels, rank)?,
             None => by_selection(sim, model, &prep, &ts, progress, c0..c0 + cg, sims, rank)?,
@@ -708,7 +753,8 @@ mod tests {
     fn tasks_cover_every_pair_once() {
         for (p, s, t) in [(1, 1, Tiling::new(3, 5)), (10, 17, Tiling::new(3, 8)), (4, 4, Tiling::new(4, 4))] {
             let mut seen = vec![0u8; p * s];
-            for (g, ss) in tasks(p, s, t) {
+            let ts = Tasks::new(p, s, t);
+            for (g, ss) in (0..ts.len()).map(|k| ts.get(k)) {
                 for gi in g.clone() {
                     for si in ss.clone() {
                         seen[gi * s + si] += 1;
@@ -717,6 +763,28 @@ mod tests {
             }
             assert!(seen.iter().all(|&c| c == 1));
         }
+        // Offset tasks name the same tiles, shifted.
+        let ts = Tasks::new(10, 17, Tiling::new(3, 8)).offset(100);
+        assert_eq!((ts.len(), ts.get(0), ts.get(5)), (12, (100..103, 0..8), (103..106, 8..16)));
+    }
+
+    #[test]
+    fn huge_k_is_an_error_or_bounded_by_time_never_an_abort() {
+        use super::two_arm_z::TwoArmZModel;
+        let sim = Simulator::new(crate::Backend::Simd).expect("simd");
+        let grid = Grid::new(2, vec![0.0, 0.0]).expect("grid");
+        let z = TwoArmZModel::new(1, 4).expect("model");
+        // Selection holds one point's K statistics: 2^40 f32 cannot be allocated.
+        match calibrate(&sim, &z, &grid, 0.025, 1 << 40, Tiling::default()) {
+            Err(SimError::OutOfMemory { what: "calibration statistics", bytes }) => {
+                assert_eq!(bytes, 4 << 40)
+            }
+            other => panic!("{other:?}"),
+        }
+        // The task set of K = 2^62 is computed, not listed.
+        let ts = Tasks::new(1, 1 << 62, Tiling::default());
+        assert_eq!(ts.len(), 1 << 54);
+        assert_eq!(ts.get(ts.len() - 1).1.end, 1 << 62);
     }
 
     #[test]
