@@ -117,10 +117,20 @@ impl<L: Real<Scalar = f32>> Mpr<L> {
     }
 }
 
+impl<L: Real<Scalar = f32>> Mpr<L> {
+    /// `max(r, 0)` as WORKLOADS.md writes it, except that a NaN rate stays NaN: a plain
+    /// `max` returns 0 for NaN, so a run that blew up would report `std_r = 0` instead of
+    /// NaN. The same bits as `max(r, 0)` for every other `r`, `-0.0` included.
+    #[inline(always)]
+    fn clamp_rate(&self, r: L) -> L {
+        L::select(r.simd_eq(r), r.max(self.zero), r)
+    }
+}
+
 impl<L: Real<Scalar = f32>> NetworkModel<L, NV> for Mpr<L> {
     #[inline(always)]
     fn drift(&self, x: [L; NV], c: L) -> [L; NV] {
-        let r = x[0].max(self.zero);
+        let r = self.clamp_rate(x[0]);
         let v = x[1];
         let dr = self.inv_tau * (r + r).mul_add(v, self.delta_pi_tau);
         let acc = v.mul_add(v, self.eta_i);
@@ -130,16 +140,16 @@ impl<L: Real<Scalar = f32>> NetworkModel<L, NV> for Mpr<L> {
         [dr, self.inv_tau * acc]
     }
 
-    /// `max(r, 0)`.
+    /// `max(r, 0)` (NaN stays NaN, see `clamp_rate`).
     #[inline(always)]
     fn coupling_var(&self, x: &[L; NV]) -> L {
-        x[0].max(self.zero)
+        self.clamp_rate(x[0])
     }
 
-    /// Stores `max(r, 0)`.
+    /// Stores `max(r, 0)` (NaN stays NaN).
     #[inline(always)]
     fn post_step(&self, x: [L; NV]) -> [L; NV] {
-        [x[0].max(self.zero), x[1]]
+        [self.clamp_rate(x[0]), x[1]]
     }
 }
 
@@ -214,6 +224,12 @@ mod tests {
         assert_eq!(m.coupling_var(&[0.3, 2.0]), 0.3);
         assert_eq!(m.post_step([-0.3, 2.0]), [0.0, 2.0]);
         assert_eq!(m.post_step([0.3, 2.0]), [0.3, 2.0]);
+        // The clamp keeps max's bits for ±0 and lets NaN through (a blown-up run must not
+        // read as r = 0).
+        assert_eq!(m.post_step([-0.0, 2.0])[0].to_bits(), 0.0f32.to_bits());
+        assert!(m.post_step([f32::NAN, 2.0])[0].is_nan());
+        assert!(m.coupling_var(&[f32::NAN, 2.0]).is_nan());
+        assert!(m.drift([f32::NAN, -1.0], 0.0).iter().all(|d| d.is_nan()));
     }
 
     #[test]
