@@ -161,6 +161,9 @@ struct Table {
 fn read_table(path: &Path) -> Result<Table, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::Input(format!("cannot read grid file {}: {e}", path.display())))?;
+    // Spreadsheet programs often save CSV with a UTF-8 byte order mark: it is not part of
+    // the first column's name.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
     let split = |l: &str| l.split(',').map(|f| f.trim().to_string()).collect::<Vec<_>>();
     let (_, head) = lines
@@ -409,17 +412,54 @@ fn coords_json(row: &[String], cols: &[usize], names: &[&str]) -> serde_json::Va
     serde_json::Value::Object(m)
 }
 
-/// Writes `text` to `path` through a temporary file in the same directory and a rename.
-fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let res = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = res {
+/// Where the output goes: a regular file (new or existing) is written through a temporary
+/// file in its directory and a rename, so it is complete or absent; a symlink is followed
+/// (its target is replaced, the link stays); anything else that exists — a FIFO, a device
+/// such as `/dev/stdout` — is written in place, since renaming over it would replace the
+/// node itself.
+enum Destination {
+    Atomic { file: PathBuf, tmp: PathBuf },
+    InPlace(PathBuf),
+}
+
+impl Destination {
+    /// Resolves `path` and, for a regular file, checks now — before any computation —
+    /// that its directory takes the temporary file.
+    fn new(path: &Path) -> Result<Self, CliError> {
+        let fail = |e: std::io::Error| CliError::Other(format!("cannot write {}: {e}", path.display()));
+        let file = match std::fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).map_err(fail)?,
+            _ => path.to_path_buf(),
+        };
+        if let Ok(m) = std::fs::metadata(&file) {
+            if m.is_dir() {
+                return Err(CliError::Other(format!("cannot write {}: it is a directory", path.display())));
+            }
+            if !m.is_file() {
+                return Ok(Self::InPlace(file));
+            }
+        }
+        let dir = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+        let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+        std::fs::write(&tmp, "").map_err(fail)?;
         let _ = std::fs::remove_file(&tmp);
-        return Err(CliError::Other(format!("cannot write {}: {e}", path.display())));
+        Ok(Self::Atomic { file, tmp })
     }
-    Ok(())
+
+    fn write(&self, text: &str) -> Result<(), CliError> {
+        let (file, res) = match self {
+            Self::Atomic { file, tmp } => {
+                let res = std::fs::write(tmp, text).and_then(|()| std::fs::rename(tmp, file));
+                if res.is_err() {
+                    let _ = std::fs::remove_file(tmp);
+                }
+                (file, res)
+            }
+            Self::InPlace(file) => (file, std::fs::write(file, text)),
+        };
+        res.map_err(|e| CliError::Other(format!("cannot write {}: {e}", file.display())))
+    }
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
@@ -439,6 +479,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
     };
     check_common(common)?;
     let table = read_table(&common.grid)?;
+    let destination = common.output.as_deref().map(Destination::new).transpose()?;
     let cols = coordinate_columns(&table, common.model)?;
     let grid = parse_grid(&table, &cols)?;
     let cfg = ThreadConfig {
@@ -470,8 +511,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
         }
     };
     let text = render(&out, &table, &cols, common.format, name);
-    match &common.output {
-        Some(p) => write_atomic(p, &text)?,
+    match &destination {
+        Some(d) => d.write(&text)?,
         None => {
             let mut so = std::io::stdout().lock();
             so.write_all(text.as_bytes())

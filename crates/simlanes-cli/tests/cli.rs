@@ -311,3 +311,63 @@ fn jax_key_gives_the_counts_of_the_jax_array() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn bom_headers_symlinks_and_fifos() {
+    let d = dir("dest");
+    // A UTF-8 byte order mark (spreadsheet CSV) is not part of the first column's name:
+    // all four theta columns are read, as without it.
+    let (plain, bom) = (d.join("plain.csv"), d.join("bom.csv"));
+    std::fs::write(&plain, GRID).unwrap();
+    std::fs::write(&bom, format!("\u{feff}{GRID}")).unwrap();
+    let cal = |grid: &PathBuf, out: &str| {
+        run(&[
+            "calibrate",
+            "--grid",
+            grid.to_str().unwrap(),
+            "-n",
+            "3",
+            "-K",
+            "99",
+            "--threads",
+            "1",
+            "-o",
+            out,
+        ])
+    };
+    let (a, b) = (d.join("a.csv"), d.join("b.csv"));
+    assert!(cal(&plain, a.to_str().unwrap()).status.success());
+    assert!(cal(&bom, b.to_str().unwrap()).status.success());
+    let a_text = std::fs::read_to_string(&a).unwrap();
+    assert_eq!(a_text, std::fs::read_to_string(&b).unwrap());
+    assert!(a_text.starts_with("theta0,theta1,theta2,theta3,"), "{a_text}");
+
+    // `-o` through a symlink writes its target and keeps the link.
+    #[cfg(unix)]
+    {
+        let target = d.join("target.csv");
+        std::fs::write(&target, "old").unwrap();
+        let link = d.join("link.csv");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(cal(&plain, link.to_str().unwrap()).status.success());
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), a_text);
+
+        // A FIFO is written in place, not replaced by a regular file.
+        let fifo = d.join("fifo");
+        assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        assert!(cal(&plain, fifo.to_str().unwrap()).status.success());
+        assert_eq!(reader.join().unwrap(), a_text);
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "still a FIFO");
+
+        // A directory is refused before any work.
+        let o = cal(&plain, d.to_str().unwrap());
+        assert!(!o.status.success());
+        assert!(String::from_utf8_lossy(&o.stderr).contains("directory"));
+    }
+}
