@@ -59,6 +59,25 @@ def test_run_tile_and_merge_in_any_order(grid):
     _same(simlanes.merge_tiles(results), simlanes.calibrate(g, 0.1, null=null, **KW))
     with pytest.raises(ValueError, match="missing"):
         simlanes.merge_tiles(results[1:])
+    by_index = sorted(results, key=lambda r: r["index"])
+    with pytest.raises(ValueError, match="missing"):
+        simlanes.merge_tiles(by_index[:-1])  # the last tile lost
+
+
+def test_tiles_of_different_calls_do_not_merge(grid):
+    g, null = grid
+    for other in (dict(lam=0.9), dict(lam=0.5, seed=10), dict(lam=0.5, grid=g + 0.25)):
+        a = [simlanes.run_tile(s) for s in simlanes.make_tiles("validate", g, lam=0.5, null=null, tile_points=20, **KW)]
+        kw = dict(KW, **{k: v for k, v in other.items() if k in KW})
+        b = [
+            simlanes.run_tile(s)
+            for s in simlanes.make_tiles(
+                "validate", other.get("grid", g), lam=other["lam"], null=null, tile_points=20, **kw
+            )
+        ]
+        _same(simlanes.merge_tiles(a), simlanes.validate(g, 0.5, null=null, **KW))
+        with pytest.raises(ValueError, match="does not belong"):
+            simlanes.merge_tiles([a[0], b[1]])
 
 
 def test_thread_pool(grid):

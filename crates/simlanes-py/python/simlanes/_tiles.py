@@ -22,6 +22,7 @@ divided by the processes, so that they do not oversubscribe it.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Dict, Iterable, List, Optional, Union
 
 import numpy as np
@@ -102,9 +103,12 @@ def make_tiles(
         args.update(alpha=alpha)
     # At least one tile, so that an empty grid reaches the native checks (ValueError).
     starts = range(0, max(g.shape[0], 1), tile_points)
+    batch = _fingerprint(op, g, mask, args, tile_points)
     return [
         {
             "op": op,
+            "batch": batch,
+            "tiles": len(starts),
             "index": i,
             "start": s,
             "grid": np.ascontiguousarray(g[s : s + tile_points]),
@@ -113,6 +117,18 @@ def make_tiles(
         }
         for i, s in enumerate(starts)
     ]
+
+
+def _fingerprint(op: str, g: np.ndarray, mask: Optional[np.ndarray], args: Dict[str, Any], tile_points: int) -> str:
+    """What makes tiles belong together: the operation, the whole grid and mask, every
+    argument and the tiling, hashed. :func:`merge_tiles` refuses tiles whose
+    fingerprints differ (e.g. made with another ``lam`` or seed)."""
+    h = hashlib.sha256()
+    h.update(repr((op, g.shape, tile_points, sorted((k, repr(v)) for k, v in args.items()))).encode())
+    h.update(np.ascontiguousarray(g).tobytes())
+    if mask is not None:
+        h.update(np.ascontiguousarray(mask).tobytes())
+    return h.hexdigest()
 
 
 def run_tile(tile_spec: Dict[str, Any]) -> Dict[str, Any]:
@@ -129,7 +145,13 @@ def run_tile(tile_spec: Dict[str, Any]) -> Dict[str, Any]:
         d = _simlanes.calibrate(tile_spec["grid"], alpha, null=tile_spec["null"], **args)
     else:
         raise ValueError(f"op must be 'validate' or 'calibrate', got {op!r}")
-    d.update(op=op, index=tile_spec["index"], start=tile_spec["start"])
+    d.update(
+        op=op,
+        batch=tile_spec.get("batch"),
+        tiles=tile_spec.get("tiles"),
+        index=tile_spec["index"],
+        start=tile_spec["start"],
+    )
     return d
 
 
@@ -137,19 +159,31 @@ def merge_tiles(results: Iterable[Dict[str, Any]]) -> Union[Validation, Calibrat
     """Merges the results of :func:`run_tile` (in any order) by tile index into the
     :class:`Validation` or :class:`Calibration` a single call would give.
 
-    Raises ValueError when there is no tile, tiles are missing or repeated, or the tiles
-    do not come from one :func:`make_tiles` call.
+    Raises ValueError when there is no tile, tiles are missing (the last ones included)
+    or repeated, or the tiles do not come from one :func:`make_tiles` call (same
+    operation, grid, mask, arguments and tiling: each tile carries their fingerprint).
     """
     rs = sorted(results, key=lambda r: r["index"])
     if not rs:
         raise ValueError("no tiles to merge")
     if [r["index"] for r in rs] != list(range(len(rs))):
         raise ValueError(f"tiles missing or repeated: indices {[r['index'] for r in rs]}")
+    expected = rs[0].get("tiles")
+    if expected is not None and len(rs) != expected:
+        raise ValueError(f"{len(rs)} tiles given, the call made {expected}: tiles {len(rs)}.. are missing")
     op = rs[0]["op"]
     at = 0
     for r in rs:
-        if r["op"] != op or r["start"] != at or r["sims"] != rs[0]["sims"]:
-            raise ValueError(f"tile {r['index']} does not belong with tile 0")
+        if (
+            r["op"] != op
+            or r.get("batch") != rs[0].get("batch")
+            or r["start"] != at
+            or r["sims"] != rs[0]["sims"]
+        ):
+            raise ValueError(
+                f"tile {r['index']} does not belong with tile 0 (another make_tiles call: "
+                "operation, grid, arguments or tiling differ)"
+            )
         at += len(r["lam"] if op == "calibrate" else r["count"])
     if op == "validate":
         return Validation(
