@@ -115,6 +115,18 @@ fn mismatched_lengths_are_shape_errors() {
         let spec = BinomialSpec { seed: 0, theta: vec![0.0; 8], d: 4, n: 2, sims: 4, null_truth: None };
         let short = vec![0.5f32; 4 * 2 * 4 - 1];
         assert!(sim.binomial_validate(&spec, 0.5, Uniforms::Pregenerated(&short)).is_err());
+        // Pregenerated uniforms must be uniforms: NaN or a value outside [0, 1] would count
+        // silently as below every p, or below none.
+        for bad in [f32::NAN, -0.25, 1.5, f32::INFINITY] {
+            let mut u = vec![0.5f32; 4 * 2 * 4];
+            u[13] = bad;
+            for e in [
+                sim.binomial_validate(&spec, 0.5, Uniforms::Pregenerated(&u)).unwrap_err(),
+                sim.binomial_calibrate(&spec, 0.25, Uniforms::Pregenerated(&u)).unwrap_err(),
+            ] {
+                assert!(matches!(param(e), ParamError::NotProbability { name: "uniforms", .. }), "{bad}");
+            }
+        }
         let ragged = BinomialSpec { theta: vec![0.0; 7], ..spec };
         assert!(sim.binomial_validate(&ragged, 0.5, Uniforms::Fused).is_err());
 
@@ -144,4 +156,33 @@ fn a_missing_gpu_is_a_typed_error_not_a_panic() {
             eprintln!("no GPU here, as expected on CI: {e}");
         }
     }
+}
+
+/// Sizes that pass validation but no machine can hold are [`SimError::OutOfMemory`] before
+/// any work, never an abort in the allocator or a "capacity overflow" panic.
+#[test]
+fn impossible_sizes_are_out_of_memory_errors_not_aborts() {
+    use simlanes::workload::jax::JaxKey;
+    let huge = 1usize << 40;
+    let oom = |r: Result<(), SimError>, what: &str| match r {
+        Err(SimError::OutOfMemory { .. }) => {}
+        other => panic!("{what}: expected OutOfMemory, got {other:?}"),
+    };
+    for sim in cpu_backends() {
+        let pi = PiSpec { seed: 0, pairs_per_estimate: 1, estimates: usize::MAX / 2, jax_key: None };
+        oom(sim.pi(&pi).map(drop), "pi");
+        let ou = OuSpec { seed: 0, num_sim: huge, num_steps: 1, params: OuParams::default(), jax_key: None };
+        oom(sim.ou_final(&ou).map(drop), "ou_final");
+        oom(sim.ou_final_parallel_in_time(&ou, 1).map(drop), "ou_final parallel in time");
+        // Chunk sums of a few paths but absurdly many chunks.
+        let long = OuSpec { num_sim: 1 << 20, num_steps: huge, ..ou };
+        oom(sim.ou_final_parallel_in_time(&long, huge).map(drop), "chunk sums");
+        oom(sim.binomial_fill_uniforms(0, huge, 1, 4).map(drop), "uniforms");
+        let jr = JansenRitSpec::with_size(0, 1, 1, huge).expect("one node");
+        oom(sim.jansen_rit(&jr).map(drop), "jansen_rit");
+    }
+    oom(simlanes::workload::jansen_rit::default_weights(0, 1 << 31).map(drop), "weights");
+    let key = JaxKey::new(0).expect("key");
+    oom(key.split(usize::MAX / 4).map(drop), "split");
+    oom(simlanes::workload::jax::jax_uniform(key, &[huge]).map(drop), "jax array");
 }

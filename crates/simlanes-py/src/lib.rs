@@ -18,7 +18,9 @@
 //! Logic is tested in the `simlanes` crate; these bindings are tested from Python
 //! (`tests/` beside this crate, run by `.ci/python`).
 
-use pyo3::exceptions::{PyImportError, PyKeyboardInterrupt, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{
+    PyImportError, PyKeyboardInterrupt, PyMemoryError, PyRuntimeError, PyTypeError, PyValueError,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyInt;
 use simlanes::{Backend, CancelToken, SimError, Simulator, ThreadConfig};
@@ -89,6 +91,7 @@ pub(crate) fn to_py(e: SimError) -> PyErr {
             PyRuntimeError::new_err(e.to_string())
         }
         SimError::Cancelled => PyKeyboardInterrupt::new_err("cancelled"),
+        SimError::OutOfMemory { .. } => PyMemoryError::new_err(e.to_string()),
     }
 }
 
@@ -187,6 +190,10 @@ struct Cache {
 
 static CACHE: Mutex<Cache> = Mutex::new(Cache { pid: 0, sims: Vec::new() });
 
+/// Simulators kept in [`CACHE`]: enough for the backends and a few thread counts in
+/// turn, while a loop over `threads=1..N` no longer keeps every pool's threads alive.
+const CACHED_SIMULATORS: usize = 6;
+
 /// Worker threads when `threads=None`: `RAYON_NUM_THREADS` if set to a positive integer
 /// (so several processes per node can each be given a share), else every logical CPU.
 fn default_threads() -> usize {
@@ -232,10 +239,18 @@ pub(crate) fn simulator(
             std::mem::forget(std::mem::take(&mut cache.sims));
             cache.pid = pid;
         }
-        if let Some((_, sim)) = cache.sims.iter().find(|(k, _)| *k == key) {
-            return Ok(sim.clone());
+        if let Some(at) = cache.sims.iter().position(|(k, _)| *k == key) {
+            // Most recently used last.
+            let entry = cache.sims.remove(at);
+            let sim = entry.1.clone();
+            cache.sims.push(entry);
+            return Ok(sim);
         }
         let sim = Simulator::new(backend).map_err(to_py)?;
+        if cache.sims.len() >= CACHED_SIMULATORS {
+            // The least recently used goes: its pool's threads end once no caller holds it.
+            cache.sims.remove(0);
+        }
         cache.sims.push((key, sim.clone()));
         Ok(sim)
     })

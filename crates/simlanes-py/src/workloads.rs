@@ -146,6 +146,7 @@ pub(crate) fn ou_path<'py>(
     let spec =
         ou_spec(seed, jax_key(key, partitionable), num_sim, num_steps, OuParams { dt, tau, sigma, x0 })?;
     let len = spec.path_len().map_err(to_py)?;
+    simlanes::memory::ensure_allocatable::<f64>("path", len).map_err(to_py)?;
     let sim = simulator(py, backend, threads)?;
     let out = run(py, &sim, |s| {
         // Allocated on the worker thread, with the GIL released.

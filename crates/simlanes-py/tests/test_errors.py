@@ -88,10 +88,36 @@ KEY = np.array([0, 42], np.uint32)
         (lambda: simlanes.pi(1 << 31, 1, key=KEY, partitionable=False), "legacy"),
         (lambda: simlanes.ou_final(2, 1 << 32, key=KEY, partitionable=False), "legacy"),
         (lambda: simlanes.jansen_rit(3, 10, 0, key=KEY), "batch"),
+        (lambda: simlanes.pi(10, 4, backend="threaded", threads=100_000), "threads"),
+        # JAX would return NaN for non-finite bounds or width: refused instead.
+        (lambda: simlanes.jax_uniform(KEY, (4,), maxval=float("nan")), "maxval"),
+        (lambda: simlanes.jax_uniform(KEY, (4,), minval=-float("inf"), maxval=0.0), "minval"),
+        (lambda: simlanes.jax_uniform(KEY, (4,), minval=1e39, maxval=2e39), "minval"),
+        (lambda: simlanes.jax_uniform(KEY, (4,), minval=-3e38, maxval=3e38), "maxval - minval"),
     ],
 )
 def test_value_errors(call, match):
     with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: simlanes.pi(1, 2**40),
+        lambda: simlanes.ou_final(2**40, 1),
+        lambda: simlanes.ou_path(1000, 10**9),
+        lambda: simlanes.jansen_rit(1, 1, 2**40),
+        lambda: simlanes.jax_split(KEY, 2**40),
+        lambda: simlanes.jax_uniform(KEY, (2**40,)),
+        lambda: simlanes.ou_final(1, 2**40, chunks=2**40),
+        lambda: simlanes.mpr_sweep(nn=2**20, nt=401),
+    ],
+)
+def test_impossible_sizes_raise_memory_error(call):
+    # Sizes no machine holds: MemoryError before any work, never an abort of the
+    # interpreter in the allocator or a PanicException ("capacity overflow").
+    with pytest.raises(MemoryError, match="cannot be allocated"):
         call()
 
 

@@ -47,6 +47,15 @@ pub enum SimError {
     /// out of memory); the message says what to do.
     #[error(transparent)]
     Gpu(#[from] crate::backend::gpu::GpuError),
+    /// An output or working buffer of this size cannot be allocated on this machine
+    /// (checked before any work, see [`crate::memory`]).
+    #[error("`{what}` needs {bytes} bytes, which cannot be allocated: use smaller sizes or split the run")]
+    OutOfMemory {
+        /// The buffer.
+        what: &'static str,
+        /// Bytes it needs.
+        bytes: u128,
+    },
     /// The run was stopped by a [`crate::CancelToken`] (see
     /// [`crate::Simulator::cancellable`]); its partial results were dropped.
     #[error("cancelled")]

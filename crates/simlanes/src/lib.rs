@@ -28,6 +28,7 @@ pub mod backend;
 pub mod calibration;
 pub mod cpu;
 pub mod error;
+pub mod memory;
 pub mod simulator;
 pub mod workload;
 

@@ -92,13 +92,23 @@ impl ThreadConfig {
         Self { pin: true, ..self }
     }
 
+    /// Most worker threads a pool may have. Far above any CPU's core count today (the
+    /// kernels are compute-bound, so threads past the logical CPUs only add switching), yet
+    /// low enough that a typo such as `threads=100000` is refused at once instead of
+    /// spawning threads for minutes.
+    pub const MAX_THREADS: usize = 1024;
+
     /// Checks the settings.
     ///
     /// # Errors
-    /// [`ParamError::ZeroSize`] (as [`SimError::Param`]) for 0 threads or a tile of 0.
+    /// [`ParamError::ZeroSize`] (as [`SimError::Param`]) for 0 threads or a tile of 0;
+    /// [`ParamError::TooLarge`] for more than [`Self::MAX_THREADS`] threads.
     pub fn validate(&self) -> Result<(), SimError> {
         if self.threads == 0 {
             return Err(ParamError::ZeroSize { name: "threads" }.into());
+        }
+        if self.threads > Self::MAX_THREADS {
+            return Err(ParamError::TooLarge { name: "threads", max: Self::MAX_THREADS as u64 }.into());
         }
         if self.tile == Some(0) {
             return Err(ParamError::ZeroSize { name: "tile" }.into());
@@ -256,6 +266,10 @@ mod tests {
         assert!(matches!(
             Simulator::new(Backend::Threaded(ThreadConfig::new(0))),
             Err(SimError::Param(ParamError::ZeroSize { name: "threads" }))
+        ));
+        assert!(matches!(
+            Simulator::new(Backend::Threaded(ThreadConfig::new(ThreadConfig::MAX_THREADS + 1))),
+            Err(SimError::Param(ParamError::TooLarge { name: "threads", max: 1024 }))
         ));
         assert!(matches!(
             Simulator::new(Backend::Threaded(ThreadConfig::new(2).with_tile(0))),

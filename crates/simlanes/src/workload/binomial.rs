@@ -61,7 +61,9 @@ impl Uniforms<'_> {
     /// # Errors
     /// [`SimError::Shape`]: a pregenerated array not of length `S·n·d`, or a JAX draw of
     /// another `S` (`name` `"uniforms"` / `"jax sims"`); [`SimError::Param`]: a legacy-layout
-    /// JAX draw of `2^32 − 1` words or more, or `S·n·d` overflowing (`TooLarge`).
+    /// JAX draw of `2^32 − 1` words or more, `S·n·d` overflowing (`TooLarge`), or a
+    /// pregenerated uniform that is NaN or outside `[0, 1]` (`NotProbability`: such a value
+    /// would silently count as below every `p`, or below none).
     pub(crate) fn check(&self, sims: usize, nd: usize) -> Result<(), SimError> {
         let total =
             sims.checked_mul(nd).ok_or(ParamError::TooLarge { name: "sims*n*d", max: usize::MAX as u64 })?;
@@ -70,7 +72,15 @@ impl Uniforms<'_> {
             Uniforms::Pregenerated(u) if u.len() != total => {
                 Err(SimError::Shape { name: "uniforms", expected: total, got: u.len() })
             }
-            Uniforms::Pregenerated(_) => Ok(()),
+            Uniforms::Pregenerated(u) => {
+                // One pass over the array, against the G passes of the counting.
+                match u.iter().find(|x| !(0.0..=1.0).contains(*x)) {
+                    Some(&x) => {
+                        Err(ParamError::NotProbability { name: "uniforms", value: f64::from(x) }.into())
+                    }
+                    None => Ok(()),
+                }
+            }
             Uniforms::Jax { sims: s, .. } if s != sims => {
                 Err(SimError::Shape { name: "jax sims", expected: sims, got: s })
             }
@@ -261,6 +271,8 @@ impl Simulator {
         simcore::error::open_probability("alpha", alpha)?;
         let plan = spec.plan(uniforms)?;
         let m = calibration_rank(plan.sims, alpha)?;
+        // At least one point's `S` statistics are held at once (twice while threaded).
+        crate::memory::ensure_allocatable::<f32>("calibration statistics", plan.sims.saturating_mul(2))?;
         Ok(match self.backend() {
             Backend::Scalar => crate::backend::scalar::binomial::calibrate(&plan, m)?,
             Backend::Simd | Backend::Threaded(_) => crate::backend::simd::binomial::calibrate(self, &plan, m),
@@ -285,6 +297,7 @@ impl Simulator {
         nonzero("sims", sims)?;
         let total =
             sims.checked_mul(nd).ok_or(ParamError::TooLarge { name: "sims*n*d", max: usize::MAX as u64 })?;
+        crate::memory::ensure_allocatable::<f32>("uniforms", total)?;
         let mut out = vec![0f32; total];
         match self.backend() {
             Backend::Scalar => simcore::models::binomial::fill_uniforms(seed, 0, nd, &mut out),

@@ -66,6 +66,7 @@ pub struct JansenRitSpec {
 /// [`SimError::Param`] for `nn = 0` or an `nn` whose square overflows.
 pub fn default_weights(seed: u64, nn: usize) -> Result<Vec<f32>, SimError> {
     let n2 = nn.checked_mul(nn).ok_or(ParamError::TooLarge { name: "nn", max: u32::MAX as u64 })?;
+    crate::memory::ensure_allocatable::<f32>("weights", n2)?;
     let mut w = vec![0.0f32; n2];
     simcore::models::connectivity::default_weights(seed, nn, &mut w)?;
     Ok(w)
@@ -78,6 +79,7 @@ pub fn default_weights(seed: u64, nn: usize) -> Result<Vec<f32>, SimError> {
 /// As [`default_weights`].
 pub fn default_lags(seed: u64, nn: usize) -> Result<Vec<u8>, SimError> {
     let n2 = nn.checked_mul(nn).ok_or(ParamError::TooLarge { name: "nn", max: u32::MAX as u64 })?;
+    crate::memory::ensure_allocatable::<u8>("lags", n2)?;
     let mut l = vec![0u8; n2];
     simcore::models::connectivity::default_lags(seed, nn, &mut l)?;
     Ok(l)
@@ -223,6 +225,10 @@ impl Simulator {
     /// As [`JansenRitSpec::validate`]; nothing runs on error.
     pub fn jansen_rit(&self, spec: &JansenRitSpec) -> Result<Vec<f32>, SimError> {
         spec.validate()?;
+        // The state and the output (`[6][nn][B]` each), and W4d's history ring.
+        let cells = spec.nn.saturating_mul(spec.batch);
+        let ring = if spec.lags.is_some() { cells.saturating_mul(256) } else { 0 };
+        crate::memory::ensure_all_allocatable("Jansen-Rit state", &[(cells, 3 * 6 * 4), (ring, 4)])?;
         match self.backend() {
             Backend::Scalar => crate::backend::scalar::jansen_rit::run(spec),
             Backend::Simd | Backend::Threaded(_) => crate::backend::simd::jansen_rit::run(self, spec),

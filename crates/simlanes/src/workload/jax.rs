@@ -231,6 +231,7 @@ impl JaxKey {
     /// # Errors
     /// [`SimError::Param`] (`TooLarge`) under the legacy layout for `num >= 2^31`.
     pub fn split(self, num: usize) -> Result<Vec<Self>, SimError> {
+        crate::memory::ensure_allocatable::<Self>("keys", num)?;
         let mut keys = vec![Key::default(); num];
         core_jax::split_into(self.key, self.layout, &mut keys)?;
         Ok(keys.into_iter().map(|key| Self { key, ..self }).collect())
@@ -268,6 +269,7 @@ fn fill_par<T: Send>(out: &mut [T], fill: impl Fn(u64, &mut [T]) + Sync) {
 pub fn jax_bits(key: JaxKey, width: BitWidth, shape: &[usize]) -> Result<Vec<u64>, SimError> {
     let n = element_count(shape)?;
     let bits = RandomBits::new(key.key, key.layout, width, n as u64)?;
+    crate::memory::ensure_allocatable::<u64>("jax array", n)?;
     let mut out = vec![0u64; n];
     fill_par(&mut out, |first, chunk| bits.fill_u64(first, chunk));
     Ok(out)
@@ -280,6 +282,7 @@ pub fn jax_bits(key: JaxKey, width: BitWidth, shape: &[usize]) -> Result<Vec<u64
 pub fn jax_bits32(key: JaxKey, shape: &[usize]) -> Result<Vec<u32>, SimError> {
     let n = element_count(shape)?;
     let bits = RandomBits::new(key.key, key.layout, BitWidth::W32, n as u64)?;
+    crate::memory::ensure_allocatable::<u32>("jax array", n)?;
     let mut out = vec![0u32; n];
     fill_par(&mut out, |first, chunk| bits.fill_u32::<u32x8>(first, chunk));
     Ok(out)
@@ -297,7 +300,8 @@ pub fn jax_uniform(key: JaxKey, shape: &[usize]) -> Result<Vec<f32>, SimError> {
 /// the bounds are rounded to f32 first, then `max(lo, fma(u, hi - lo, lo))`.
 ///
 /// # Errors
-/// As [`jax_bits`].
+/// As [`jax_bits`], and [`ParamError::NotFinite`] for a bound that is NaN or infinite
+/// once rounded to f32, or a width `hi − lo` that overflows (JAX would return NaN there).
 pub fn jax_uniform_range(
     key: JaxKey,
     shape: &[usize],
@@ -308,6 +312,8 @@ pub fn jax_uniform_range(
     // Validate once (legacy size) before splitting the work.
     RandomBits::new(key.key, key.layout, BitWidth::W32, n as u64)?;
     let (lo, hi) = (minval as f32, maxval as f32);
+    finite_bounds(f64::from(lo), f64::from(hi), f64::from(hi - lo))?;
+    crate::memory::ensure_allocatable::<f32>("jax array", n)?;
     let mut out = vec![0f32; n];
     fill_par(&mut out, |first, chunk| {
         // Cannot fail: the size was validated above.
@@ -320,10 +326,12 @@ pub fn jax_uniform_range(
 /// `jax_enable_x64` (64-bit draws, 52 random mantissa bits).
 ///
 /// # Errors
-/// As [`jax_bits`].
+/// As [`jax_uniform_range`] (bounds and width checked in f64).
 pub fn jax_uniform_f64(key: JaxKey, shape: &[usize], minval: f64, maxval: f64) -> Result<Vec<f64>, SimError> {
+    finite_bounds(minval, maxval, maxval - minval)?;
     let n = element_count(shape)?;
     RandomBits::new(key.key, key.layout, BitWidth::W64, n as u64)?;
+    crate::memory::ensure_allocatable::<f64>("jax array", n)?;
     let mut out = vec![0f64; n];
     fill_par(&mut out, |first, chunk| {
         let _ = core_jax::fill_uniform_f64::<wide::f64x4>(
@@ -333,6 +341,17 @@ pub fn jax_uniform_f64(key: JaxKey, shape: &[usize], minval: f64, maxval: f64) -
     Ok(out)
 }
 
+/// The uniform draws' bounds and width must be finite: JAX returns NaN otherwise, which
+/// no caller wants silently.
+fn finite_bounds(lo: f64, hi: f64, width: f64) -> Result<(), SimError> {
+    for (name, value) in [("minval", lo), ("maxval", hi), ("maxval - minval", width)] {
+        if !value.is_finite() {
+            return Err(ParamError::NotFinite { name, value }.into());
+        }
+    }
+    Ok(())
+}
+
 /// `jax.random.normal(key, shape)` (float32), flattened row-major.
 ///
 /// # Errors
@@ -340,6 +359,7 @@ pub fn jax_uniform_f64(key: JaxKey, shape: &[usize], minval: f64, maxval: f64) -
 pub fn jax_normal(key: JaxKey, shape: &[usize]) -> Result<Vec<f32>, SimError> {
     let n = element_count(shape)?;
     RandomBits::new(key.key, key.layout, BitWidth::W32, n as u64)?;
+    crate::memory::ensure_allocatable::<f32>("jax array", n)?;
     let mut out = vec![0f32; n];
     fill_par(&mut out, |first, chunk| {
         let _ = core_jax::fill_normal_f32::<f32x8>(key.key, key.layout, n as u64, first, chunk);

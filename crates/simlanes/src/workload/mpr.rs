@@ -150,6 +150,9 @@ impl Simulator {
     /// As [`MprSpec::validate`]; nothing runs on error.
     pub fn mpr(&self, spec: &MprSpec) -> Result<MprOutput, SimError> {
         spec.validate()?;
+        // The state and the final state (`[2][nn][B]` each), and the statistics.
+        let cells = spec.nn.saturating_mul(spec.batch);
+        crate::memory::ensure_all_allocatable("MPR state", &[(cells, 3 * 2 * 4), (spec.batch, 16)])?;
         match self.backend() {
             Backend::Scalar => crate::backend::scalar::mpr::run(spec),
             Backend::Simd | Backend::Threaded(_) => crate::backend::simd::mpr::run(self, spec),

@@ -65,6 +65,7 @@ impl Simulator {
     /// As [`OuSpec::validate`].
     pub fn ou_final(&self, spec: &OuSpec) -> Result<Vec<f64>, SimError> {
         spec.validate()?;
+        crate::memory::ensure_allocatable::<f64>("final states", spec.num_sim)?;
         Ok(match self.backend() {
             Backend::Scalar => crate::backend::scalar::ou::final_states(spec),
             Backend::Simd | Backend::Threaded(_) => crate::backend::simd::ou::final_states(self, spec),
@@ -151,9 +152,13 @@ impl Simulator {
     ) -> Result<Vec<f64>, SimError> {
         spec.validate()?;
         nonzero("chunks_per_sim", chunks_per_sim)?;
+        crate::memory::ensure_allocatable::<f64>("final states", spec.num_sim)?;
         let Some(ch) = crate::backend::simd::ou::Chunking::new(spec.num_steps, chunks_per_sim) else {
             return Ok(vec![spec.params.x0; spec.num_sim]);
         };
+        // Every chunk's sum, and the work list (one entry per 8 chunks at most).
+        let sums = spec.num_sim.saturating_mul(ch.count);
+        crate::memory::ensure_all_allocatable("parallel-in-time chunk sums", &[(sums, 8 + 8)])?;
         let y = match self.backend() {
             Backend::Gpu { .. } => self.device()?.ou_chunk_sums(spec, &ch)?,
             _ => crate::backend::simd::ou::chunk_sums(self, spec, &ch),
@@ -189,7 +194,13 @@ impl Simulator {
         if out.len() != expected {
             return Err(SimError::Shape { name: "out", expected, got: out.len() });
         }
-        match crate::backend::simd::ou::Chunking::new(spec.num_steps, chunks_per_sim) {
+        let ch = crate::backend::simd::ou::Chunking::new(spec.num_steps, chunks_per_sim);
+        if let Some(ch) = &ch {
+            // The chunks' start states.
+            let starts = spec.num_sim.saturating_mul(ch.count);
+            crate::memory::ensure_allocatable::<f64>("parallel-in-time chunk starts", starts)?;
+        }
+        match ch {
             None => out.fill(spec.params.x0),
             Some(ch) => crate::backend::simd::ou::path_parallel_in_time(self, spec, &ch, out),
         }

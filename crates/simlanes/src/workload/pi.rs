@@ -68,6 +68,8 @@ impl Simulator {
     /// `estimates` is 0.
     pub fn pi(&self, spec: &PiSpec) -> Result<PiOutput, SimError> {
         spec.validate()?;
+        // Hit counts and estimates.
+        crate::memory::ensure_all_allocatable("pi estimates", &[(spec.estimates, 16)])?;
         let hits = match self.backend() {
             Backend::Scalar => crate::backend::scalar::pi::run(spec),
             Backend::Simd | Backend::Threaded(_) => crate::backend::simd::pi::run(self, spec),

@@ -213,7 +213,10 @@ impl Chunking {
         if num_steps == 0 {
             return None;
         }
-        let len = num_steps.div_ceil(chunks.max(1)).next_multiple_of(4);
+        let raw = num_steps.div_ceil(chunks.max(1));
+        // Rounding up can only overflow for one chunk of almost usize::MAX steps; that
+        // chunk starts at 0, so it needs no rounding.
+        let len = raw.checked_next_multiple_of(4).unwrap_or(raw);
         let count = num_steps.div_ceil(len);
         Some(Self { len, count, last: num_steps - (count - 1) * len })
     }
@@ -508,6 +511,16 @@ mod tests {
     fn chunking_covers_the_steps() {
         assert_eq!(Chunking::new(0, 3), None);
         assert_eq!(Chunking::new(10, 100), Some(Chunking { len: 4, count: 3, last: 2 }));
+        // One chunk of almost usize::MAX steps: no rounding overflow (it used to wrap to 0).
+        assert_eq!(
+            Chunking::new(usize::MAX, 1),
+            Some(Chunking { len: usize::MAX, count: 1, last: usize::MAX })
+        );
+        assert_eq!(
+            Chunking::new(usize::MAX, 2).map(|c| (c.len % 4, c.count)),
+            Some((0, 2)),
+            "two chunks still round"
+        );
         assert_eq!(Chunking::new(5_000_000, 64), Some(Chunking { len: 78_128, count: 64, last: 77_936 }));
         for (n, c) in [(1usize, 1usize), (7, 2), (400, 7), (401, 40), (12, 3)] {
             let ch = Chunking::new(n, c).expect("n > 0");
