@@ -31,8 +31,10 @@ pub mod calibrate;
 mod entry;
 pub mod stream_bench;
 
-/// Threads per block the host runner launches (and the emulator mimics): a multiple of
-/// the warp size that keeps every kernel's registers within one SM's file.
+/// Most threads per block the host runner launches: it asks the driver's occupancy
+/// calculator for the best block up to this, and uses smaller blocks for small batches so
+/// that they reach every SM. The emulator runs blocks of this size; no kernel's result
+/// depends on the block size (each thread works from its global index alone).
 pub const BLOCK_THREADS: u32 = 256;
 
 /// The kernels in the PTX, each with its parameter list in order (PTX types), as

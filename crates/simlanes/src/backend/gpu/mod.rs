@@ -199,11 +199,24 @@ impl Gpu {
         &self.info
     }
 
-    /// One thread per item, [`gpu_kernels::BLOCK_THREADS`] per block (fewer if the kernel
-    /// cannot take that many), enough blocks to cover `n`.
+    /// One thread per item, enough blocks to cover `n`. The block size comes from the
+    /// driver's occupancy calculator for this kernel on this device
+    /// (`cuOccupancyMaxPotentialBlockSize`, at most [`gpu_kernels::BLOCK_THREADS`]; that
+    /// constant, capped by the kernel's own limit, if the query fails), then shrinks for
+    /// small batches so that the blocks reach every SM ([`launch_block`]). The kernels
+    /// index by global thread only, so results never depend on the block size.
     fn config(&self, f: &CudaFunction, n: u32) -> LaunchConfig {
-        let max = f.max_threads_per_block().ok().and_then(|m| u32::try_from(m).ok()).unwrap_or(1024);
-        let block = gpu_kernels::BLOCK_THREADS.min(max / 32 * 32).max(32);
+        extern "C" fn no_shared_memory(_block: std::ffi::c_int) -> usize {
+            0
+        }
+        let occupancy = f
+            .occupancy_max_potential_block_size(no_shared_memory, 0, gpu_kernels::BLOCK_THREADS, None)
+            .map(|(_, block)| block)
+            .unwrap_or_else(|_| {
+                let max = f.max_threads_per_block().ok().and_then(|m| u32::try_from(m).ok()).unwrap_or(1024);
+                gpu_kernels::BLOCK_THREADS.min(max / 32 * 32)
+            });
+        let block = launch_block(occupancy, n, self.info.multiprocessors);
         LaunchConfig { grid_dim: (n.div_ceil(block), 1, 1), block_dim: (block, 1, 1), shared_mem_bytes: 0 }
     }
 
@@ -728,6 +741,17 @@ pub(crate) fn mpr_args(spec: &MprSpec) -> Result<(gpu_kernels::body::MprArgs<'_>
     Ok((args, x0))
 }
 
+/// Threads per block for `n` one-thread-per-item threads on `sms` multiprocessors, given
+/// the occupancy-optimal block `occupancy`: that block when the grid fills every SM with
+/// it; for fewer items, smaller blocks (whole warps, at least one) so that the blocks
+/// spread over as many SMs as the items allow — W4 at `B = 1024` in 256-thread blocks ran
+/// on 4 of an H100's 132 SMs, in 32-thread blocks it reaches 32.
+pub(crate) fn launch_block(occupancy: u32, n: u32, sms: u32) -> u32 {
+    let occupancy = (occupancy / 32 * 32).max(32);
+    let spread = n.div_ceil(sms.max(1)).div_ceil(32) * 32;
+    spread.clamp(32, occupancy)
+}
+
 /// `rej[active[j]] = Σ_c partial[j·chunks + c]`: the host half of W3 validate, shared
 /// by the GPU runner and the emulator.
 pub(crate) fn reduce_partials(plan: &BinomialPlan<'_>, partial: &[u32], chunks: usize, rej: &mut [u64]) {
@@ -739,6 +763,23 @@ pub(crate) fn reduce_partials(plan: &BinomialPlan<'_>, partial: &[u32], chunks: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocks_shrink_for_small_batches_and_never_break_warps() {
+        // Large grids: the occupancy block.
+        assert_eq!(launch_block(256, 1 << 20, 132), 256);
+        assert_eq!(launch_block(128, 1 << 20, 132), 128);
+        // W4 at B = 1024 on 132 SMs: 8 items per SM, one warp per block, 32 blocks.
+        assert_eq!(launch_block(256, 1024, 132), 32);
+        // W5's sweep (1152): still one warp; 40 000 items: 304 per SM, capped at 256.
+        assert_eq!(launch_block(256, 1152, 132), 32);
+        assert_eq!(launch_block(256, 20_000, 132), 160);
+        assert_eq!(launch_block(256, 40_000, 132), 256);
+        // Odd inputs: a block is whole warps, at least one.
+        assert_eq!(launch_block(0, 0, 0), 32);
+        assert_eq!(launch_block(100, 1 << 20, 132), 96);
+        assert_eq!(launch_block(1024, 8, 132), 32);
+    }
 
     #[test]
     fn bandwidth_from_clock_and_bus() {
