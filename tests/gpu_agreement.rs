@@ -73,6 +73,10 @@ fn gpu_agrees_with_scalar_on_every_kernel() {
     gpu.ou_path(&spec, &mut got).unwrap();
     scalar().ou_path(&spec, &mut want).unwrap();
     assert_eq!(bits(&got), bits(&want));
+    // In batches of simulations, as when a path exceeds device memory.
+    let mut batched = vec![f64::NAN; got.len()];
+    gpu.ou_path_in_batches(&spec, &mut batched, 7).unwrap();
+    assert_eq!(bits(&batched), bits(&want), "ou_path in batches of 7");
     let zc: Vec<f64> = (0..spec.num_steps * spec.num_sim).map(|k| (k % 17) as f64 / 4.0 - 2.0).collect();
     assert_eq!(
         bits(&gpu.ou_with_normals(&spec, &zc).unwrap()),

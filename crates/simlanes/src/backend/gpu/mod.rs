@@ -356,7 +356,7 @@ impl Gpu {
         spec.validate()?;
         let n = Self::u32_size("num_sim", spec.num_sim)?;
         let mut out = self.alloc::<f64>("ou final states", spec.num_sim)?;
-        self.launch_ou(false, spec, n, &mut out)?;
+        self.launch_ou(false, spec, 0, n, &mut out)?;
         Ok(self.stream.clone_dtoh(&out).map_err(driver("cuMemcpyDtoH"))?)
     }
 
@@ -369,11 +369,12 @@ impl Gpu {
         &self,
         path: bool,
         spec: &OuSpec,
+        first: u64,
         n: u32,
         out: &mut cudarc::driver::CudaSlice<f64>,
     ) -> Result<(), SimError> {
         let c = spec.params.coeffs_f64();
-        let (first, steps, x0) = (0u64, spec.num_steps as u64, spec.params.x0);
+        let (steps, x0) = (spec.num_steps as u64, spec.params.x0);
         let jax = jax_noise(spec.jax_key, spec.num_sim);
         let (name, f) = match (path, jax.is_some()) {
             (false, false) => ("ou_final", &self.ou_final),
@@ -458,10 +459,46 @@ impl Gpu {
         if out.len() != len {
             return Err(SimError::Shape { name: "out", expected: len, got: out.len() });
         }
+        // A path larger than the device's free memory runs in batches of simulations.
+        let free = self.ctx.mem_get_info().map_or(usize::MAX, |(free, _)| free);
+        let rows = spec.num_steps + 1;
+        let batch = sims_per_batch(spec.num_sim, rows.saturating_mul(size_of::<f64>()), free);
+        self.ou_path_in_batches(spec, out, batch)
+    }
+
+    /// [`Gpu::ou_path`] in batches of `batch` simulations (the kernel's `first`), each
+    /// copied back into its columns of `out`: what `ou_path` does when a path exceeds the
+    /// device's free memory. The same values whatever `batch` (each simulation is its own
+    /// thread and stream).
+    ///
+    /// # Errors
+    /// As [`Gpu::ou_path`], and [`simcore::ParamError::ZeroSize`] for `batch = 0`.
+    pub fn ou_path_in_batches(&self, spec: &OuSpec, out: &mut [f64], batch: usize) -> Result<(), SimError> {
+        spec.validate()?;
+        simcore::error::nonzero("batch", batch)?;
+        let len = spec.path_len()?;
+        if out.len() != len {
+            return Err(SimError::Shape { name: "out", expected: len, got: out.len() });
+        }
         let n = Self::u32_size("num_sim", spec.num_sim)?;
-        let mut dev = self.alloc::<f64>("ou path", len)?;
-        self.launch_ou(true, spec, n, &mut dev)?;
-        self.stream.memcpy_dtoh(&dev, out).map_err(driver("cuMemcpyDtoH"))?;
+        let rows = spec.num_steps + 1;
+        if batch >= spec.num_sim {
+            let mut dev = self.alloc::<f64>("ou path", len)?;
+            self.launch_ou(true, spec, 0, n, &mut dev)?;
+            self.stream.memcpy_dtoh(&dev, out).map_err(driver("cuMemcpyDtoH"))?;
+        } else {
+            let mut host = vec![0f64; rows * batch];
+            for first in (0..spec.num_sim).step_by(batch) {
+                let nb = batch.min(spec.num_sim - first);
+                // Batches are few and each is most of the device: one allocation apiece.
+                let mut dev = self.alloc::<f64>("ou path batch", rows * nb)?;
+                self.launch_ou(true, spec, first as u64, nb as u32, &mut dev)?;
+                let part = &mut host[..rows * nb];
+                self.stream.memcpy_dtoh(&dev, part).map_err(driver("cuMemcpyDtoH"))?;
+                self.stream.synchronize().map_err(driver("cuStreamSynchronize"))?;
+                scatter_columns(part, nb, out, spec.num_sim, first);
+            }
+        }
         self.stream.synchronize().map_err(driver("cuStreamSynchronize"))?;
         Ok(())
     }
@@ -741,6 +778,23 @@ pub(crate) fn mpr_args(spec: &MprSpec) -> Result<(gpu_kernels::body::MprArgs<'_>
     Ok((args, x0))
 }
 
+/// Simulations per batch when each needs `bytes_per_sim` of device memory and `free` is
+/// free: all of them if they fit in three quarters of it (room for the driver and other
+/// buffers), else as many as do, at least one (its allocation then fails with a typed
+/// out-of-memory error if even that is too much).
+pub(crate) fn sims_per_batch(num_sim: usize, bytes_per_sim: usize, free: usize) -> usize {
+    let budget = free / 4 * 3;
+    (budget / bytes_per_sim.max(1)).clamp(1, num_sim.max(1))
+}
+
+/// Copies a batch's `[t][nb]` rows (`src`) into columns `first .. first + nb` of the
+/// `[t][num_sim]` array `dst`.
+pub(crate) fn scatter_columns(src: &[f64], nb: usize, dst: &mut [f64], num_sim: usize, first: usize) {
+    for (row, d) in src.chunks_exact(nb).zip(dst.chunks_exact_mut(num_sim)) {
+        d[first..first + nb].copy_from_slice(row);
+    }
+}
+
 /// Threads per block for `n` one-thread-per-item threads on `sms` multiprocessors, given
 /// the occupancy-optimal block `occupancy`: that block when the grid fills every SM with
 /// it; for fewer items, smaller blocks (whole warps, at least one) so that the blocks
@@ -763,6 +817,26 @@ pub(crate) fn reduce_partials(plan: &BinomialPlan<'_>, partial: &[u32], chunks: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_past_device_memory_run_in_batches_of_simulations() {
+        // 8 paths of 5e6 steps (40 MB each) fit a 139 GB device at once...
+        assert_eq!(sims_per_batch(8, 40_000_008, 139 << 30), 8);
+        // ...not a 100 MB one: 75 MB of budget, one path per batch; never zero.
+        assert_eq!(sims_per_batch(8, 40_000_008, 100 << 20), 1);
+        assert_eq!(sims_per_batch(8, 40_000_008, 0), 1);
+        assert_eq!(sims_per_batch(1000, 8, 8 * 4 * 10), 30);
+        // Columns land where the whole-array copy would put them.
+        let (rows, num_sim) = (3usize, 5usize);
+        let whole: Vec<f64> = (0..rows * num_sim).map(|k| k as f64).collect();
+        let mut out = vec![f64::NAN; rows * num_sim];
+        for (first, nb) in [(0usize, 2usize), (2, 2), (4, 1)] {
+            let batch: Vec<f64> =
+                (0..rows).flat_map(|t| (first..first + nb).map(move |i| (t * num_sim + i) as f64)).collect();
+            scatter_columns(&batch, nb, &mut out, num_sim, first);
+        }
+        assert_eq!(out, whole);
+    }
 
     #[test]
     fn blocks_shrink_for_small_batches_and_never_break_warps() {
