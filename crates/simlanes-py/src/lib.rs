@@ -22,7 +22,7 @@ use pyo3::exceptions::{
     PyImportError, PyKeyboardInterrupt, PyMemoryError, PyRuntimeError, PyTypeError, PyValueError,
 };
 use pyo3::prelude::*;
-use pyo3::types::PyInt;
+use pyo3::types::{PyBool, PyInt};
 use simlanes::{Backend, CancelToken, SimError, Simulator, ThreadConfig};
 use std::sync::Mutex;
 use std::sync::mpsc::{RecvTimeoutError, channel};
@@ -95,12 +95,16 @@ pub(crate) fn to_py(e: SimError) -> PyErr {
     }
 }
 
-/// Extracts an integer argument: `TypeError` if `obj` is not an int, `ValueError` if it
-/// is out of the range of `T` (e.g. negative for a size).
+/// Extracts an integer argument: `TypeError` if `obj` is not an int (a `bool` is not a
+/// size or a seed, although Python makes it an int subclass), `ValueError` if it is out of
+/// the range of `T` (e.g. negative for a size).
 pub(crate) fn int<'py, T>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<T>
 where
     T: for<'a> FromPyObject<'a, 'py>,
 {
+    if obj.is_instance_of::<PyBool>() {
+        return Err(PyTypeError::new_err(format!("`{name}` must be an int, got bool")));
+    }
     match obj.extract::<T>() {
         Ok(v) => Ok(v),
         Err(_) if obj.is_instance_of::<PyInt>() => Err(PyValueError::new_err(format!(

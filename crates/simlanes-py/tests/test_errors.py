@@ -150,6 +150,10 @@ def test_impossible_sizes_raise_memory_error(call):
         (lambda: simlanes.mpr_sweep(1.0, -4.6, nn=4, nt=401, key=object()), "key"),
         (lambda: simlanes._simlanes.pi(10, 4, key=(0.5, 1)), "key"),
         (lambda: simlanes.ou_with_normals(np.zeros((2, 5)), key=KEY), "key"),
+        # A bool is an int subclass in Python, but never a size, seed or thread count.
+        (lambda: simlanes.pi(True, True), "bool"),
+        (lambda: simlanes.pi(10, 4, threads=True), "bool"),
+        (lambda: simlanes.validate(G, 0.5, n=3, sims=True), "bool"),
     ],
 )
 def test_type_errors(call, match):
