@@ -57,7 +57,7 @@ enum Command {
         #[arg(long, allow_negative_numbers = true)]
         lambda: f64,
         /// One minus the confidence level of the Clopper-Pearson upper bound.
-        #[arg(long, default_value_t = 0.01)]
+        #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
         delta: f64,
         #[command(flatten)]
         common: Common,
@@ -65,7 +65,7 @@ enum Command {
     /// Threshold lambda* per grid point for a target type I error alpha, and its minimum.
     Calibrate {
         /// Target type I error level.
-        #[arg(long, default_value_t = 0.025)]
+        #[arg(long, default_value_t = 0.025, allow_negative_numbers = true)]
         alpha: f64,
         #[command(flatten)]
         common: Common,
@@ -296,7 +296,7 @@ fn execute<M: Model>(
     sim: &Simulator,
 ) -> Result<Outcome, CliError> {
     let nulls = grid.null_flags(model).iter().filter(|&&b| b).count() as u64;
-    let total = nulls * common.sims as u64;
+    let total = nulls.saturating_mul(common.sims as u64);
     let tiling = match (common.grid_tile, common.sim_tile) {
         (Some(g), Some(s)) => Tiling::new(g, s),
         (g, s) if total >= 50_000_000 && nulls > 0 => {

@@ -215,6 +215,11 @@ fn bad_inputs_exit_2_naming_the_row_or_flag() {
         ),
         (vec!["calibrate".into(), "--grid".into(), good.clone(), "--alpha".into(), "0".into()], "--alpha"),
         (vec!["calibrate".into(), "--grid".into(), good.clone(), "--alpha".into(), "1.5".into()], "--alpha"),
+        // Negative values reach the range check (clap took them for flags before).
+        (
+            vec!["calibrate".into(), "--grid".into(), good.clone(), "--alpha".into(), "-0.1".into()],
+            "--alpha must",
+        ),
         (vec!["calibrate".into(), "--grid".into(), good.clone(), "-K".into(), "0".into()], "--sims"),
         (
             vec!["calibrate".into(), "--grid".into(), good.clone(), "--model".into(), "ztest".into()],
