@@ -105,6 +105,9 @@ impl Grid {
     }
 
     /// Point `g`'s coordinates.
+    ///
+    /// # Panics
+    /// If `g >= self.len()`, as slice indexing does.
     pub fn point(&self, g: usize) -> &[f64] {
         &self.values[g * self.dim..(g + 1) * self.dim]
     }
