@@ -359,13 +359,13 @@ impl Tasks {
 /// # Errors
 /// [`SimError::Cancelled`] when the simulator's [`crate::CancelToken`] is cancelled: the
 /// tasks not yet started are skipped (checked before each task, on every CPU backend).
-fn run<R: Send>(
+fn run<R: Send, B: Default>(
     sim: &Simulator,
     tasks: &Tasks,
     progress: Option<Progress<'_>>,
-    f: impl Fn(&mut Vec<f32>, &Range<usize>, &Range<usize>) -> R + Sync,
+    f: impl Fn(&mut B, &Range<usize>, &Range<usize>) -> R + Sync,
 ) -> Result<Vec<R>, SimError> {
-    let one = |buf: &mut Vec<f32>, k: usize| {
+    let one = |buf: &mut B, k: usize| {
         if sim.is_cancelled() {
             return None;
         }
@@ -377,9 +377,9 @@ fn run<R: Send>(
         Some(r)
     };
     let out: Option<Vec<R>> = match sim.pool() {
-        Some(pool) => pool.install(|| (0..tasks.len()).into_par_iter().map_init(Vec::new, one).collect()),
+        Some(pool) => pool.install(|| (0..tasks.len()).into_par_iter().map_init(B::default, one).collect()),
         None => {
-            let mut buf = Vec::new();
+            let mut buf = B::default();
             (0..tasks.len()).map(|k| one(&mut buf, k)).collect()
         }
     };
@@ -468,21 +468,21 @@ pub fn validate_with_progress<M: Model>(
     let lam = lambda as f32;
     // Each worker adds its tasks' counts into its own totals (integers: the sum does not
     // depend on which worker ran what), so memory is O(workers · points) for any `K`.
-    let totals: Vec<Mutex<(Vec<u64>, Vec<u64>)>> = per_worker(sim);
-    run(sim, &Tasks::new(active.len(), sims, tiling), progress, |buf, g, s| {
-        let mut guard = mine(&totals);
-        let (total, part) = &mut *guard;
+    // The lock is taken after the model's call, not around it, so a model that runs
+    // parallel work of its own cannot deadlock on it.
+    let totals: Vec<Mutex<Vec<u64>>> = per_worker(sim);
+    run(sim, &Tasks::new(active.len(), sims, tiling), progress, |buf: &mut Vec<f32>, g, s| {
+        let mut part = vec![0u64; g.len()];
+        model.count_rejections(&prep, g.clone(), s.clone(), lam, buf, &mut part);
+        let mut total = mine(&totals);
         total.resize(active.len(), 0);
-        part.clear();
-        part.resize(g.len(), 0);
-        model.count_rejections(&prep, g.clone(), s.clone(), lam, buf, part);
-        for (c, p) in total[g.clone()].iter_mut().zip(part.iter()) {
+        for (c, p) in total[g.clone()].iter_mut().zip(part) {
             *c += p;
         }
     })?;
     let mut counts = vec![0u64; active.len()];
     for t in totals {
-        let (total, _) = t.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let total = t.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         for (c, p) in counts.iter_mut().zip(total) {
             *c += p;
         }
@@ -563,7 +563,7 @@ fn by_selection<M: Model>(
     // The chunk's statistics are held together: impossible sizes (one point of `K = 2^40`)
     // are refused here rather than aborting in the allocator.
     crate::memory::ensure_allocatable::<f32>("calibration statistics", points.len().saturating_mul(sims))?;
-    let parts = run(sim, ts, progress, |_, g, s| {
+    let parts = run(sim, ts, progress, |_: &mut (), g, s| {
         let mut stats = vec![0f32; g.len() * s.len()];
         model.simulate(prep, g.clone(), s.clone(), &mut stats);
         stats
@@ -594,14 +594,6 @@ fn workers(sim: &Simulator) -> usize {
     sim.pool().map_or(1, |p| p.current_num_threads())
 }
 
-/// One worker's tallies over a chunk of points (`L` cells per point) and its scratch for a
-/// task's levels.
-#[derive(Default)]
-struct Tally {
-    counts: Vec<u32>,
-    levels: Vec<u16>,
-}
-
 /// `λ*` of the points `points` (one chunk; `ts` its tasks) for a model with
 /// [`Model::levels`]. Each task writes its levels into its worker's scratch and adds them,
 /// point by point (one point's `L` cells stay in L1), to its worker's tallies; no task's
@@ -623,13 +615,15 @@ fn by_levels<M: Model>(
     rank: usize,
 ) -> Result<Vec<Result<f32, ParamError>>, SimError> {
     let nl = levels.len();
-    let tallies: Vec<Mutex<Tally>> = per_worker(sim);
-    run(sim, ts, progress, |_, g, s| {
-        let mut guard = mine(&tallies);
-        let Tally { counts, levels: lv } = &mut *guard;
-        counts.resize(points.len() * nl, 0);
+    let tallies: Vec<Mutex<Vec<u32>>> = per_worker(sim);
+    run(sim, ts, progress, |lv: &mut Vec<u16>, g, s| {
+        // The worker's levels scratch is its own (`run`'s buffer); its tallies are locked
+        // only after the model's call, so a model running parallel work of its own cannot
+        // deadlock on the lock.
         lv.resize(g.len() * s.len(), 0);
         model.simulate_levels(prep, g.clone(), s.clone(), lv);
+        let mut counts = mine(&tallies);
+        counts.resize(points.len() * nl, 0);
         for (p, row) in g.clone().zip(lv.chunks_exact(s.len())) {
             let cells = &mut counts[(p - points.start) * nl..][..nl];
             for &v in row {
@@ -642,7 +636,7 @@ fn by_levels<M: Model>(
     // The tallies of the workers that ran a task, summed.
     let mut tallies = tallies
         .into_iter()
-        .map(|t| t.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner).counts)
+        .map(|t| t.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner))
         .filter(|c| !c.is_empty());
     let mut total = tallies.next().unwrap_or_default();
     for t in tallies {
@@ -769,6 +763,57 @@ mod tests {
         // Offset tasks name the same tiles, shifted.
         let ts = Tasks::new(10, 17, Tiling::new(3, 8)).offset(100);
         assert_eq!((ts.len(), ts.get(0), ts.get(5)), (12, (100..103, 0..8), (103..106, 8..16)));
+    }
+
+    /// A user model whose simulations run parallel work of their own on the engine's pool
+    /// (rayon work stealing can then run another task on a thread that is inside a task):
+    /// the engine must not hold a per-worker lock across the model's call, or that thread
+    /// deadlocks on it. Statistics: a function of (point, simulation) on 5 levels.
+    struct Nested;
+    const NESTED_LEVELS: [f32; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
+    impl Model for Nested {
+        type Prepared = ();
+        fn name(&self) -> &'static str {
+            "nested"
+        }
+        fn dim(&self) -> usize {
+            1
+        }
+        fn null_hypothesis(&self, _: &[f64]) -> bool {
+            true
+        }
+        fn prepare(&self, _: &Grid) -> Result<(), SimError> {
+            Ok(())
+        }
+        fn simulate(&self, _: &(), points: Range<usize>, sims: Range<usize>, stats: &mut [f32]) {
+            let ns = sims.len();
+            stats.par_chunks_mut(ns).zip(points.into_par_iter()).for_each(|(row, g)| {
+                for (t, s) in row.iter_mut().zip(sims.clone()) {
+                    *t = NESTED_LEVELS[(g * 7 + s * 13) % 5];
+                }
+            });
+        }
+        fn levels<'p>(&self, _: &'p ()) -> Option<&'p [f32]> {
+            Some(&NESTED_LEVELS)
+        }
+    }
+
+    #[test]
+    fn a_model_with_parallel_work_of_its_own_does_not_deadlock() {
+        let sim = Simulator::new(crate::Backend::Threaded(crate::ThreadConfig::new(2))).expect("threads");
+        let grid = Grid::new(1, (0..40).map(f64::from).collect()).expect("grid");
+        let t = Tiling::new(3, 16);
+        let v = validate(&sim, &Nested, &grid, 0.5, 0.01, 500, t).expect("validate");
+        let c = calibrate(&sim, &Nested, &grid, 0.3, 500, t).expect("calibrate");
+        // The same as one thread, exactly (integer counts, selected levels).
+        let one = Simulator::new(crate::Backend::Simd).expect("simd");
+        assert_eq!(v.points.iter().map(|p| p.count).collect::<Vec<_>>(), {
+            let w = validate(&one, &Nested, &grid, 0.5, 0.01, 500, t).expect("validate");
+            w.points.iter().map(|p| p.count).collect::<Vec<_>>()
+        });
+        assert_eq!(c.lambda, calibrate(&one, &Nested, &grid, 0.3, 500, t).expect("calibrate").lambda);
+        // Levels 0 and 0.25 reject at λ = 0.5: two fifths of the simulations, about.
+        assert!(v.points.iter().all(|p| (180..=220).contains(&p.count)), "{:?}", v.points[0]);
     }
 
     #[test]
