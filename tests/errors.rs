@@ -82,6 +82,28 @@ fn non_finite_and_non_positive_parameters_are_rejected() {
         let mut mpr = MprSpec::sweep_sized(0, 2, 420).expect("small sweep");
         mpr.sigma = f32::INFINITY;
         assert!(sim.mpr(&mpr).is_err(), "infinite sigma must be rejected");
+
+        // Finite parameters whose derived constants overflow f32 gave NaN states: now the
+        // constant is named.
+        let not_finite = |e: SimError| match param(e) {
+            ParamError::NotFinite { name, .. } => name,
+            other => panic!("expected NotFinite, got {other:?}"),
+        };
+        let mut jr = JansenRitSpec::with_size(0, 2, 4, 3).expect("small spec");
+        jr.params.A = 3e38;
+        jr.params.a = 100.0;
+        assert_eq!(not_finite(sim.jansen_rit(&jr).unwrap_err()), "A*a");
+        let mut jr = JansenRitSpec::with_size(0, 2, 4, 3).expect("small spec");
+        jr.params.a = 1e20;
+        assert_eq!(not_finite(sim.jansen_rit(&jr).unwrap_err()), "a*a");
+        let mut jr = JansenRitSpec::with_size(0, 2, 4, 3).expect("small spec");
+        (jr.sigma, jr.dt) = (3e38, 4.0);
+        assert_eq!(not_finite(sim.jansen_rit(&jr).unwrap_err()), "sigma*sqrt(dt)");
+        for (tau, name) in [(1e-40f32, "1/tau"), (1e20, "pi^2*tau^2")] {
+            let mut mpr = MprSpec::sweep_sized(0, 2, 420).expect("small sweep");
+            mpr.params.tau = tau;
+            assert_eq!(not_finite(sim.mpr(&mpr).unwrap_err()), name, "tau {tau}");
+        }
     }
 }
 

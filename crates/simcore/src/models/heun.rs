@@ -113,13 +113,16 @@ impl<L: Real> HeunCoeffs<L> {
     /// Coefficients for step `dt > 0` and noise intensity `sigma >= 0`.
     ///
     /// # Errors
-    /// [`ParamError`] when `dt` is not finite and positive or `sigma` not finite and `>= 0`.
+    /// [`ParamError`] when `dt` is not finite and positive, `sigma` not finite and `>= 0`,
+    /// or the noise scale `sigma·sqrt(dt)` overflows.
     pub fn new(dt: L::Scalar, sigma: L::Scalar) -> Result<Self, ParamError> {
         crate::error::positive("dt", dt.to_f64())?;
         crate::error::non_negative("sigma", sigma.to_f64())?;
         let dt_l = L::splat(dt);
         let half = L::splat(L::Scalar::from_f64(0.5));
-        Ok(Self { dt: dt_l, half_dt: dt_l * half, noise: L::splat(sigma) * dt_l.sqrt() })
+        let noise = L::splat(sigma) * dt_l.sqrt();
+        crate::error::finite("sigma*sqrt(dt)", noise.lane(0).to_f64())?;
+        Ok(Self { dt: dt_l, half_dt: dt_l * half, noise })
     }
 }
 

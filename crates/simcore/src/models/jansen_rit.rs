@@ -119,6 +119,22 @@ impl JansenRitParams {
         ] {
             finite(name, f64::from(v))?;
         }
+        // The constants the model evaluates (`JansenRit::new`, products in f64 rounded to
+        // f32) must be finite too: `A = 3e38, a = 100` would otherwise give NaN states
+        // from finite parameters.
+        let f = f64::from;
+        for (name, v) in [
+            ("A*a", f(A) * f(a)),
+            ("a*a", f(a) * f(a)),
+            ("B*b*a_4*J", f(B) * f(b) * f(a_4) * f(J)),
+            ("b*b", f(b) * f(b)),
+            ("2*nu_max", 2.0 * f(nu_max)),
+            ("a_1*J", f(a_1) * f(J)),
+            ("a_2*J", f(a_2) * f(J)),
+            ("a_3*J", f(a_3) * f(J)),
+        ] {
+            finite(name, f64::from(v as f32))?;
+        }
         Ok(())
     }
 }

@@ -82,6 +82,17 @@ impl MprParams {
             finite(name, f64::from(v))?;
         }
         crate::error::positive("tau", f64::from(tau))?;
+        // The constants the model evaluates (`Mpr::new`, in f64 rounded to f32) must be
+        // finite too (`tau = 1e-40` made `1/tau` infinite, `tau = 1e20` `pi^2 tau^2`).
+        let (pi, t) = (core::f64::consts::PI, f64::from(tau));
+        for (name, v) in [
+            ("1/tau", 1.0 / t),
+            ("Delta/(pi*tau)", f64::from(Delta) / (pi * t)),
+            ("J*tau", f64::from(J) * t),
+            ("pi^2*tau^2", pi * pi * t * t),
+        ] {
+            finite(name, f64::from(v as f32))?;
+        }
         Ok(())
     }
 }

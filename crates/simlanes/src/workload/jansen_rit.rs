@@ -195,6 +195,8 @@ impl JansenRitSpec {
         let len = self.state_len()?;
         positive("dt", f64::from(self.dt))?;
         non_negative("sigma", f64::from(self.sigma))?;
+        // The noise scale as every backend computes it (`HeunCoeffs`, f32).
+        simcore::error::finite("sigma*sqrt(dt)", f64::from(self.sigma * self.dt.sqrt()))?;
         let n2 = check_weights(&self.weights, self.nn)?;
         if let Some(l) = &self.lags
             && l.len() != n2

@@ -122,6 +122,8 @@ impl MprSpec {
         }
         positive("dt", f64::from(self.dt))?;
         non_negative("sigma", f64::from(self.sigma))?;
+        // The noise scale as every backend computes it (`HeunCoeffs`, f32).
+        simcore::error::finite("sigma*sqrt(dt)", f64::from(self.sigma * self.dt.sqrt()))?;
         check_weights(&self.weights, self.nn)?;
         check_per_member("k", &self.k, self.batch)?;
         check_per_member("eta", &self.eta, self.batch)?;
