@@ -6,8 +6,10 @@
 //! bundle holds the GPU test binaries (`gpu_emulator`, `gpu_agreement`, `gpu_calibrate`,
 //! `gpu_stream`, built by `cargo test --workspace --no-run`, the same build as the README's
 //! test command, so CI reuses it), this very `xtask` binary (for `bench --backend
-//! threaded,gpu` and `bench --verify`), [`RUN_SH`] and a `MANIFEST.txt` (commit, build
-//! flags, the PTX source hashes, every file's SHA-256). The PTX is embedded in the binaries
+//! threaded,gpu` and `bench --verify`), [`RUN_SH`], a `MANIFEST.txt` (commit, build
+//! flags, the PTX source hashes, every file's SHA-256) and, when `.ci/python` has built
+//! the wheel, `python/`: the wheel and the tests against real JAX (run by `run.sh` where
+//! `python3` has jax and pytest, as the GPU machines do). The PTX is embedded in the binaries
 //! (`include_str!`), so nothing else travels. Debug info is stripped (`objcopy
 //! --strip-debug`, when present) to keep the bundle small enough to carry.
 //!
@@ -113,11 +115,47 @@ fn assemble(root: &Path, dir: &Path, tests: &BTreeMap<String, PathBuf>, xtask: &
         copy_stripped(exe, &bin.join(name))?;
     }
     copy_stripped(xtask, &bin.join("xtask"))?;
+    add_python_check(root, dir)?;
     let run_sh = dir.join("run.sh");
     std::fs::write(&run_sh, RUN_SH).map_err(|e| format!("{}: {e}", run_sh.display()))?;
     make_executable(&run_sh)?;
     let manifest = manifest(root, dir)?;
     std::fs::write(dir.join("MANIFEST.txt"), manifest).map_err(|e| format!("MANIFEST.txt: {e}"))
+}
+
+/// The Python files of the optional JAX check, from `crates/simlanes-py/tests/`.
+pub const PYTHON_TESTS: &[&str] = &["test_with_jax.py", "_reference.py"];
+
+/// Adds `python/`: the Python wheel `.ci/python` built (abi3, any CPython ≥ 3.9) and the
+/// tests that compare simlanes with real JAX, so that `run.sh` can check the JAX stream
+/// mode against the JAX version installed on the GPU machine. Left out, saying so, when
+/// no wheel has been built.
+fn add_python_check(root: &Path, dir: &Path) -> Result<(), String> {
+    let wheels = root.join("target/python-ci/wheels");
+    let wheel = std::fs::read_dir(&wheels)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "whl"))
+        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+    let Some(wheel) = wheel else {
+        println!(
+            "    no Python wheel in {} (run `bash .ci/python` first): the bundle's JAX check is left out",
+            wheels.display()
+        );
+        return Ok(());
+    };
+    let py = dir.join("python");
+    std::fs::create_dir_all(&py).map_err(|e| format!("{}: {e}", py.display()))?;
+    let name = wheel.file_name().unwrap_or_default();
+    std::fs::copy(&wheel, py.join(name)).map_err(|e| format!("{}: {e}", wheel.display()))?;
+    for t in PYTHON_TESTS {
+        let src = root.join("crates/simlanes-py/tests").join(t);
+        std::fs::copy(&src, py.join(t)).map_err(|e| format!("{}: {e}", src.display()))?;
+    }
+    println!("    added {} and the JAX equality tests", Path::new(name).display());
+    Ok(())
 }
 
 /// Copies `src` to `dst` without debug info (`objcopy --strip-debug`), or as is when
@@ -176,7 +214,7 @@ fn manifest(root: &Path, dir: &Path) -> Result<String, String> {
         m += &format!("ptx {arch}: {file}, source-sha256 {hash}\n");
     }
     let mut files = Vec::new();
-    for sub in ["run.sh", "bin"] {
+    for sub in ["run.sh", "bin", "python"] {
         collect_files(&dir.join(sub), &mut files);
     }
     files.sort();

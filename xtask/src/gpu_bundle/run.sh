@@ -14,8 +14,9 @@
 # gpu_calibrate: W3 calibrate on the device; gpu_stream: BabelStream gold check), then
 # `xtask bench --backend threaded,gpu` and `xtask bench --verify` on its JSON.
 # Exit status 0 only if every test passed, on a GPU unless --allow-skip, and every bench
-# row's check passed. Five files are written: device.txt, tests.log, bench.log,
-# bench.json, summary.txt.
+# row's check passed. Files written: device.txt, tests.log, bench.log, bench.json,
+# summary.txt, and python.log when the bundle carries the wheel (python/: the Python
+# package against the JAX installed here, on JAX's CPU backend).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
@@ -80,6 +81,30 @@ if [ "$skipped" = 1 ] && [ "$allow_skip" = 0 ]; then
 fi
 if [ "$failed" = 1 ]; then
   say "FAILED: a test binary failed (see tests.log)"
+  exit 1
+fi
+
+# Optional: the Python package against the JAX installed on this machine (same key, same
+# numbers; JAX on its CPU backend, which the equality claims are about).
+if ls "$here"/python/*.whl >/dev/null 2>&1; then
+  if command -v python3 >/dev/null 2>&1 && python3 -c "import jax, numpy, pytest" >/dev/null 2>&1; then
+    site="$(mktemp -d)"
+    echo "== python: simlanes vs JAX $(python3 -c 'import jax; print(jax.__version__)')"
+    if python3 -m pip install -q --no-index --no-deps --target "$site" "$here"/python/*.whl >"$out/python.log" 2>&1 \
+      && (cd "$here/python" && JAX_PLATFORMS=cpu PYTHONPATH="$site:$here/python" \
+        python3 -m pytest -q -p no:cacheprovider test_with_jax.py >>"$out/python.log" 2>&1); then
+      say "ok   python vs JAX ($(tail -n 1 "$out/python.log"))"
+    else
+      failed=1
+      say "FAIL python vs JAX (see python.log)"
+    fi
+    rm -rf "$site"
+  else
+    say "skip python vs JAX (no python3 with jax, numpy and pytest here)"
+  fi
+fi
+if [ "$failed" = 1 ]; then
+  say "FAILED: see the lines above"
   exit 1
 fi
 
