@@ -31,6 +31,7 @@
 //! * `noise only`: the mean of the normals within 4 standard errors of 0.
 
 use simlanes::Backend;
+use simlanes::backend::simd::ou::Chunking;
 use simlanes::simcore::rng::{NormalSeq, Stream};
 use simlanes::simcore::stats::Lag1;
 use simlanes::workload::ou::{OuParams, OuSpec};
@@ -163,9 +164,8 @@ fn run(b: Backend, ctx: &Ctx, steps: usize, sims: usize) -> Vec<Row> {
     }
     let max_dz = params.coeffs_f64().diffuse * z.iter().fold(0.0f64, |m, x| m.max(x.abs()));
     drop(z);
-    // The chunks of both parallel-in-time rows (as `Chunking` cuts them).
-    let chunk_len = steps.div_ceil(PIT_CHUNKS).next_multiple_of(4).max(4);
-    let chunks = steps.div_ceil(chunk_len);
+    // The chunks of the path row, as the mode cuts them.
+    let (chunks, _) = chunking(steps, PIT_CHUNKS);
 
     // (a) parallel in time, against the sequential path within its stated bound.
     if !matches!(b, Backend::Gpu { .. }) {
@@ -196,8 +196,7 @@ fn run(b: Backend, ctx: &Ctx, steps: usize, sims: usize) -> Vec<Row> {
     // GPU takes a chunk per thread, so it gets many more chunks.
     {
         let c = if matches!(b, Backend::Gpu { .. }) { GPU_PIT_CHUNKS } else { PIT_CHUNKS };
-        let chunk_len = steps.div_ceil(c).next_multiple_of(4).max(4);
-        let chunks = steps.div_ceil(chunk_len);
+        let (chunks, chunk_len) = chunking(steps, c);
         let meta = Meta::new("W2", format!("final, parallel in time (C={c})"), b, "steps/s")
             .size(size.clone(), None);
         let (stats, res) = repeat(ctx.repeats(), ctx.budget_s(), || sim.ou_final_parallel_in_time(&spec, c));
@@ -221,6 +220,13 @@ fn run(b: Backend, ctx: &Ctx, steps: usize, sims: usize) -> Vec<Row> {
     let meta = Meta::new("W2", "noise only", b, "steps/s").size(size, None);
     rows.extend(noise::row::<f64>(b, ctx, meta, sims, steps, work));
     rows
+}
+
+/// `(count, len)` of the chunks the parallel-in-time modes cut `steps > 0` into for
+/// `chunks` per simulation (the library's own `Chunking`).
+fn chunking(steps: usize, chunks: usize) -> (usize, usize) {
+    let ch = Chunking::new(steps, chunks).expect("the bench sizes have steps");
+    (ch.count, ch.len)
 }
 
 /// Chunks per simulation of the parallel-in-time rows (the mode's documented example).
