@@ -454,14 +454,10 @@ impl Gpu {
     /// As [`Gpu::ou_final`], plus [`SimError::Shape`] when `out.len()` is not
     /// `(num_steps + 1)·num_sim`.
     pub fn ou_path(&self, spec: &OuSpec, out: &mut [f64]) -> Result<(), SimError> {
-        spec.validate()?;
-        let len = spec.path_len()?;
-        if out.len() != len {
-            return Err(SimError::Shape { name: "out", expected: len, got: out.len() });
-        }
-        // A path larger than the device's free memory runs in batches of simulations.
+        // A path larger than the device's free memory runs in batches of simulations
+        // (`ou_path_in_batches` checks the spec and `out`).
         let free = self.ctx.mem_get_info().map_or(usize::MAX, |(free, _)| free);
-        let rows = spec.num_steps + 1;
+        let rows = spec.num_steps.saturating_add(1);
         let batch = sims_per_batch(spec.num_sim, rows.saturating_mul(size_of::<f64>()), free);
         self.ou_path_in_batches(spec, out, batch)
     }
