@@ -471,12 +471,14 @@ pub fn validate_with_progress<M: Model>(
     // The lock is taken after the model's call, not around it, so a model that runs
     // parallel work of its own cannot deadlock on it.
     let totals: Vec<Mutex<Vec<u64>>> = per_worker(sim);
-    run(sim, &Tasks::new(active.len(), sims, tiling), progress, |buf: &mut Vec<f32>, g, s| {
-        let mut part = vec![0u64; g.len()];
-        model.count_rejections(&prep, g.clone(), s.clone(), lam, buf, &mut part);
+    let tasks = Tasks::new(active.len(), sims, tiling);
+    run(sim, &tasks, progress, |(buf, part): &mut (Vec<f32>, Vec<u64>), g, s| {
+        part.clear();
+        part.resize(g.len(), 0);
+        model.count_rejections(&prep, g.clone(), s.clone(), lam, buf, part);
         let mut total = mine(&totals);
         total.resize(active.len(), 0);
-        for (c, p) in total[g.clone()].iter_mut().zip(part) {
+        for (c, p) in total[g.clone()].iter_mut().zip(part.iter()) {
             *c += p;
         }
     })?;
