@@ -19,7 +19,7 @@ use crate::error::SimError;
 use crate::simulator::{Backend, Simulator};
 use crate::workload::jax::{JaxKey, check_member_draws};
 use simcore::ParamError;
-use simcore::error::{finite, non_negative, nonzero, positive};
+use simcore::error::{finite, nonzero};
 pub use simcore::models::jansen_rit::{DEFAULT_K, DEFAULT_MU, JansenRitParams, NV};
 
 /// What to compute: a batch of `B` Jansen–Rit networks sharing the weights (and lags).
@@ -193,10 +193,8 @@ impl JansenRitSpec {
     pub fn validate(&self) -> Result<(), SimError> {
         self.params.validate()?;
         let len = self.state_len()?;
-        positive("dt", f64::from(self.dt))?;
-        non_negative("sigma", f64::from(self.sigma))?;
-        // The noise scale as every backend computes it (`HeunCoeffs`, f32).
-        simcore::error::finite("sigma*sqrt(dt)", f64::from(self.sigma * self.dt.sqrt()))?;
+        // `dt > 0`, `sigma >= 0` and the noise scale, as every backend's integrator takes them.
+        simcore::models::heun::HeunCoeffs::<f32>::new(self.dt, self.sigma)?;
         let n2 = check_weights(&self.weights, self.nn)?;
         if let Some(l) = &self.lags
             && l.len() != n2

@@ -345,9 +345,7 @@ pub fn jax_uniform_f64(key: JaxKey, shape: &[usize], minval: f64, maxval: f64) -
 /// no caller wants silently.
 fn finite_bounds(lo: f64, hi: f64, width: f64) -> Result<(), SimError> {
     for (name, value) in [("minval", lo), ("maxval", hi), ("maxval - minval", width)] {
-        if !value.is_finite() {
-            return Err(ParamError::NotFinite { name, value }.into());
-        }
+        simcore::error::finite(name, value)?;
     }
     Ok(())
 }

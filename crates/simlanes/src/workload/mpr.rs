@@ -18,7 +18,6 @@ use crate::error::SimError;
 use crate::simulator::{Backend, Simulator};
 use crate::workload::jansen_rit::{check_per_member, check_sizes, check_weights, default_weights};
 use crate::workload::jax::{JaxKey, check_member_draws};
-use simcore::error::{non_negative, positive};
 pub use simcore::models::mpr::{DEFAULT_ETA, MprParams, NV, R0, RateStats, V0};
 
 /// First state of the statistic's window, `x[401]`.
@@ -120,10 +119,8 @@ impl MprSpec {
         if self.nt < STAT_FIRST {
             return Err(SimError::TooSmall { name: "nt", min: STAT_FIRST, got: self.nt });
         }
-        positive("dt", f64::from(self.dt))?;
-        non_negative("sigma", f64::from(self.sigma))?;
-        // The noise scale as every backend computes it (`HeunCoeffs`, f32).
-        simcore::error::finite("sigma*sqrt(dt)", f64::from(self.sigma * self.dt.sqrt()))?;
+        // `dt > 0`, `sigma >= 0` and the noise scale, as every backend's integrator takes them.
+        simcore::models::heun::HeunCoeffs::<f32>::new(self.dt, self.sigma)?;
         check_weights(&self.weights, self.nn)?;
         check_per_member("k", &self.k, self.batch)?;
         check_per_member("eta", &self.eta, self.batch)?;
