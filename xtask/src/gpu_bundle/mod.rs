@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
-use crate::ptx::{ARCHES, root, sha256};
+use crate::ptx::{ARCHES, root, sha256, stamp};
 
 /// The test binaries the bundle carries, in the order `run.sh` runs them.
 pub const TESTS: &[&str] = &["gpu_emulator", "gpu_agreement", "gpu_calibrate", "gpu_stream"];
@@ -210,13 +210,10 @@ fn manifest(root: &Path, dir: &Path) -> Result<String, String> {
     m += "host flags: -C target-cpu=x86-64-v3 (.cargo/config.toml); the binaries stop with a clear message on a CPU without AVX2+FMA\n";
     for (arch, file) in ARCHES {
         let text = std::fs::read_to_string(root.join(file)).unwrap_or_default();
-        let hash = text.lines().find_map(|l| l.strip_prefix("// source-sha256: ")).unwrap_or("missing");
+        let hash = stamp::recorded_hash(&text).unwrap_or("missing");
         m += &format!("ptx {arch}: {file}, source-sha256 {hash}\n");
     }
-    let mut files = Vec::new();
-    for sub in ["run.sh", "bin", "python"] {
-        collect_files(&dir.join(sub), &mut files);
-    }
+    let mut files = bundle_files(dir)?;
     files.sort();
     for f in files {
         let data = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
@@ -226,20 +223,25 @@ fn manifest(root: &Path, dir: &Path) -> Result<String, String> {
     Ok(m)
 }
 
-fn collect_files(p: &Path, out: &mut Vec<PathBuf>) {
-    if p.is_dir() {
-        for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
-            collect_files(&e.path(), out);
-        }
-    } else if p.is_file() {
-        out.push(p.to_path_buf());
+/// Every file of the bundle in `dir` (the manifest excepted), through the PTX stamp's
+/// own directory walk.
+fn bundle_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut files = vec![dir.join("run.sh")];
+    for sub in ["bin", "python"].map(|s| dir.join(s)).into_iter().filter(|d| d.is_dir()) {
+        stamp::collect(&sub, &mut files).map_err(|e| format!("{}: {e}", sub.display()))?;
     }
+    Ok(files)
 }
 
-fn walk_sizes(p: &Path) -> u64 {
-    let mut files = Vec::new();
-    collect_files(p, &mut files);
-    files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum()
+fn walk_sizes(dir: &Path) -> u64 {
+    let manifest = dir.join("MANIFEST.txt");
+    bundle_files(dir)
+        .unwrap_or_default()
+        .iter()
+        .chain([&manifest])
+        .filter_map(|f| f.metadata().ok())
+        .map(|m| m.len())
+        .sum()
 }
 
 #[cfg(test)]

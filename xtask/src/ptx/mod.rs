@@ -16,7 +16,7 @@
 //! → write or compare.
 
 pub(crate) mod sha256;
-mod stamp;
+pub(crate) mod stamp;
 mod toolchain;
 mod validate;
 
