@@ -187,4 +187,8 @@ mod device {
             });
         }
     }
+
+    // The entry has its kernel's parameter list (`crate::signature`): one that differs
+    // does not build.
+    const _: crate::signature::BinomialHistogram = binomial_histogram;
 }

@@ -638,3 +638,25 @@ unsafe fn mpr_impl(
     // SAFETY: b < batch and `std_r` holds batch f64; each thread writes its own element.
     unsafe { std_r.add(lane).write(sd) }
 }
+
+// Every entry has its kernel's parameter list (`crate::signature`): one that differs does
+// not build.
+const _: () = {
+    use crate::signature::*;
+    let _: PiHits = pi_hits;
+    let _: PiHitsJax = pi_hits_jax;
+    let _: Fill = fill_uniforms;
+    let _: Fill = fill_normals;
+    let _: Ou = ou_final;
+    let _: Ou = ou_path;
+    let _: OuJax = ou_final_jax;
+    let _: OuJax = ou_path_jax;
+    let _: OuChunkSums = ou_chunk_sums;
+    let _: OuChunkSumsJax = ou_chunk_sums_jax;
+    let _: OuWithNormals = ou_with_normals;
+    let _: BinomialValidate = binomial_validate;
+    let _: JansenRit = jansen_rit;
+    let _: JansenRitJax = jansen_rit_jax;
+    let _: Mpr = mpr;
+    let _: MprJax = mpr_jax;
+};

@@ -17,8 +17,9 @@
 //!
 //! Build for the device with `cargo xtask ptx` (Debian's `rustc-web` + LLVM, see
 //! `xtask/src/ptx/`); the PTX is checked in under `gpu-kernels/ptx/` so a plain
-//! `cargo build` needs no GPU toolchain. [`ENTRY_POINTS`] lists the kernels and their
-//! parameters; the host runner and `cargo xtask ptx --check` both rely on it.
+//! `cargo build` needs no GPU toolchain. [`signature`] writes every kernel's parameter
+//! list once; the entries, the host runner's launches and [`ENTRY_POINTS`] (which `cargo
+//! xtask ptx --check` compares with the PTX) are all held to it.
 #![cfg_attr(target_arch = "nvptx64", no_std)]
 #![cfg_attr(target_arch = "nvptx64", feature(abi_ptx, stdarch_nvptx))]
 #![cfg_attr(not(target_arch = "nvptx64"), forbid(unsafe_code))]
@@ -29,6 +30,7 @@ pub mod body;
 pub mod calibrate;
 #[cfg(target_arch = "nvptx64")]
 mod entry;
+pub mod signature;
 pub mod stream_bench;
 
 /// Most threads per block the host runner launches: it asks the driver's occupancy
@@ -38,90 +40,43 @@ pub mod stream_bench;
 pub const BLOCK_THREADS: u32 = 256;
 
 /// The kernels in the PTX, each with its parameter list in order (PTX types), as
-/// `(name, params)`. `cargo xtask ptx --check` compares the built PTX against this and the
-/// host runner's launches must follow it.
-pub const ENTRY_POINTS: &[(&str, &[&str])] = &[
-    // pi_hits(hits: *mut u32, seed: u64, first: u64, n: u32, pairs: u64)
-    ("pi_hits", &["u64", "u64", "u64", "u32", "u64"]),
-    // fill_uniforms(out: *mut f32, seed: u64, first: u64, n: u32, count: u32)
-    ("fill_uniforms", &["u64", "u64", "u64", "u32", "u32"]),
-    // fill_normals(out: *mut f32, seed: u64, first: u64, n: u32, count: u32)
-    ("fill_normals", &["u64", "u64", "u64", "u32", "u32"]),
-    // ou_final(out: *mut f64, seed: u64, first: u64, n: u32, num_steps: u64, x0, relax, diffuse: f64)
-    ("ou_final", &["u64", "u64", "u64", "u32", "u64", "f64", "f64", "f64"]),
-    // ou_path(out: *mut f64, seed: u64, first: u64, n: u32, num_steps: u64, x0, relax, diffuse: f64)
-    ("ou_path", &["u64", "u64", "u64", "u32", "u64", "f64", "f64", "f64"]),
-    // ou_chunk_sums(out: *mut f64, seed: u64, n: u32, chunks: u32, len: u64, last: u64, relax, diffuse: f64)
-    ("ou_chunk_sums", &["u64", "u64", "u32", "u32", "u64", "u64", "f64", "f64"]),
-    // ou_with_normals(out: *mut f64, z: *const f64, n: u32, num_steps: u64, x0, relax, diffuse: f64)
-    ("ou_with_normals", &["u64", "u64", "u32", "u64", "f64", "f64", "f64"]),
-    // binomial_validate(partial: *mut u32, p: *const f32, points, d, n, sims, sims_per_thread: u32,
-    //                   lambda: f32, seed: u64, u: *const f32 (null: fused))
-    ("binomial_validate", &["u64", "u64", "u32", "u32", "u32", "u32", "u32", "f32", "u64", "u64"]),
-    // jansen_rit(x: *mut f32, work: *mut f32, weights: *const f32, lags: *const u8 (null: no
-    //            delays), k, mu, params: *const f32, nn, batch, k_len, mu_len: u32, nt: u64,
-    //            seed: u64, dt: f32, sigma: f32)
-    (
-        "jansen_rit",
-        &[
-            "u64", "u64", "u64", "u64", "u64", "u64", "u64", "u32", "u32", "u32", "u32", "u64", "u64", "f32",
-            "f32",
-        ],
-    ),
-    // mpr(x: *mut f32, std_r: *mut f64, work: *mut f32, weights, k, eta, params: *const f32,
-    //     nn, batch, k_len, eta_len: u32, nt: u64, stat_first: u64, seed: u64, dt, sigma: f32)
-    (
-        "mpr",
-        &[
-            "u64", "u64", "u64", "u64", "u64", "u64", "u64", "u32", "u32", "u32", "u32", "u64", "u64", "u64",
-            "f32", "f32",
-        ],
-    ),
-    // JAX stream mode [entry.rs]: `key` = key_data[0] << 32 | key_data[1], `layout` 1 = legacy;
-    // `count` = batch size the key is split into.
-    // pi_hits_jax(hits: *mut u32, key: u64, layout: u32, count: u64, first: u64, n: u32, pairs: u64)
-    ("pi_hits_jax", &["u64", "u64", "u32", "u64", "u64", "u32", "u64"]),
-    // ou_final_jax / ou_path_jax(out: *mut f64, key: u64, layout: u32, count: u64, first: u64,
-    //                            n: u32, num_steps: u64, x0, relax, diffuse: f64)
-    ("ou_final_jax", &["u64", "u64", "u32", "u64", "u64", "u32", "u64", "f64", "f64", "f64"]),
-    ("ou_path_jax", &["u64", "u64", "u32", "u64", "u64", "u32", "u64", "f64", "f64", "f64"]),
-    // ou_chunk_sums_jax(out: *mut f64, key: u64, layout: u32, count: u64, n: u32, chunks: u32,
-    //                   len: u64, last: u64, relax, diffuse: f64)
-    ("ou_chunk_sums_jax", &["u64", "u64", "u32", "u64", "u32", "u32", "u64", "u64", "f64", "f64"]),
-    // jansen_rit_jax: as jansen_rit with `seed: u64` replaced by `key: u64, layout: u32`
-    (
-        "jansen_rit_jax",
-        &[
-            "u64", "u64", "u64", "u64", "u64", "u64", "u64", "u32", "u32", "u32", "u32", "u64", "u64", "u32",
-            "f32", "f32",
-        ],
-    ),
-    // mpr_jax: as mpr with `seed: u64` replaced by `key: u64, layout: u32`
-    (
-        "mpr_jax",
-        &[
-            "u64", "u64", "u64", "u64", "u64", "u64", "u64", "u32", "u32", "u32", "u32", "u64", "u64", "u64",
-            "u32", "f32", "f32",
-        ],
-    ),
-    // binomial_histogram(hist: *mut u32, p: *const f32, points, d, n, sims, sims_per_thread:
-    //                    u32, seed: u64, u: *const f32 (null: fused))  [calibrate.rs]
-    ("binomial_histogram", &["u64", "u64", "u32", "u32", "u32", "u32", "u32", "u64", "u64"]),
-    // BabelStream [stream_bench.rs], for T = f32 and f64 (n: u64 elements, s/v: T):
-    // fill(c, n, v), copy(a, c, n), scale(c, b, n, s), add(a, b, c, n), triad(b, c, a, n, s),
-    // dot(a, b, partial, n), sum(x, partial, n)
-    ("stream_fill_f32", &["u64", "u64", "f32"]),
-    ("stream_copy_f32", &["u64", "u64", "u64"]),
-    ("stream_scale_f32", &["u64", "u64", "u64", "f32"]),
-    ("stream_add_f32", &["u64", "u64", "u64", "u64"]),
-    ("stream_triad_f32", &["u64", "u64", "u64", "u64", "f32"]),
-    ("stream_dot_f32", &["u64", "u64", "u64", "u64"]),
-    ("stream_sum_f32", &["u64", "u64", "u64"]),
-    ("stream_fill_f64", &["u64", "u64", "f64"]),
-    ("stream_copy_f64", &["u64", "u64", "u64"]),
-    ("stream_scale_f64", &["u64", "u64", "u64", "f64"]),
-    ("stream_add_f64", &["u64", "u64", "u64", "u64"]),
-    ("stream_triad_f64", &["u64", "u64", "u64", "u64", "f64"]),
-    ("stream_dot_f64", &["u64", "u64", "u64", "u64"]),
-    ("stream_sum_f64", &["u64", "u64", "u64"]),
-];
+/// `(name, params)`, derived from the kernels' [`signature`]s. `cargo xtask ptx --check`
+/// compares the built PTX against this; the host runner's launches are held to the same
+/// signatures by the compiler.
+#[cfg(not(target_arch = "nvptx64"))]
+pub const ENTRY_POINTS: &[(&str, &[&str])] = {
+    use signature::*;
+    &[
+        ("pi_hits", ptx::<PiHits>()),
+        ("fill_uniforms", ptx::<Fill>()),
+        ("fill_normals", ptx::<Fill>()),
+        ("ou_final", ptx::<Ou>()),
+        ("ou_path", ptx::<Ou>()),
+        ("ou_chunk_sums", ptx::<OuChunkSums>()),
+        ("ou_with_normals", ptx::<OuWithNormals>()),
+        ("binomial_validate", ptx::<BinomialValidate>()),
+        ("jansen_rit", ptx::<JansenRit>()),
+        ("mpr", ptx::<Mpr>()),
+        ("pi_hits_jax", ptx::<PiHitsJax>()),
+        ("ou_final_jax", ptx::<OuJax>()),
+        ("ou_path_jax", ptx::<OuJax>()),
+        ("ou_chunk_sums_jax", ptx::<OuChunkSumsJax>()),
+        ("jansen_rit_jax", ptx::<JansenRitJax>()),
+        ("mpr_jax", ptx::<MprJax>()),
+        ("binomial_histogram", ptx::<BinomialHistogram>()),
+        ("stream_fill_f32", ptx::<StreamFill<f32>>()),
+        ("stream_copy_f32", ptx::<StreamCopy<f32>>()),
+        ("stream_scale_f32", ptx::<StreamScale<f32>>()),
+        ("stream_add_f32", ptx::<StreamAdd<f32>>()),
+        ("stream_triad_f32", ptx::<StreamTriad<f32>>()),
+        ("stream_dot_f32", ptx::<StreamDot<f32>>()),
+        ("stream_sum_f32", ptx::<StreamSum<f32>>()),
+        ("stream_fill_f64", ptx::<StreamFill<f64>>()),
+        ("stream_copy_f64", ptx::<StreamCopy<f64>>()),
+        ("stream_scale_f64", ptx::<StreamScale<f64>>()),
+        ("stream_add_f64", ptx::<StreamAdd<f64>>()),
+        ("stream_triad_f64", ptx::<StreamTriad<f64>>()),
+        ("stream_dot_f64", ptx::<StreamDot<f64>>()),
+        ("stream_sum_f64", ptx::<StreamSum<f64>>()),
+    ]
+};

@@ -253,6 +253,19 @@ mod device {
                 // SAFETY: t is below the grid size; each thread writes its own element.
                 unsafe { partial.add(t).write(acc) }
             }
+
+            // Each entry has its kernel's parameter list (`crate::signature`): one that
+            // differs does not build.
+            const _: () = {
+                use crate::signature::*;
+                let _: StreamFill<$t> = $fill;
+                let _: StreamCopy<$t> = $copy;
+                let _: StreamScale<$t> = $scale;
+                let _: StreamAdd<$t> = $add;
+                let _: StreamTriad<$t> = $triad;
+                let _: StreamDot<$t> = $dot;
+                let _: StreamSum<$t> = $sum;
+            };
         };
     }
 

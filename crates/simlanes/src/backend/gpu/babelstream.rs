@@ -14,9 +14,13 @@
 //! those 1024 values is outside it.
 
 use cudarc::driver::sys::CUevent_flags;
-use cudarc::driver::{CudaFunction, DeviceRepr, LaunchConfig, PushKernelArg, ValidAsZeroBits};
+use cudarc::driver::{CudaFunction, DriverError, LaunchConfig, ValidAsZeroBits};
+use gpu_kernels::signature::{
+    Signature, StreamAdd, StreamCopy, StreamDot, StreamFill, StreamScale, StreamSum, StreamTriad,
+};
 use gpu_kernels::stream_bench::{self as sb, StreamElem};
 
+use super::args::{KernelArgs, ScalarParam, push_args};
 use super::emulator::grid;
 use super::{Gpu, GpuError, driver};
 use crate::error::SimError;
@@ -203,6 +207,23 @@ impl Gpu {
         })
     }
 
+    /// Launches `f` with `args`, which must be kernel `S`'s parameters ([`push_args`]).
+    ///
+    /// # Safety
+    /// As cudarc's `LaunchArgs::launch`: the arguments meet the kernel's own contract
+    /// (buffer sizes, disjointness).
+    unsafe fn launch<'a, S: Signature, A: KernelArgs<'a, Params = S::Params>>(
+        &'a self,
+        f: &'a CudaFunction,
+        cfg: LaunchConfig,
+        args: A,
+    ) -> Result<(), DriverError> {
+        let mut launch = self.stream.launch_builder(f);
+        push_args::<S, A>(&mut launch, args);
+        // SAFETY: the caller's contract.
+        unsafe { launch.launch(cfg) }.map(|_| ())
+    }
+
     /// BabelStream on the device with three arrays of `array_bytes` bytes each (rounded
     /// down to whole elements), `repeats` iterations (run 1 dropped, so at least 2), then
     /// the gold check. Results per kernel, in [`StreamKernel::ALL`] order.
@@ -213,7 +234,7 @@ impl Gpu {
     /// a [`GpuError::Launch`] naming the wrong element.
     pub fn babel_stream<T>(&self, array_bytes: usize, repeats: usize) -> Result<Vec<StreamResult>, SimError>
     where
-        T: StreamElem + DeviceRepr + ValidAsZeroBits,
+        T: StreamElem + ScalarParam + ValidAsZeroBits,
         f64: From<T>,
     {
         if repeats < 2 {
@@ -254,26 +275,16 @@ impl Gpu {
         let fail = |kernel: &'static str| {
             move |e: cudarc::driver::DriverError| GpuError::Launch { kernel, reason: e.to_string() }
         };
-        // SAFETY (every launch below): the signatures are those of gpu_kernels::ENTRY_POINTS
-        // (`stream_*_T`); a, b, c hold n elements each and are distinct allocations;
-        // element kernels run one thread per element with a bounds check (cfg_n covers n);
-        // `partial` holds dot_threads elements = the dot grid's threads, `sums`
-        // DOT_SECOND_PASS = the second pass's threads, each thread writing its own.
+        // SAFETY (every launch below): the arguments are the kernel's (push_args); a, b, c
+        // hold n elements each and are distinct allocations; element kernels run one thread
+        // per element with a bounds check (cfg_n covers n); `partial` holds dot_threads
+        // elements = the dot grid's threads, `sums` DOT_SECOND_PASS = the second pass's
+        // threads, each thread writing its own.
         unsafe {
             // Start values (c starts at 0.0: alloc zeroes it).
-            self.stream
-                .launch_builder(&fill)
-                .arg(&mut a)
-                .arg(&n64)
-                .arg(&start_a)
-                .launch(cfg_n)
+            self.launch::<StreamFill<T>, _>(&fill, cfg_n, (&mut a, &n64, &start_a))
                 .map_err(fail("stream_fill"))?;
-            self.stream
-                .launch_builder(&fill)
-                .arg(&mut b)
-                .arg(&n64)
-                .arg(&start_b)
-                .launch(cfg_n)
+            self.launch::<StreamFill<T>, _>(&fill, cfg_n, (&mut b, &n64, &start_b))
                 .map_err(fail("stream_fill"))?;
         }
         self.stream.synchronize().map_err(driver("cuStreamSynchronize"))?;
@@ -289,52 +300,25 @@ impl Gpu {
                 let launched = unsafe {
                     match k {
                         StreamKernel::Fill => {
-                            self.stream.launch_builder(&fill).arg(&mut c).arg(&n64).arg(&fill_v).launch(cfg_n)
+                            self.launch::<StreamFill<T>, _>(&fill, cfg_n, (&mut c, &n64, &fill_v))
                         }
                         StreamKernel::Copy => {
-                            self.stream.launch_builder(&copy).arg(&a).arg(&mut c).arg(&n64).launch(cfg_n)
+                            self.launch::<StreamCopy<T>, _>(&copy, cfg_n, (&a, &mut c, &n64))
                         }
-                        StreamKernel::Scale => self
-                            .stream
-                            .launch_builder(&scale)
-                            .arg(&c)
-                            .arg(&mut b)
-                            .arg(&n64)
-                            .arg(&s)
-                            .launch(cfg_n),
-                        StreamKernel::Add => self
-                            .stream
-                            .launch_builder(&add)
-                            .arg(&a)
-                            .arg(&b)
-                            .arg(&mut c)
-                            .arg(&n64)
-                            .launch(cfg_n),
-                        StreamKernel::Triad => self
-                            .stream
-                            .launch_builder(&triad)
-                            .arg(&b)
-                            .arg(&c)
-                            .arg(&mut a)
-                            .arg(&n64)
-                            .arg(&s)
-                            .launch(cfg_n),
+                        StreamKernel::Scale => {
+                            self.launch::<StreamScale<T>, _>(&scale, cfg_n, (&c, &mut b, &n64, &s))
+                        }
+                        StreamKernel::Add => {
+                            self.launch::<StreamAdd<T>, _>(&add, cfg_n, (&a, &b, &mut c, &n64))
+                        }
+                        StreamKernel::Triad => {
+                            self.launch::<StreamTriad<T>, _>(&triad, cfg_n, (&b, &c, &mut a, &n64, &s))
+                        }
                         StreamKernel::Dot => {
                             let np = u64::from(dot_threads);
-                            self.stream
-                                .launch_builder(&dot)
-                                .arg(&a)
-                                .arg(&b)
-                                .arg(&mut partial)
-                                .arg(&n64)
-                                .launch(cfg_dot)
-                                .and_then(|_| {
-                                    self.stream
-                                        .launch_builder(&sum)
-                                        .arg(&partial)
-                                        .arg(&mut sums)
-                                        .arg(&np)
-                                        .launch(cfg_sum)
+                            self.launch::<StreamDot<T>, _>(&dot, cfg_dot, (&a, &b, &mut partial, &n64))
+                                .and_then(|()| {
+                                    self.launch::<StreamSum<T>, _>(&sum, cfg_sum, (&partial, &mut sums, &np))
                                 })
                         }
                     }

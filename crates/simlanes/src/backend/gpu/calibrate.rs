@@ -13,11 +13,12 @@
 //! [`binomial_calibrate_emulated`] runs the very same kernel body through the host grid
 //! emulator, which is how CI (no GPU) proves the kernel equals the CPU calibrate.
 
-use cudarc::driver::PushKernelArg;
 use gpu_kernels::body::CountArgs;
 use gpu_kernels::calibrate::binomial_histogram_merged;
+use gpu_kernels::signature::BinomialHistogram;
 use simcore::stats::mth_smallest_count;
 
+use super::args::push_args;
 use super::{Gpu, GpuError, driver};
 use crate::error::SimError;
 use crate::workload::binomial::BinomialPlan;
@@ -115,18 +116,13 @@ impl Gpu {
                 .map_err(|_| ParamError::TooLarge { name: "grid points", max: u64::from(u32::MAX) })?;
             let p_dev = self.upload("binomial p", p)?;
             let mut hist = self.alloc::<u32>("binomial histograms", points * bins)?;
-            let (pts, d32, n32, seed, null_ptr) =
-                (Self::u32_size("grid points", points)?, d as u32, n as u32, plan.seed, 0u64);
+            let (pts, d32, n32, seed) =
+                (Self::u32_size("grid points", points)?, d as u32, n as u32, plan.seed);
             let cfg = self.config(&f, threads);
             let mut launch = self.stream.launch_builder(&f);
-            launch.arg(&mut hist).arg(&p_dev).arg(&pts).arg(&d32).arg(&n32).arg(&sims).arg(&spt).arg(&seed);
-            match &u_dev {
-                Some(u) => launch.arg(u),
-                None => launch.arg(&null_ptr),
-            };
-            // SAFETY: `binomial_histogram(hist: *mut u32, p: *const f32, points, d, n, sims,
-            // sims_per_thread: u32, seed: u64, u: *const f32)` (gpu_kernels::ENTRY_POINTS);
-            // `p_dev` holds points·d f32, `hist` points·(n·d+1) zeroed u32, `u_dev` (when
+            let args = (&mut hist, &p_dev, &pts, &d32, &n32, &sims, &spt, &seed, u_dev.as_ref());
+            push_args::<BinomialHistogram, _>(&mut launch, args);
+            // SAFETY: the arguments are `binomial_histogram`'s (push_args); `p_dev` holds points·d f32, `hist` points·(n·d+1) zeroed u32, `u_dev` (when
             // given) S·n·d f32 (the plan checked its length); d >= 1, spt >= 1 and
             // n·d <= 2^24, so d and n fit u32. Threads only increment bins atomically.
             let launched = unsafe { launch.launch(cfg) }.map(|_| ());

@@ -9,6 +9,7 @@
 //!   of [`gpu_kernels::BLOCK_THREADS`] and copy the results back.
 //! * [`emulator`] runs the same kernel bodies on the host, for tests without a GPU.
 
+pub mod args;
 pub mod babelstream;
 pub mod calibrate;
 pub mod emulator;
@@ -18,13 +19,13 @@ pub mod ptx;
 use std::sync::Arc;
 
 use cudarc::driver::sys::{CUdevice_attribute, CUresult};
-use cudarc::driver::{
-    CudaContext, CudaFunction, CudaModule, CudaStream, DriverError, LaunchConfig, PushKernelArg,
-};
+use cudarc::driver::{CudaContext, CudaFunction, CudaModule, CudaStream, DriverError, LaunchConfig};
 
+use args::push_args;
 pub use error::GpuError;
 /// The kernel crate (bodies, entry-point table), re-exported for tests and benchmarks.
 pub use gpu_kernels;
+use gpu_kernels::signature as sig;
 
 use crate::error::SimError;
 use crate::workload::binomial::{BinomialPlan, Uniforms};
@@ -251,10 +252,9 @@ impl Gpu {
         let mut hits = self.alloc::<u32>("pi hits", n)?;
         let cfg = self.config(&self.pi_hits, n32);
         let mut launch = self.stream.launch_builder(&self.pi_hits);
-        launch.arg(&mut hits).arg(&seed).arg(&first).arg(&n32).arg(&pairs);
-        // SAFETY: `pi_hits(hits: *mut u32, seed: u64, first: u64, n: u32, pairs: u64)`
-        // (gpu_kernels::ENTRY_POINTS); `hits` holds n u32 and each thread i < n writes
-        // hits[i] only.
+        push_args::<sig::PiHits, _>(&mut launch, (&mut hits, &seed, &first, &n32, &pairs));
+        // SAFETY: the arguments are `pi_hits`'s (push_args); `hits` holds n u32 and each
+        // thread i < n writes hits[i] only.
         let launched = unsafe { launch.launch(cfg) }.map(|_| ());
         self.finish("pi_hits", launched)?;
         Ok(self.stream.clone_dtoh(&hits).map_err(driver("cuMemcpyDtoH"))?)
@@ -273,9 +273,11 @@ impl Gpu {
             let mut hits = self.alloc::<u32>("pi hits", spec.estimates)?;
             let cfg = self.config(&self.pi_hits_jax, n);
             let mut launch = self.stream.launch_builder(&self.pi_hits_jax);
-            launch.arg(&mut hits).arg(&key).arg(&layout).arg(&count).arg(&first).arg(&n).arg(&pairs);
-            // SAFETY: `pi_hits_jax(hits: *mut u32, key: u64, layout: u32, count: u64, first:
-            // u64, n: u32, pairs: u64)` (gpu_kernels::ENTRY_POINTS); `hits` holds n u32 and
+            push_args::<sig::PiHitsJax, _>(
+                &mut launch,
+                (&mut hits, &key, &layout, &count, &first, &n, &pairs),
+            );
+            // SAFETY: the arguments are `pi_hits_jax`'s (push_args); `hits` holds n u32 and
             // each thread i < n writes hits[i] only.
             let launched = unsafe { launch.launch(cfg) }.map(|_| ());
             self.finish("pi_hits_jax", launched)?;
@@ -304,10 +306,9 @@ impl Gpu {
         let mut out = self.alloc::<f32>(kernel, len)?;
         let cfg = self.config(f, n32);
         let mut launch = self.stream.launch_builder(f);
-        launch.arg(&mut out).arg(&seed).arg(&first).arg(&n32).arg(&count);
-        // SAFETY: `fill_*(out: *mut f32, seed: u64, first: u64, n: u32, count: u32)`
-        // (gpu_kernels::ENTRY_POINTS); `out` holds n * count f32 and thread i < n writes
-        // row i only.
+        push_args::<sig::Fill, _>(&mut launch, (&mut out, &seed, &first, &n32, &count));
+        // SAFETY: the arguments are `fill_*`'s (push_args); `out` holds n * count f32 and
+        // thread i < n writes row i only.
         let launched = unsafe { launch.launch(cfg) }.map(|_| ());
         self.finish(kernel, launched)?;
         Ok(self.stream.clone_dtoh(&out).map_err(driver("cuMemcpyDtoH"))?)
@@ -385,19 +386,16 @@ impl Gpu {
         let ((key, layout), count) = jax.map_or(((0, 0), 0), |j| (j.to_args(), j.count));
         let cfg = self.config(f, n);
         let mut launch = self.stream.launch_builder(f);
-        launch.arg(out);
+        let (relax, diffuse) = (&c.relax, &c.diffuse);
         if jax.is_some() {
-            launch.arg(&key).arg(&layout).arg(&count);
+            let args = (out, &key, &layout, &count, &first, &n, &steps, &x0, relax, diffuse);
+            push_args::<sig::OuJax, _>(&mut launch, args);
         } else {
-            launch.arg(&spec.seed);
+            push_args::<sig::Ou, _>(&mut launch, (out, &spec.seed, &first, &n, &steps, &x0, relax, diffuse));
         }
-        launch.arg(&first).arg(&n).arg(&steps).arg(&x0).arg(&c.relax).arg(&c.diffuse);
-        // SAFETY: `ou_final` / `ou_path(out: *mut f64, seed: u64, first: u64, n: u32,
-        // num_steps: u64, x0, relax, diffuse: f64)` and their `_jax` twins with `key: u64,
-        // layout: u32, count: u64` in place of `seed` (gpu_kernels::ENTRY_POINTS), the
-        // arguments pushed in that order; `out` holds n f64 (final) or (num_steps + 1)·n
-        // f64 (path, checked by the caller), and thread i < n writes out[i] (final) or
-        // column i (path) only.
+        // SAFETY: the arguments are those of `ou_final` / `ou_path` or their `_jax` twins
+        // (push_args); `out` holds n f64 (final) or (num_steps + 1)·n f64 (path, checked by
+        // the caller), and thread i < n writes out[i] (final) or column i (path) only.
         let launched = unsafe { launch.launch(cfg) }.map(|_| ());
         self.finish(name, launched)?;
         Ok(())
@@ -430,17 +428,18 @@ impl Gpu {
         };
         let cfg = self.config(f, n);
         let mut launch = self.stream.launch_builder(f);
-        launch.arg(&mut out);
         let ((key, layout), count) = jax.map_or(((0, 0), 0), |j| (j.to_args(), j.count));
+        let (relax, diffuse) = (&c.relax, &c.diffuse);
         if jax.is_some() {
-            launch.arg(&key).arg(&layout).arg(&count);
+            let args = (&mut out, &key, &layout, &count, &n, &chunks, &len, &last, relax, diffuse);
+            push_args::<sig::OuChunkSumsJax, _>(&mut launch, args);
         } else {
-            launch.arg(&spec.seed);
+            push_args::<sig::OuChunkSums, _>(
+                &mut launch,
+                (&mut out, &spec.seed, &n, &chunks, &len, &last, relax, diffuse),
+            );
         }
-        launch.arg(&n).arg(&chunks).arg(&len).arg(&last).arg(&c.relax).arg(&c.diffuse);
-        // SAFETY: `ou_chunk_sums(out: *mut f64, seed: u64, n: u32, chunks: u32, len: u64,
-        // last: u64, relax, diffuse: f64)` and its `_jax` twin with `key: u64, layout: u32,
-        // count: u64` in place of `seed` (gpu_kernels::ENTRY_POINTS), pushed in that order;
+        // SAFETY: the arguments are `ou_chunk_sums`'s or its `_jax` twin's (push_args);
         // `out` holds n f64 and thread i < n writes out[i] only; chunks >= 1 (a Chunking
         // has at least one chunk).
         let launched = unsafe { launch.launch(cfg) }.map(|_| ());
@@ -522,10 +521,12 @@ impl Gpu {
         let cfg = self.config(&self.ou_with_normals, n);
         let (steps, x0) = (spec.num_steps as u64, spec.params.x0);
         let mut launch = self.stream.launch_builder(&self.ou_with_normals);
-        launch.arg(&mut out).arg(&z_dev).arg(&n).arg(&steps).arg(&x0).arg(&c.relax).arg(&c.diffuse);
-        // SAFETY: `ou_with_normals(out: *mut f64, z: *const f64, n: u32, num_steps: u64, x0,
-        // relax, diffuse: f64)`; `out` holds n f64, `z_dev` num_steps·n f64 (checked above),
-        // thread i < n writes out[i] only.
+        push_args::<sig::OuWithNormals, _>(
+            &mut launch,
+            (&mut out, &z_dev, &n, &steps, &x0, &c.relax, &c.diffuse),
+        );
+        // SAFETY: the arguments are `ou_with_normals`'s (push_args); `out` holds n f64,
+        // `z_dev` num_steps·n f64 (checked above), thread i < n writes out[i] only.
         let launched = unsafe { launch.launch(cfg) }.map(|_| ());
         self.finish("ou_with_normals", launched)?;
         Ok(self.stream.clone_dtoh(&out).map_err(driver("cuMemcpyDtoH"))?)
@@ -574,25 +575,11 @@ impl Gpu {
         let mut partial = self.alloc::<u32>("binomial partial counts", points * chunks)?;
         let (pts, d, n, seed) =
             (Self::u32_size("grid points", points)?, plan.d as u32, plan.n as u32, plan.seed);
-        let null_ptr: u64 = 0;
         let cfg = self.config(&self.binomial_validate, threads);
         let mut launch = self.stream.launch_builder(&self.binomial_validate);
-        launch
-            .arg(&mut partial)
-            .arg(&p_dev)
-            .arg(&pts)
-            .arg(&d)
-            .arg(&n)
-            .arg(&sims)
-            .arg(&spt)
-            .arg(&lambda)
-            .arg(&seed);
-        match &u_dev {
-            Some(u) => launch.arg(u),
-            None => launch.arg(&null_ptr),
-        };
-        // SAFETY: `binomial_validate(partial: *mut u32, p: *const f32, points, d, n, sims,
-        // sims_per_thread: u32, lambda: f32, seed: u64, u: *const f32)`; `p_dev` holds
+        let args = (&mut partial, &p_dev, &pts, &d, &n, &sims, &spt, &lambda, &seed, u_dev.as_ref());
+        push_args::<sig::BinomialValidate, _>(&mut launch, args);
+        // SAFETY: the arguments are `binomial_validate`'s (push_args); `p_dev` holds
         // points·d f32, `partial` points·chunks u32, `u_dev` (when given) sims·n·d f32 (the
         // plan checked its length); d = plan.d >= 1 and spt >= 1; `n·d <= 2^24` so d and n
         // fit u32.
@@ -627,30 +614,29 @@ impl Gpu {
         let mu = self.upload("mu", &spec.mu)?;
         let params = self.upload("jansen-rit parameters", &args.params)?;
         let (k_len, mu_len) = (spec.k.len() as u32, spec.mu.len() as u32);
-        let (nt, seed, dt, sigma, null_ptr) = (args.nt, args.seed, args.dt, args.sigma, 0u64);
+        let (nt, seed, dt, sigma) = (args.nt, args.seed, args.dt, args.sigma);
         let f = if args.jax.is_some() { &self.jansen_rit_jax } else { &self.jansen_rit };
-        let (key, layout) = args.jax.map_or((0, 0), |j| j.to_args());
         let cfg = self.config(f, bs);
         let mut launch = self.stream.launch_builder(f);
-        launch.arg(&mut x).arg(&mut work).arg(&weights);
-        match &lags {
-            Some(l) => launch.arg(l),
-            None => launch.arg(&null_ptr),
-        };
-        launch.arg(&k).arg(&mu).arg(&params).arg(&nn).arg(&bs).arg(&k_len).arg(&mu_len);
-        launch.arg(&nt);
-        match args.jax {
-            // jansen_rit_jax: `key: u64, layout: u32` in place of `seed`.
-            Some(_) => launch.arg(&key).arg(&layout),
-            None => launch.arg(&seed),
-        };
-        launch.arg(&dt).arg(&sigma);
-        // SAFETY: `jansen_rit(x, work: *mut f32, weights: *const f32, lags: *const u8, k, mu,
-        // params: *const f32, nn, batch, k_len, mu_len: u32, nt: u64, seed: u64, dt, sigma:
-        // f32)` (gpu_kernels::ENTRY_POINTS); `x` holds 6·nn·B f32, `work`
-        // jansen_rit_work_elems·B, `weights`/`lags` nn·nn (validated), `k`/`mu` k_len/mu_len
-        // (1 or B, validated), `params` JR_PARAMS f32; member b writes lane b only.
-        // `jansen_rit_jax` takes `key: u64, layout: u32` in place of `seed`, as passed.
+        let (x_, work_, lags) = (&mut x, &mut work, lags.as_ref());
+        let (key, layout) = args.jax.map_or((0, 0), |j| j.to_args());
+        if args.jax.is_some() {
+            let args = (
+                x_, work_, &weights, lags, &k, &mu, &params, &nn, &bs, &k_len, &mu_len, &nt, &key, &layout,
+                &dt, &sigma,
+            );
+            push_args::<sig::JansenRitJax, _>(&mut launch, args);
+        } else {
+            let args = (
+                x_, work_, &weights, lags, &k, &mu, &params, &nn, &bs, &k_len, &mu_len, &nt, &seed, &dt,
+                &sigma,
+            );
+            push_args::<sig::JansenRit, _>(&mut launch, args);
+        }
+        // SAFETY: the arguments are `jansen_rit`'s or `jansen_rit_jax`'s (push_args); `x`
+        // holds 6·nn·B f32, `work` jansen_rit_work_elems·B, `weights`/`lags` nn·nn
+        // (validated), `k`/`mu` k_len/mu_len (1 or B, validated), `params` JR_PARAMS f32;
+        // member b writes lane b only.
         let launched = unsafe { launch.launch(cfg) }.map(|_| ());
         self.finish("jansen_rit", launched)?;
         Ok(self.stream.clone_dtoh(&x).map_err(driver("cuMemcpyDtoH"))?)
@@ -681,20 +667,53 @@ impl Gpu {
         let (key, layout) = args.jax.map_or((0, 0), |j| j.to_args());
         let cfg = self.config(f, bs);
         let mut launch = self.stream.launch_builder(f);
-        launch.arg(&mut x).arg(&mut std_r).arg(&mut work).arg(&weights).arg(&k).arg(&eta).arg(&params);
-        launch.arg(&nn).arg(&bs).arg(&k_len).arg(&eta_len).arg(&nt).arg(&stat_first);
-        match args.jax {
-            // mpr_jax: `key: u64, layout: u32` in place of `seed`.
-            Some(_) => launch.arg(&key).arg(&layout),
-            None => launch.arg(&seed),
-        };
-        launch.arg(&dt).arg(&sigma);
-        // SAFETY: `mpr(x: *mut f32, std_r: *mut f64, work: *mut f32, weights, k, eta, params:
-        // *const f32, nn, batch, k_len, eta_len: u32, nt, stat_first, seed: u64, dt, sigma:
-        // f32)` (gpu_kernels::ENTRY_POINTS); `x` holds 2·nn·B f32, `std_r` B f64, `work`
-        // mpr_work_elems·B f32, `weights` nn·nn, `k`/`eta` k_len/eta_len (1 or B,
-        // validated), `params` MPR_PARAMS; member b writes lane b only. `mpr_jax` takes
-        // `key: u64, layout: u32` in place of `seed`, as passed.
+        let (x_, std_r_, work_) = (&mut x, &mut std_r, &mut work);
+        if args.jax.is_some() {
+            let args = (
+                x_,
+                std_r_,
+                work_,
+                &weights,
+                &k,
+                &eta,
+                &params,
+                &nn,
+                &bs,
+                &k_len,
+                &eta_len,
+                &nt,
+                &stat_first,
+                &key,
+                &layout,
+                &dt,
+                &sigma,
+            );
+            push_args::<sig::MprJax, _>(&mut launch, args);
+        } else {
+            let args = (
+                x_,
+                std_r_,
+                work_,
+                &weights,
+                &k,
+                &eta,
+                &params,
+                &nn,
+                &bs,
+                &k_len,
+                &eta_len,
+                &nt,
+                &stat_first,
+                &seed,
+                &dt,
+                &sigma,
+            );
+            push_args::<sig::Mpr, _>(&mut launch, args);
+        }
+        // SAFETY: the arguments are `mpr`'s or `mpr_jax`'s (push_args); `x` holds 2·nn·B
+        // f32, `std_r` B f64, `work` mpr_work_elems·B f32, `weights` nn·nn, `k`/`eta`
+        // k_len/eta_len (1 or B, validated), `params` MPR_PARAMS; member b writes lane b
+        // only.
         let launched = unsafe { launch.launch(cfg) }.map(|_| ());
         self.finish("mpr", launched)?;
         let final_state = self.stream.clone_dtoh(&x).map_err(driver("cuMemcpyDtoH"))?;
