@@ -95,8 +95,9 @@ fn caller_normals_deterministic_part() {
     assert!(out.iter().all(|&x| (x - want).abs() <= 4.0 * f64::EPSILON * want));
     let z = [1.0, -1.0, 0.0, 0.0, 0.0, 0.0];
     let out = sim.ou_with_normals(&s, &z).unwrap();
-    let first = 2.0f64.mul_add(c.relax, c.diffuse);
-    assert_eq!(out[0], first.mul_add(c.relax, 0.0).mul_add(c.relax, 0.0));
+    // The plain evaluation x·relax + diffuse·z (simcore::models::ou).
+    let first = 2.0 * c.relax + c.diffuse * 1.0;
+    assert_eq!(out[0], (first * c.relax + c.diffuse * 0.0) * c.relax + c.diffuse * 0.0);
     assert!(out[0] > out[1]);
     // num_steps = 0: the output is x0 and z is empty.
     assert_eq!(sim.ou_with_normals(&spec(3, 0), &[]).unwrap(), vec![0.0; 3]);

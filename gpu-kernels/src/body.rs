@@ -49,11 +49,11 @@ impl JaxNoise {
 }
 
 /// W1, JAX mode: hits of estimate `first + tid` over its first `pairs` pairs of
-/// `jax.random.uniform(k, (pairs, 2))` ([`simcore::models::pi::pi_hits_jax`]).
+/// `jax.random.uniform(k, (pairs, 2))` ([`simcore::models::pi::pi_hits_jax_each_pair`]).
 #[inline(always)]
 pub fn pi_hits_jax(tid: u32, jax: &JaxNoise, first: u64, pairs: u64) -> u32 {
     match jax.member(first.wrapping_add(u64::from(tid)), 2 * pairs) {
-        Some(l) => simcore::models::pi::pi_hits_jax::<f32>(&l, pairs),
+        Some(l) => simcore::models::pi::pi_hits_jax_each_pair::<f32>(&l, pairs),
         None => 0,
     }
 }

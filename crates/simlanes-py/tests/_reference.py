@@ -53,15 +53,10 @@ def w3_statistics(grid, n, sims, seed):
     return t
 
 
-def pi_hits_fma(xy):
-    """Hits of ``fma(x, x, y*y) < 1`` in float32, for float32 pairs ``xy[..., 0:2]``.
-
-    Exact without an fma: JAX's uniforms are multiples of 2**-23 in [0, 1), so ``x*x`` is
-    exact in float64 and a multiple of 2**-46; ``f32(y*y)`` is one too (``y*y`` is, and
-    rounding to float32 keeps it on that grid: its float32 ulp is >= 2**-46 when it
-    rounds at all). Their sum (< 2, a multiple of 2**-46) is then exact in float64, and
-    rounding it once to float32 is the fused multiply-add's single rounding."""
-    x = xy[..., 0].astype(np.float64)
-    yy = (xy[..., 1] * xy[..., 1]).astype(np.float64)  # float32 product, rounded once
+def pi_hits_exact(xy):
+    """Hits of ``x**2 + y**2 < 1`` evaluated exactly, for float32 pairs ``xy[..., 0:2]`` on
+    the 2**-24 grid of [0, 1) (Philox's and JAX's uniforms): in float64 each square has at
+    most 48 significant bits and their sum 49, so nothing rounds."""
     assert xy.dtype == np.float32
-    return ((x * x + yy).astype(np.float32) < np.float32(1.0)).sum(axis=-1).astype(np.uint64)
+    x, y = xy[..., 0].astype(np.float64), xy[..., 1].astype(np.float64)
+    return (x * x + y * y < 1.0).sum(axis=-1).astype(np.uint64)

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 import pytest
-from _reference import expit_f32, pi_hits_fma
+from _reference import expit_f32, pi_hits_exact
 
 import simlanes
 
@@ -106,12 +106,12 @@ def test_seed_code_binomial_validate_equals_jax():
 
 
 def test_pi_key_equals_jax(partitionable):
-    # W1 in JAX: xy = vmap(uniform(k, (N, 2)))(split(key, I)), hits counted with one
-    # rounding of x*x + y*y (the fma simlanes uses; exact in NumPy, see pi_hits_fma).
+    # W1 in JAX: xy = vmap(uniform(k, (N, 2)))(split(key, I)), hits counted exactly
+    # (x*x + y*y in float64, see pi_hits_exact).
     N, I = 4099, 24
     key = jax.random.key(17)
     xy = np.asarray(jax.vmap(lambda k: jax.random.uniform(k, (N, 2)))(jax.random.split(key, I)))
-    want = pi_hits_fma(xy)
+    want = pi_hits_exact(xy)
     for backend in ("scalar", "simd", "threaded"):
         r = simlanes.pi(N, I, key=key, partitionable=partitionable, backend=backend)
         np.testing.assert_array_equal(r.hits, want)
@@ -119,7 +119,7 @@ def test_pi_key_equals_jax(partitionable):
     np.testing.assert_array_equal(
         simlanes.pi(N, I, key=jax.random.key_data(key), partitionable=partitionable).hits, want
     )
-    # The float32 two-rounding count of the JAX code agrees to a pair or so per estimate.
+    # The float32 count of the JAX code (its roundings) agrees to a pair or so per estimate.
     x, y = xy[..., 0], xy[..., 1]
     assert np.abs((x * x + y * y < 1).sum(-1).astype(np.int64) - want.astype(np.int64)).max() <= 2
 

@@ -43,8 +43,8 @@ def test_ou_final_law_and_backends_agree():
 
 @pytest.mark.parametrize("key", [None, (0, 7)])
 def test_ou_parallel_in_time_is_within_its_bound_of_sequential(key):
-    # Simulator::ou_final_parallel_in_time's bound, u*[(2 M_z + 3 M_x)/(1 - r) + C M_x
-    # (2 + 2 ceil(log2(len + 1)))], and the path mode's, u*[(2 M_z + 3 M_x)/(1 - r) +
+    # Simulator::ou_final_parallel_in_time's bound, u*[(2 M_z + 6 M_x)/(1 - r) + C M_x
+    # (2 + 2 ceil(log2(len + 1)))], and the path mode's, u*[(2 M_z + 6 M_x)/(1 - r) +
     # C M_x (2 + 1/(1 - r))], with M_x the largest |x| of the sequential path and M_z <=
     # diffuse * 8.58 (every normal of either stream is below sqrt(-2 ln 2^-53) = 8.57).
     n, steps, chunks = 9, 20_001, 7
@@ -57,13 +57,13 @@ def test_ou_parallel_in_time_is_within_its_bound_of_sequential(key):
     length = -(-steps // chunks)  # ceil(steps / chunks) ...
     length = -(-length // 4) * 4  # ... rounded up to a multiple of 4 (Chunking::new)
     count = -(-steps // length)
-    bound = u * ((2 * mz + 3 * mx) / (1 - r) + count * mx * (2 + 2 * math.ceil(math.log2(length + 1))))
+    bound = u * ((2 * mz + 6 * mx) / (1 - r) + count * mx * (2 + 2 * math.ceil(math.log2(length + 1))))
     runs = [simlanes.ou_final(n, steps, chunks=chunks, **kw, **b) for b in CPU]
     for other in runs[1:]:
         assert np.array_equal(other.view(np.uint64), runs[0].view(np.uint64))
     assert np.abs(runs[0] - seq_path[:, -1]).max() <= bound
     path = simlanes.ou_path(n, steps, chunks=chunks, **kw)
-    path_bound = u * ((2 * mz + 3 * mx) / (1 - r) + count * mx * (2 + 1 / (1 - r)))
+    path_bound = u * ((2 * mz + 6 * mx) / (1 - r) + count * mx * (2 + 1 / (1 - r)))
     assert np.abs(path - seq_path).max() <= path_bound
     with pytest.raises(ValueError, match="chunks"):
         simlanes.ou_final(2, 10, chunks=0, **kw)

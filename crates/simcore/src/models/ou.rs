@@ -6,14 +6,18 @@
 //! SIMD, one f64 GPU thread); lane `l` carries simulation `first + l`, whose normals are
 //! stream `first + l`: `z[t]` is normal `t` ([`NormalSeq`], WORKLOADS.md "Random streams").
 //!
-//! **Roundings every backend must reproduce.**
+//! **Roundings every backend must reproduce** — the formulas of WORKLOADS.md evaluated as
+//! written, one IEEE operation at a time and no fused multiply-add, so that a plain NumPy
+//! loop over the same normals (`x = x*relax + diffuse*z`) gives the same bits:
 //! * Coefficients, once per parameter set in f64 ([`OuParams::coeffs`]):
-//!   `relax = libm::exp(-(dt / τ))` (the quotient rounded, then `libm`'s `exp`);
-//!   `diffuse = σ · sqrt(fma(-relax, relax, 1))` (`1 - relax²` with one rounding,
-//!   correctly rounded `sqrt`, the product rounded). They are then rounded to the lane
-//!   precision (a no-op for f64). Kernels receive them as numbers; they never recompute them.
-//! * Each step ([`ou_step`]): `x' = fma(x, relax, diffuse · z)` — `diffuse · z` rounded
-//!   once, then `x·relax + (diffuse·z)` with a single rounding.
+//!   `relax = libm::exp(-(dt / τ))` (the quotient rounded, then `libm`'s `exp`, within
+//!   1 ULP and at the defaults the correctly rounded `exp(-0.1)`);
+//!   `diffuse = σ · sqrt(1 - relax·relax)` (each operation rounded, `sqrt` correctly
+//!   rounded). They are then rounded to the lane precision (a no-op for f64). Kernels
+//!   receive them as numbers; they never recompute them.
+//! * Each step ([`ou_step`]): `x' = x·relax + diffuse·z`, both products and the sum
+//!   rounded. (Earlier versions fused `1 − relax²` and the step into FMAs; that differed
+//!   from the plain evaluation by a few ULP after some hundred steps.)
 //!
 //! The three modes of WORKLOADS.md share one loop, [`ou_evolve`]: (a) every state
 //! written to a sink ([`ou_path_group`]), (b) the final state only ([`ou_final_group`]),
@@ -73,8 +77,7 @@ impl OuParams {
     /// The step coefficients in f64, with exactly the roundings of the module docs.
     pub fn coeffs_f64(&self) -> OuCoeffs<f64> {
         let relax = libm::exp(-(self.dt / self.tau));
-        let one_minus_r2 = Real::mul_add(-relax, relax, 1.0);
-        let diffuse = self.sigma * Real::sqrt(one_minus_r2);
+        let diffuse = self.sigma * Real::sqrt(1.0 - relax * relax);
         OuCoeffs { relax, diffuse }
     }
 
@@ -88,10 +91,10 @@ impl OuParams {
     }
 }
 
-/// One exact OU step: `x' = fma(x, relax, diffuse · z)` (two roundings, see module docs).
+/// One exact OU step: `x' = x·relax + diffuse·z`, three roundings (see module docs).
 #[inline(always)]
 pub fn ou_step<L: Real>(x: L, z: L, c: &OuCoeffs<L>) -> L {
-    x.mul_add(c.relax, c.diffuse * z)
+    x * c.relax + c.diffuse * z
 }
 
 /// The one OU loop: from `x0`, `num_steps` steps with `z[t] = normals(t)` for
@@ -401,14 +404,28 @@ mod tests {
         assert_eq!(x, want);
     }
 
+    /// The step and the noise scale are the plain evaluation of the formulas (what NumPy's
+    /// `x*relax + diffuse*z` and `sigma*sqrt(1 - relax**2)` give), not fused: on these
+    /// inputs a fused form differs.
     #[test]
-    fn step_is_the_documented_fma() {
+    fn step_and_coefficients_are_the_plain_evaluation() {
         let c = OuCoeffs { relax: 0.9f64, diffuse: 0.3 };
-        for (x, z) in [(1.0f64, 0.5), (-2.5, 1.75), (1e-3, -3.0)] {
-            assert_eq!(ou_step(x, z, &c), x.mul_add(0.9, 0.3 * z));
+        let mut fused_differs = 0;
+        let mut u = 0.123_456_789f64;
+        for _ in 0..1000 {
+            u = (u * 7.0 + 0.377_123_4).fract();
+            let (x, z) = (4.0 * u - 2.0, 3.0 - 6.0 * (u * 13.0).fract());
+            assert_eq!(ou_step(x, z, &c), x * 0.9 + 0.3 * z);
+            fused_differs += usize::from(ou_step(x, z, &c) != x.mul_add(0.9, 0.3 * z));
         }
+        assert!(fused_differs > 0, "no input separates the plain step from the fused one");
         // Linearity in (x0, z) up to rounding: x1(2·x0, 2·z) = 2·x1(x0, z) exactly.
         assert_eq!(ou_step(2.0f64, 1.0, &c), 2.0 * ou_step(1.0, 0.5, &c));
+        for (dt, tau, sigma) in [(0.1, 1.0, 2.0), (0.37, 2.5, 0.7), (1e-3, 1.0, 1.0)] {
+            let c = OuParams { dt, tau, sigma, x0: 0.0 }.coeffs_f64();
+            assert_eq!(c.relax, libm::exp(-(dt / tau)));
+            assert_eq!(c.diffuse, sigma * libm::sqrt(1.0 - c.relax * c.relax));
+        }
     }
 
     #[test]

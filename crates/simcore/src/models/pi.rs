@@ -6,11 +6,21 @@
 //! `2j`, `y` = f32 uniform `2j + 1` of its stream, so one Philox block (4 words) gives
 //! pairs `2c` and `2c + 1`.
 //!
-//! **The hit test** every backend must reproduce, in f32 with round-to-nearest-even:
-//! `hit = fma(x, x, y * y) < 1` — `y * y` rounded once, then `x * x + (y * y)` with a
-//! single rounding. (Neither `x²` nor the sum is exact in f32; this fixes which roundings
-//! happen so that scalar, SIMD and GPU count the same hits.)
+//! **The hit test** is exact: `hit = x² + y² < 1` for the f32 uniforms `x`, `y`, as real
+//! numbers, with no rounding anywhere — the reading of WORKLOADS.md's `x^2 + y^2 < 1` that
+//! does not depend on how an implementation evaluates it. Any implementation that squares
+//! and adds the uniforms in f64 (or in integers: `x = a·2^-24`, hit iff `a² + b² < 2^48`)
+//! counts the same hits; one in f32 rounds and, on about one pair in 10^8, differs (for
+//! `fma(x, x, y·y) < 1`, which earlier versions counted: 2 of 4.9·10^8 pairs of seed 0).
 //!
+//! How it runs ([`Fast`], [`Exact`], [`count_blocks`]): `d = fma(x, x, fma(y, y, −1))` in
+//! f32 is within `2^-25 + 2^-24·|d|` of `x² + y² − 1`, so its sign bit decides every pair
+//! with `|d| >= 2^-24`. The loops count chunks of [`CHUNK`] Philox blocks that way while
+//! noting, branch-free, whether a pair fell inside that band (about one in 10^7); such a
+//! chunk, about one in 10^4, is counted again in f64, where the squares (48 significant
+//! bits) and their sum (49) are exact. Scalar, SIMD and GPU therefore count the same hits.
+//! The band check costs W1 about 2.5 % on `f32x8` (one thread, Zen 3, paired runs).
+
 //! Hits are counted per lane in 32-bit integers (`L::Bits`), hence the limit of
 //! `u32::MAX` pairs per estimate checked by [`validate_pairs`].
 
@@ -38,12 +48,112 @@ pub fn validate_pairs(pairs: u64) -> Result<u64, ParamError> {
     }
 }
 
-/// `1` where `(x, y)` lies inside the quarter circle, `0` elsewhere, per lane — the hit
-/// test of the module docs: `fma(x, x, y * y) < 1` in f32.
+/// Pairs whose f32 value `d` of `x² + y² − 1` is smaller than this in magnitude are
+/// decided exactly (module docs): 2^-24.
+const BAND: f32 = 1.0 / 16_777_216.0;
+
+/// Philox blocks per chunk: each chunk is counted by the f32 test and, only if one of its
+/// pairs fell in the band, counted again exactly (once in about 10^4 chunks of 8 lanes).
+const CHUNK: u64 = 64;
+
+/// How a pass over pairs counts them: [`Fast`] or [`Exact`].
+trait Count<L: Real<Scalar = f32>> {
+    /// Counts the pair `(x, y)` of every lane.
+    fn pair(&mut self, x: L, y: L);
+}
+
+/// The f32 test with its margin: `d = fma(x, x, fma(y, y, −1))` differs from
+/// `x² + y² − 1` by at most `2^-25 + 2^-24·|d|`, so its sign is exact wherever
+/// `|d| >= 2^-24` ([`BAND`]). `near` collects, by OR, `bits(|d|) − bits(BAND)` of every
+/// pair: its top bit is set in a lane once some `|d|` fell below the band's edge (both bit
+/// patterns are below 2^31, so the difference is negative exactly then). Integer
+/// operations only, so that LLVM still vectorises the one-lane (`f32`) loop.
+struct Fast<L: Real<Scalar = f32>> {
+    hits: L::Bits,
+    near: L::Bits,
+}
+
+impl<L: Real<Scalar = f32>> Fast<L> {
+    #[inline(always)]
+    fn new() -> Self {
+        Self { hits: L::Bits::splat(0), near: L::Bits::splat(0) }
+    }
+    /// Whether a pair of some lane fell in the band, where only [`Exact`] decides.
+    #[inline(always)]
+    fn undecided(&self) -> bool {
+        (0..L::LANES).any(|l| self.near.lane(l) >> 31 != 0)
+    }
+}
+
+impl<L: Real<Scalar = f32>> Count<L> for Fast<L> {
+    #[inline(always)]
+    fn pair(&mut self, x: L, y: L) {
+        let d = x.mul_add(x, y.mul_add(y, L::splat(-1.0))).to_bits();
+        // Sign bit: 1 where d < 0 (and for d = −0, which is in the band).
+        self.hits = self.hits.wrapping_add(d.shr(31));
+        let magnitude = d & L::Bits::splat(0x7fff_ffff);
+        self.near = self.near | magnitude.wrapping_sub(L::Bits::splat(BAND.to_bits()));
+    }
+}
+
+/// `x² + y² < 1` per lane in f64, exact for multiples of 2^-24 in `[0, 1)`: each square has
+/// at most 48 significant bits and their sum 49.
+struct Exact<L: Real<Scalar = f32>> {
+    hits: L::Bits,
+}
+
+impl<L: Real<Scalar = f32>> Count<L> for Exact<L> {
+    #[inline(never)]
+    fn pair(&mut self, x: L, y: L) {
+        let hit = |l: usize| {
+            let (x, y) = (f64::from(x.lane(l)), f64::from(y.lane(l)));
+            u32::from(x * x + y * y < 1.0)
+        };
+        self.hits = self.hits.wrapping_add(L::Bits::from_fn(hit));
+    }
+}
+
+/// A pass over the pairs of blocks `c0..c1` (block `c` holds pairs `2c` and `2c + 1` of
+/// each lane), written once for both ways of counting.
+trait Blocks<L: Real<Scalar = f32>> {
+    /// Feeds every pair of blocks `c0..c1` to `count`.
+    fn run<C: Count<L>>(&self, c0: u64, c1: u64, count: &mut C);
+}
+
+/// The exact hit count of blocks `0..n` of `pass`, chunk by chunk (see [`CHUNK`]).
+#[inline(always)]
+fn count_blocks<L: Real<Scalar = f32>>(pass: &impl Blocks<L>, n: u64) -> L::Bits {
+    let mut hits = L::Bits::splat(0);
+    let mut c0 = 0;
+    while c0 < n {
+        let c1 = n.min(c0 + CHUNK);
+        let mut fast = Fast::<L>::new();
+        pass.run(c0, c1, &mut fast);
+        hits = hits.wrapping_add(if fast.undecided() {
+            let mut exact = Exact::<L> { hits: L::Bits::splat(0) };
+            pass.run(c0, c1, &mut exact);
+            exact.hits
+        } else {
+            fast.hits
+        });
+        c0 = c1;
+    }
+    hits
+}
+
+/// `1` where `(x, y)` lies inside the quarter circle, `0` elsewhere, per lane — the exact
+/// hit test of the module docs, for `x`, `y` multiples of 2^-24 in `[0, 1)` (the f32
+/// uniforms of Philox and of JAX streams).
 #[inline(always)]
 pub fn hit<L: Real<Scalar = f32>>(x: L, y: L) -> L::Bits {
-    let inside = x.mul_add(x, y * y).simd_lt(L::splat(1.0));
-    L::select_bits(inside, L::Bits::splat(1), L::Bits::splat(0))
+    let mut fast = Fast::<L>::new();
+    fast.pair(x, y);
+    if fast.undecided() {
+        let mut exact = Exact::<L> { hits: L::Bits::splat(0) };
+        exact.pair(x, y);
+        return exact.hits;
+    }
+    fast.hits
 }
 
 /// Hits among the first `pairs` pairs of streams `first, first + 1, …` (one per lane),
@@ -65,15 +175,32 @@ pub fn pi_hits<L: Real<Scalar = f32>>(seed: u64, first: u64, pairs: u64) -> L::B
 
 /// W1's JAX stream mode: hits among the first `pairs` pairs of every lane's
 /// `xy = jax.random.uniform(k_l, (pairs, 2))` — pair `j` is `x = xy[j, 0]` (flat `2j`),
-/// `y = xy[j, 1]` (flat `2j + 1`), JAX's 23-bit uniforms — with the same [`hit`] test.
+/// `y = xy[j, 1]` (flat `2j + 1`), JAX's 23-bit uniforms — with the same exact test.
 /// `lanes` must draw `2 * pairs` words (`JaxLanes::for_members(.., 2 * pairs)`).
 #[inline(always)]
 pub fn pi_hits_jax<L: Real<Scalar = f32>>(lanes: &JaxLanes<L::Words>, pairs: u64) -> L::Bits {
+    /// "Block" `c` is pair `c` here (one pair per block).
+    struct Pairs<'a, W>(&'a JaxLanes<W>);
+    impl<L: Real<Scalar = f32>> Blocks<L> for Pairs<'_, L::Words> {
+        #[inline(always)]
+        fn run<C: Count<L>>(&self, c0: u64, c1: u64, count: &mut C) {
+            for j in c0..c1 {
+                count.pair(uniform_at::<L>(self.0, 2 * j), uniform_at::<L>(self.0, 2 * j + 1));
+            }
+        }
+    }
+    count_blocks::<L>(&Pairs(lanes), pairs)
+}
+
+/// [`pi_hits_jax`] deciding each pair on its own ([`hit`]): the same count. For the GPU,
+/// where the JAX hash, not the test, bounds the loop and this form takes 40 registers per
+/// thread against 60 for the chunked passes (on the CPU the chunked form vectorises, and
+/// this one would not).
+#[inline(always)]
+pub fn pi_hits_jax_each_pair<L: Real<Scalar = f32>>(lanes: &JaxLanes<L::Words>, pairs: u64) -> L::Bits {
     let mut hits = L::Bits::splat(0);
     for j in 0..pairs {
-        let x = uniform_at::<L>(lanes, 2 * j);
-        let y = uniform_at::<L>(lanes, 2 * j + 1);
-        hits = hits.wrapping_add(hit(x, y));
+        hits = hits.wrapping_add(hit(uniform_at::<L>(lanes, 2 * j), uniform_at::<L>(lanes, 2 * j + 1)));
     }
     hits
 }
@@ -90,15 +217,23 @@ pub fn pi_hits_jax<L: Real<Scalar = f32>>(lanes: &JaxLanes<L::Words>, pairs: u64
 /// the hash chains overlap (see [`crate::rng::jax::threefry2x32::threefry2x32_many`]).
 #[inline(always)]
 pub fn pi_hits_jax_across<L: Real<Scalar = f32>>(lanes: &JaxLanes<L::Words>, pairs: u64) -> u64 {
-    let width = L::LANES as u64;
-    let rows = pairs / 2 / width * width;
-    let mut hits = L::Bits::splat(0);
-    for r in (0..rows).step_by(L::LANES) {
-        let u = uniforms_strided::<L, 4>(lanes, r, 4, 0);
-        hits = hits.wrapping_add(hit(u[0], u[1])).wrapping_add(hit(u[2], u[3]));
+    /// Block `c` is rows `c·LANES ..` (two pairs per lane).
+    struct Rows<'a, W>(&'a JaxLanes<W>);
+    impl<L: Real<Scalar = f32>> Blocks<L> for Rows<'_, L::Words> {
+        #[inline(always)]
+        fn run<C: Count<L>>(&self, c0: u64, c1: u64, count: &mut C) {
+            for c in c0..c1 {
+                let u = uniforms_strided::<L, 4>(self.0, c * L::LANES as u64, 4, 0);
+                count.pair(u[0], u[1]);
+                count.pair(u[2], u[3]);
+            }
+        }
     }
+    let width = L::LANES as u64;
+    let blocks = pairs / 2 / width;
+    let hits = count_blocks::<L>(&Rows(lanes), blocks);
     let mut total: u64 = (0..L::LANES).map(|l| u64::from(hits.lane(l))).sum();
-    for j in 2 * rows..pairs {
+    for j in 2 * blocks * width..pairs {
         let (x, y) = (uniform_at::<L>(lanes, 2 * j), uniform_at::<L>(lanes, 2 * j + 1));
         total += u64::from(hit(x, y).lane(0));
     }
@@ -109,13 +244,20 @@ pub fn pi_hits_jax_across<L: Real<Scalar = f32>>(lanes: &JaxLanes<L::Words>, pai
 /// whose code generation was measured best on `f32` and `f32x16`).
 #[inline(always)]
 fn pi_hits_one_block<L: Real<Scalar = f32>>(seed: u64, first: u64, pairs: u64) -> L::Bits {
-    let stream = Stream::<L>::consecutive(seed, first);
-    let mut hits = L::Bits::splat(0);
-    // Block c holds uniforms 4c..4c+4: pairs 2c (u0, u1) and 2c + 1 (u2, u3).
-    for c in 0..pairs / 2 {
-        let u = stream.uniform_block(c);
-        hits = hits.wrapping_add(hit(u[0], u[1])).wrapping_add(hit(u[2], u[3]));
+    /// Block `c` holds uniforms 4c..4c+4: pairs 2c (u0, u1) and 2c + 1 (u2, u3).
+    struct OneBlock<L: Real>(Stream<L>);
+    impl<L: Real<Scalar = f32>> Blocks<L> for OneBlock<L> {
+        #[inline(always)]
+        fn run<C: Count<L>>(&self, c0: u64, c1: u64, count: &mut C) {
+            for c in c0..c1 {
+                let u = self.0.uniform_block(c);
+                count.pair(u[0], u[1]);
+                count.pair(u[2], u[3]);
+            }
+        }
     }
+    let stream = Stream::<L>::consecutive(seed, first);
+    let mut hits = count_blocks::<L>(&OneBlock(stream), pairs / 2);
     if pairs % 2 == 1 {
         let u = stream.uniform_block(pairs / 2);
         hits = hits.wrapping_add(hit(u[0], u[1]));
@@ -137,40 +279,64 @@ fn pi_hits_one_block<L: Real<Scalar = f32>>(seed: u64, first: u64, pairs: u64) -
 pub const BLOCKS_IN_FLIGHT: usize = 2;
 
 /// [`pi_hits`] with `K` consecutive Philox blocks (`K >= 1`) per iteration, their rounds
-/// interleaved ([`philox4x32_10_many`]); the remainder of `pairs / 2` blocks and an odd
-/// last pair are done one block at a time. The result does not depend on `K`.
+/// interleaved ([`philox4x32_10_many`]); the blocks past a multiple of `K` in a chunk and
+/// an odd last pair are done one block at a time. The result does not depend on `K`.
 #[inline(always)]
 pub fn pi_hits_interleaved<L: Real<Scalar = f32>, const K: usize>(
     seed: u64,
     first: u64,
     pairs: u64,
 ) -> L::Bits {
-    let key = [L::Words::splat(seed as u32), L::Words::splat((seed >> 32) as u32)];
-    let id = |l: usize| first.wrapping_add(l as u64);
-    let (id_lo, id_hi) = (L::Words::from_fn(|l| id(l) as u32), L::Words::from_fn(|l| (id(l) >> 32) as u32));
-    // Block c of every lane's stream: counter [c lo, c hi, stream lo, stream hi].
-    let ctr = |c: u64| [L::Words::splat(c as u32), L::Words::splat((c >> 32) as u32), id_lo, id_hi];
-    let u = |w: L::Words| f32::uniform::<L>(w, w);
-    let mut hits = L::Bits::splat(0);
-    let full = pairs / 2;
-    let k = K.max(1) as u64;
-    let mut c = 0u64;
-    // Block c holds uniforms 4c..4c+4: pairs 2c (u0, u1) and 2c + 1 (u2, u3).
-    while c + k <= full {
-        let blocks = philox4x32_10_many::<L::Words, K>(core::array::from_fn(|b| ctr(c + b as u64)), key);
-        for w in blocks {
-            hits = hits.wrapping_add(hit(u(w[0]), u(w[1]))).wrapping_add(hit(u(w[2]), u(w[3])));
+    /// Philox of every lane's stream, `K` blocks per iteration.
+    struct Interleaved<L: Real, const K: usize> {
+        key: [L::Words; 2],
+        id: [L::Words; 2],
+    }
+    impl<L: Real<Scalar = f32>, const K: usize> Interleaved<L, K> {
+        /// Block c of every lane's stream: counter [c lo, c hi, stream lo, stream hi].
+        #[inline(always)]
+        fn ctr(&self, c: u64) -> [L::Words; 4] {
+            [L::Words::splat(c as u32), L::Words::splat((c >> 32) as u32), self.id[0], self.id[1]]
         }
-        c += k;
+        #[inline(always)]
+        fn block(&self, c: u64) -> [L; 4] {
+            philox4x32_10(self.ctr(c), self.key).map(|w| f32::uniform::<L>(w, w))
+        }
     }
-    while c < full {
-        let w = philox4x32_10(ctr(c), key);
-        hits = hits.wrapping_add(hit(u(w[0]), u(w[1]))).wrapping_add(hit(u(w[2]), u(w[3])));
-        c += 1;
+    impl<L: Real<Scalar = f32>, const K: usize> Blocks<L> for Interleaved<L, K> {
+        #[inline(always)]
+        fn run<C: Count<L>>(&self, c0: u64, c1: u64, count: &mut C) {
+            let u = |w: L::Words| f32::uniform::<L>(w, w);
+            let k = K.max(1) as u64;
+            let mut c = c0;
+            // Block c holds uniforms 4c..4c+4: pairs 2c (u0, u1) and 2c + 1 (u2, u3).
+            while c + k <= c1 {
+                let blocks = philox4x32_10_many::<L::Words, K>(
+                    core::array::from_fn(|b| self.ctr(c + b as u64)),
+                    self.key,
+                );
+                for w in blocks {
+                    count.pair(u(w[0]), u(w[1]));
+                    count.pair(u(w[2]), u(w[3]));
+                }
+                c += k;
+            }
+            for c in c..c1 {
+                let v = self.block(c);
+                count.pair(v[0], v[1]);
+                count.pair(v[2], v[3]);
+            }
+        }
     }
+    let id = |l: usize| first.wrapping_add(l as u64);
+    let pass = Interleaved::<L, K> {
+        key: [L::Words::splat(seed as u32), L::Words::splat((seed >> 32) as u32)],
+        id: [L::Words::from_fn(|l| id(l) as u32), L::Words::from_fn(|l| (id(l) >> 32) as u32)],
+    };
+    let mut hits = count_blocks::<L>(&pass, pairs / 2);
     if pairs % 2 == 1 {
-        let w = philox4x32_10(ctr(full), key);
-        hits = hits.wrapping_add(hit(u(w[0]), u(w[1])));
+        let v = pass.block(pairs / 2);
+        hits = hits.wrapping_add(hit(v[0], v[1]));
     }
     hits
 }
@@ -179,13 +345,20 @@ pub fn pi_hits_interleaved<L: Real<Scalar = f32>, const K: usize>(
 mod tests {
     use super::*;
 
+    /// `x² + y² < 1` in integers: `x = a·2^-24`, `y = b·2^-24`, hit iff `a² + b² < 2^48`.
+    fn exact(x: f32, y: f32) -> bool {
+        let (a, b) = ((x * 16_777_216.0) as u64, (y * 16_777_216.0) as u64);
+        assert_eq!((a as f32 / 16_777_216.0, b as f32 / 16_777_216.0), (x, y), "not on the 2^-24 grid");
+        a * a + b * b < 1 << 48
+    }
+
     /// The oracle: a direct loop over `Stream::uniform`, one pair at a time.
     fn hand_hits(seed: u64, i: u64, pairs: u64) -> u32 {
         let s = Stream::<f32>::consecutive(seed, i);
         let mut n = 0;
         for j in 0..pairs {
             let (x, y) = (s.uniform(2 * j), s.uniform(2 * j + 1));
-            if x.mul_add(x, y * y) < 1.0 {
+            if exact(x, y) {
                 n += 1;
             }
         }
@@ -220,7 +393,7 @@ mod tests {
         let s = Stream::<f32>::consecutive(3, 11);
         for k in 0..20u64 {
             let (x, y) = (s.uniform(4 * k), s.uniform(4 * k + 1));
-            let extra = u32::from(x.mul_add(x, y * y) < 1.0);
+            let extra = u32::from(exact(x, y));
             assert_eq!(pi_hits::<f32>(3, 11, 2 * k + 1), pi_hits::<f32>(3, 11, 2 * k) + extra);
         }
     }
@@ -228,10 +401,110 @@ mod tests {
     #[test]
     fn hit_test_boundary() {
         assert_eq!(hit(0.0f32, 0.0f32), 1);
-        assert_eq!(hit(0.6f32, 0.8f32), u32::from(0.6f32.mul_add(0.6, 0.8 * 0.8) < 1.0));
+        assert_eq!(hit(0.6f32, 0.8f32), u32::from(exact(0.6, 0.8)));
         let below_one = 1.0 - f32::EPSILON / 2.0; // largest f32 below 1
         assert_eq!(hit(below_one, 0.0f32), 1);
         assert_eq!(hit(below_one, below_one), 0);
+    }
+
+    /// Pairs on the 2^-24 grid right at the circle, where f32 evaluations round across 1:
+    /// `hit` (one lane and eight) equals the integer test on every one, and the test set
+    /// does hold pairs where `fma(x, x, y·y) < 1` in f32 alone would be wrong.
+    #[test]
+    fn hit_is_exact_at_the_circle() {
+        let grid = |a: u64| a as f32 / 16_777_216.0;
+        let (mut pairs, mut fma_wrong) = (0, 0);
+        let mut xs = [0f32; 8];
+        let mut ys = [0f32; 8];
+        for k in 0..40_000u64 {
+            // a spread over (2^23, 2^24); b = the boundary's integer part and neighbours.
+            let a = (1 << 23) + (k * 209_715 + k * k * 7) % (1 << 23);
+            let b0 = ((1u64 << 48) - a * a).isqrt();
+            for b in b0.saturating_sub(2)..=(b0 + 2).min((1 << 24) - 1) {
+                let (x, y) = (grid(a), grid(b));
+                let want = exact(x, y);
+                assert_eq!(hit(x, y) == 1, want, "a = {a}, b = {b}");
+                fma_wrong += u32::from((x.mul_add(x, y * y) < 1.0) != want);
+                xs[pairs % 8] = x;
+                ys[pairs % 8] = y;
+                pairs += 1;
+                #[cfg(feature = "simd")]
+                if pairs % 8 == 0 {
+                    let h = hit(wide::f32x8::from(xs), wide::f32x8::from(ys)).to_array();
+                    for l in 0..8 {
+                        assert_eq!(h[l] == 1, exact(xs[l], ys[l]), "lane {l}: {} {}", xs[l], ys[l]);
+                    }
+                }
+            }
+        }
+        assert!(fma_wrong > 0, "no pair in the set separates the exact test from the f32 one");
+    }
+
+    /// Two pairs of seed 0 whose `fma(x, x, y·y)` lands on the other side of 1 from the
+    /// exact sum (found by scanning streams 0..120 000): stream 18 317 pair 632 and stream
+    /// 44 314 pair 1708. Every loop form, one lane and vector lanes, counts them exactly.
+    #[test]
+    fn streams_with_a_pair_at_the_circle_count_exactly() {
+        for (stream, pair) in [(18_317u64, 632u64), (44_314, 1708)] {
+            let pairs = pair + 1 + 200; // the pair inside the second chunk of blocks
+            let want = hand_hits(0, stream, pairs);
+            let s = Stream::<f32>::consecutive(0, stream);
+            let (x, y) = (s.uniform(2 * pair), s.uniform(2 * pair + 1));
+            assert_ne!(x.mul_add(x, y * y) < 1.0, exact(x, y), "stream {stream}: not a boundary pair");
+            assert_eq!(pi_hits::<f32>(0, stream, pairs), want, "f32, stream {stream}");
+            assert_eq!(pi_hits_interleaved::<f32, 2>(0, stream, pairs), want, "f32 K=2, stream {stream}");
+            #[cfg(feature = "simd")]
+            {
+                // Lane 3 of a group whose first stream is stream − 3.
+                assert_eq!(pi_hits::<wide::f32x8>(0, stream - 3, pairs).lane(3), want, "f32x8");
+                assert_eq!(pi_hits::<wide::f32x16>(0, stream - 3, pairs).lane(3), want, "f32x16");
+            }
+        }
+    }
+
+    /// The chunked count's exact recount: pairs at the circle on which the f32 pass alone
+    /// decides wrongly, fed through `count_blocks` (one lane and eight, a different pair
+    /// per lane), give the integer count.
+    #[test]
+    fn chunks_with_undecided_pairs_are_recounted_exactly() {
+        extern crate std;
+        let grid = |a: u64| a as f32 / 16_777_216.0;
+        let fast_hit = |x: f32, y: f32| x.mul_add(x, y.mul_add(y, -1.0)).to_bits() >> 31 == 1;
+        let mut pairs = std::vec::Vec::new();
+        for k in 0..40_000u64 {
+            let a = (1 << 23) + (k * 209_715 + k * k * 7) % (1 << 23);
+            let b0 = ((1u64 << 48) - a * a).isqrt();
+            for b in b0.saturating_sub(1)..=(b0 + 1).min((1 << 24) - 1) {
+                pairs.push((grid(a), grid(b)));
+            }
+        }
+        let wrong = pairs.iter().filter(|&&(x, y)| fast_hit(x, y) != exact(x, y)).count();
+        assert!(wrong > 0, "no pair that the f32 pass decides wrongly");
+        /// Block `c` is pairs `2c·W ..` of the list, lane `l` taking pair `2c·W + l` and
+        /// `(2c + 1)·W + l`.
+        struct Given<'a, const W: usize>(&'a [(f32, f32)]);
+        impl<L: Real<Scalar = f32>, const W: usize> Blocks<L> for Given<'_, W> {
+            fn run<C: Count<L>>(&self, c0: u64, c1: u64, count: &mut C) {
+                for c in c0 as usize..c1 as usize {
+                    for half in [2 * c, 2 * c + 1] {
+                        let p = &self.0[half * W..(half + 1) * W];
+                        count.pair(L::from_fn(|l| p[l].0), L::from_fn(|l| p[l].1));
+                    }
+                }
+            }
+        }
+        let blocks = (pairs.len() / 2) as u64;
+        let used = &pairs[..2 * blocks as usize];
+        let want_used = used.iter().filter(|&&(x, y)| exact(x, y)).count() as u64;
+        assert_eq!(u64::from(count_blocks::<f32>(&Given::<1>(used), blocks)), want_used);
+        #[cfg(feature = "simd")]
+        {
+            let blocks8 = (pairs.len() / 16) as u64;
+            let used8 = &pairs[..16 * blocks8 as usize];
+            let want8 = used8.iter().filter(|&&(x, y)| exact(x, y)).count() as u64;
+            let hits = count_blocks::<wide::f32x8>(&Given::<8>(used8), blocks8);
+            assert_eq!((0..8).map(|l| u64::from(hits.lane(l))).sum::<u64>(), want8);
+        }
     }
 
     #[test]
@@ -290,7 +563,8 @@ mod tests {
                 let want = u64::from(pi_hits_jax::<f32>(&one, pairs));
                 let across8 = pi_hits_jax_across::<wide::f32x8>(&one.broadcast(), pairs);
                 let across16 = pi_hits_jax_across::<wide::f32x16>(&one.broadcast(), pairs);
-                assert_eq!((across8, across16), (want, want), "{layout:?}, {pairs} pairs");
+                let each = u64::from(pi_hits_jax_each_pair::<f32>(&one, pairs));
+                assert_eq!((across8, across16, each), (want, want, want), "{layout:?}, {pairs} pairs");
             }
         }
     }

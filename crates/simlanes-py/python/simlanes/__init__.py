@@ -120,14 +120,14 @@ def pi(
     With ``key`` (a JAX key, see :func:`jax_uniform`) instead of ``seed``, the uniforms are
     JAX's: estimate ``i`` of ``I = estimates`` uses
     ``xy = jax.random.uniform(jax.random.split(key, I)[i], (N, 2))`` (``N`` =
-    ``pairs_per_estimate``, pair ``j`` is ``(xy[j, 0], xy[j, 1])``) and counts the pairs with
-    ``fma(x, x, y*y) < 1`` in float32. The JAX equivalent::
+    ``pairs_per_estimate``, pair ``j`` is ``(xy[j, 0], xy[j, 1])``). A pair is a hit when
+    ``x**2 + y**2 < 1`` exactly, on every backend and with a seed too: what the sum gives in
+    float64 (where it is exact), never a float32 rounding. The JAX equivalent::
 
         xy = jax.vmap(lambda k: jax.random.uniform(k, (N, 2)))(jax.random.split(key, I))
 
-    (the hits agree exactly with a count that rounds ``x*x + y*y`` once, as a fused
-    multiply-add does; ``(xy**2).sum(-1) < 1`` in float32 rounds twice and may differ by a
-    pair in rare cases). ``partitionable=False`` mirrors
+    (the hits agree exactly with ``(xy.astype(jnp.float64)**2).sum(-1) < 1``;
+    ``(xy**2).sum(-1) < 1`` in float32 rounds and may differ by a pair in rare cases). ``partitionable=False`` mirrors
     ``jax_threefry_partitionable=False``. The uniforms are generated in registers on every
     backend (no array is stored).
 

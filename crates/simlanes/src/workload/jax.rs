@@ -94,7 +94,7 @@
 //!   the same word order as the Philox contract of WORKLOADS.md:
 //!   * **W1**: `xy = jax.random.uniform(k_i, (N, 2))`; pair `j` is `x = xy[j, 0]`,
 //!     `y = xy[j, 1]` (JAX's 23-bit f32 uniforms instead of `(w >> 8)·2^-24`); the same
-//!     hit test `fma(x, x, y·y) < 1`;
+//!     exact hit test `x² + y² < 1`;
 //!   * **W2** (modes a and b): `z = jax.random.normal(k_i, (num_steps,))` (f32), widened
 //!     exactly to f64; the f64 OU recursion is unchanged, so this equals mode (c) fed those
 //!     normals. The parallel-in-time variants run the sequential mode with a key;

@@ -239,20 +239,20 @@ const GPU_PIT_CHUNKS: usize = 16_384;
 
 /// The agreement bound of `Simulator::ou_final_parallel_in_time` (its docs): with
 /// `u = 2^-53`, `C` chunks of `len` steps,
-/// `u·[(2·M_z + 3·M_x)/(1 − r) + C·M_x·(2 + 2⌈log2(len + 1)⌉)]`.
+/// `u·[(2·M_z + 6·M_x)/(1 − r) + C·M_x·(2 + 2⌈log2(len + 1)⌉)]`.
 fn pit_bound(params: &OuParams, max_x: f64, max_dz: f64, chunks: usize, len: usize) -> f64 {
     let u = f64::EPSILON / 2.0;
     let r = params.coeffs_f64().relax;
     let log = ((len + 1) as f64).log2().ceil();
-    u * ((2.0 * max_dz + 3.0 * max_x) / (1.0 - r) + chunks as f64 * max_x * (2.0 + 2.0 * log))
+    u * ((2.0 * max_dz + 6.0 * max_x) / (1.0 - r) + chunks as f64 * max_x * (2.0 + 2.0 * log))
 }
 
 /// The agreement bound of `Simulator::ou_path_parallel_in_time` (its docs), for every
-/// state of the path: `u·[(2·M_z + 3·M_x)/(1 − r) + C·M_x·(2 + 1/(1 − r))]`.
+/// state of the path: `u·[(2·M_z + 6·M_x)/(1 − r) + C·M_x·(2 + 1/(1 − r))]`.
 fn pit_path_bound(params: &OuParams, max_x: f64, max_dz: f64, chunks: usize) -> f64 {
     let u = f64::EPSILON / 2.0;
     let r = params.coeffs_f64().relax;
-    u * ((2.0 * max_dz + 3.0 * max_x) / (1.0 - r) + chunks as f64 * max_x * (2.0 + 1.0 / (1.0 - r)))
+    u * ((2.0 * max_dz + 6.0 * max_x) / (1.0 - r) + chunks as f64 * max_x * (2.0 + 1.0 / (1.0 - r)))
 }
 
 #[cfg(test)]
