@@ -54,9 +54,10 @@ R13 W5 statistic: population standard deviation, two-pass (mean first) in f64 ov
     stored f32 ``r`` (after clamping) of every node and every state ``x[401..=nt]``.
 
 What test_independent_oracle.py found simlanes to do where the readings differ: R2 ->
-``fma(x, x, f32(y*y)) < 1`` in f32 (not the exact comparison); R5 -> ``fma(x, relax,
-diffuse*z)`` with ``diffuse = sigma*sqrt(fma(-relax, relax, 1))`` and its own faithful
-(not always correctly rounded) exp; R4, R7, R9, R10, R11, R12, R13 as read here.
+the exact comparison (earlier versions: ``fma(x, x, f32(y*y)) < 1`` in f32); R5 -> the
+plain step and ``diffuse`` bit for bit (earlier versions fused both), with its own
+faithful, not always correctly rounded, exp for ``relax``; R4, R7, R9, R10, R11, R12, R13
+as read here.
 """
 
 import math
@@ -86,7 +87,7 @@ def uniform_f64(w):
     """f64 uniforms from consecutive word pairs ``(lo, hi)`` along the last axis."""
     w = w.astype(U64)
     lo, hi = w[..., 0::2], w[..., 1::2]
-    return (((hi << U64(32)) | lo) >> U64(11)).astype(np.float64) * 2.0**-53
+    return (np.bitwise_or(hi << U64(32), lo) >> U64(11)).astype(np.float64) * 2.0**-53
 
 
 def box_muller(u, work=np.float64):

@@ -58,26 +58,16 @@ def test_w1_edge_pairs_are_what_the_scan_found():
             assert with_j - without == h, (stream, reading)
 
 
-def test_w1_edge_pairs_follow_fma_x_x_plus_f32_yy(edge_run):
-    # simlanes counts fma(x, x, f32(y*y)) < 1 in f32 (one rounding, x's square fused):
-    # it matches that reading on all five discriminating streams, and no other reading.
+def test_w1_edge_pairs_follow_the_exact_reading(edge_run):
+    # simlanes counts x^2 + y^2 < 1 exactly (the real comparison, R2): it matches that
+    # reading on all five discriminating streams, and each f32 reading differs somewhere.
     for stream in EDGE_PAIRS:
-        assert edge_run.hits[stream] == M.pi_hits(0, N_EDGE, [stream], "fma")[0], stream
-    for reading in ("exact", "fma_yx", "f32"):
+        assert edge_run.hits[stream] == M.pi_hits(0, N_EDGE, [stream], "exact")[0], stream
+    for reading in ("fma", "fma_yx", "f32"):
         assert any(edge_run.hits[s] != M.pi_hits(0, N_EDGE, [s], reading)[0] for s in EDGE_PAIRS)
     # the scalar backend too (streams up to 18317, pair 632)
     r = simlanes.pi(700, 18318, seed=0, backend="scalar")
-    assert r.hits[18317] == M.pi_hits(0, 700, [18317], "fma")[0]
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "DISAGREEMENT (W1): the spec's plain reading x^2 + y^2 < 1 (exact, as a real number) "
-    "counts a hit at stream 18317 pair 632 and stream 44314 pair 1708 of seed 0; simlanes "
-    "evaluates fma(x, x, y*y) in f32, whose rounding to 1.0f there makes it a miss "
-    "(one hit fewer in each of those estimates)."))
-def test_w1_edge_pairs_plain_exact_reading(edge_run):
-    for stream in EDGE_PAIRS:
-        assert edge_run.hits[stream] == M.pi_hits(0, N_EDGE, [stream], "exact")[0], stream
+    assert r.hits[18317] == M.pi_hits(0, 700, [18317], "exact")[0]
 
 
 # ======================================================================== W2
@@ -103,19 +93,18 @@ def ou_random_constants():
 
 
 def test_w2_constants(ou_random_constants):
-    # Defaults: relax is the correctly rounded exp(-0.1); diffuse is sigma*sqrt(1 - relax^2)
-    # with 1 - relax^2 rounded ONCE (an fma), not the plain reading sqrt(1 - relax*relax)
-    # (which is 1 ulp larger here).
+    # Defaults: relax is the correctly rounded exp(-0.1); diffuse is the plain reading
+    # sigma*sqrt(1 - relax*relax) (R5), not 1 - relax^2 rounded once (1 ulp smaller here).
     for backend in BACKENDS:
         relax, diffuse = _ou_const(0.1, 1.0, 2.0, backend)
         assert relax == math.exp(-0.1)
-        assert diffuse == M.ou_constants(diffuse="fma")[1]
-        assert diffuse != M.ou_constants(diffuse="plain")[1]
+        assert diffuse == M.ou_constants(diffuse="plain")[1]
+        assert diffuse != M.ou_constants(diffuse="fma")[1]
     # Random parameters: simlanes' exp is faithful (< 1 ulp from the exact value, checked
-    # in 80-bit); diffuse is always the fma formula of simlanes' own relax.
+    # in 80-bit); diffuse is always the plain formula of simlanes' own relax.
     for dt, tau, sigma, relax, diffuse, exact in ou_random_constants:
         assert abs(np.longdouble(relax) - exact) < np.spacing(float(exact)), (dt, tau)
-        assert diffuse == sigma * math.sqrt(M.fma(-relax, relax, 1.0)), (dt, tau, sigma)
+        assert diffuse == sigma * math.sqrt(1.0 - relax * relax), (dt, tau, sigma)
 
 
 @pytest.mark.xfail(strict=True, reason=(
@@ -133,45 +122,17 @@ def _caller_normals():
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("x0", [0.0, 1.5])
-def test_w2_mode_c_bit_equal_to_fma_reading(backend, x0):
-    # The reading simlanes follows (found by trying the readings in M.ou_step_variant):
-    # x' = fma(x, relax, diffuse*z), diffuse = sigma*sqrt(fma(-relax, relax, 1)).
+def test_w2_mode_c_bit_equal_to_plain_reading(backend, x0):
+    # The plain reading (R5): x' = x*relax + diffuse*z, three roundings, diffuse =
+    # sigma*sqrt(1 - relax*relax), i.e. the NumPy loop of M.ou_path, bit for bit; the fused
+    # readings of M.ou_step_variant differ on these normals (so the test discriminates).
     z = _caller_normals()
-    want = M.ou_step_variant(z, x0=x0, step="fma_x", diffuse="fma")
+    want = M.ou_path(z, x0=x0)[:, -1]
+    for step, diffuse in (("fma_x", "fma"), ("fma_x", "plain"), ("plain", "fma")):
+        assert not np.array_equal(M.ou_step_variant(z, x0=x0, step=step, diffuse=diffuse), want)
     for zz in (z, np.asfortranarray(z)):
         got = simlanes.ou_with_normals(zz, x0=x0, backend=backend)
         assert np.array_equal(got.view(np.uint64), want.view(np.uint64))
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "DISAGREEMENT (W2 (c), bits only): the plain reading x*relax + diffuse*z (3 roundings, "
-    "diffuse = sigma*sqrt(1 - relax*relax)) is not what simlanes computes; it uses "
-    "fma(x, relax, diffuse*z) and 1 - relax^2 rounded once. Difference ~1e-15 (a few ulp) "
-    "after 300 steps, within the rounding bound (next test)."))
-def test_w2_mode_c_plain_reading_bits():
-    z = _caller_normals()
-    got = simlanes.ou_with_normals(z)
-    assert np.array_equal(got, M.ou_path(z)[:, -1])
-
-
-def test_w2_mode_c_plain_reading_within_rounding_bound():
-    # e_t = sim_t - plain_t obeys e_{t+1} = relax e_t + (d_s - d_p) z_t + rho_s - rho_p:
-    # the plain step rounds three times (|rho_p| <= u(relax|x| + d|z| + |x'|)), the fma
-    # step twice (|rho_s| <= u(d|z| + |x'|)); the diffuse formulas differ only by the
-    # rounding of relax*relax (u relax^2 in 1 - relax^2) and their own sqrt and sigma
-    # products: |d_s - d_p| <= d u (relax^2/(2(1 - relax^2)) + 4). Contracted by relax
-    # every step, so B_{t+1} = relax B_t + those terms bounds |e_t|.
-    z = _caller_normals()
-    x = M.ou_path(z)
-    relax, d = M.ou_constants()
-    dd = d * U * (relax**2 / (2 * (1 - relax**2)) + 4)
-    b = np.zeros(z.shape[0])
-    for t in range(z.shape[1]):
-        az, ax, ax1 = np.abs(z[:, t]), np.abs(x[:, t]), np.abs(x[:, t + 1])
-        b = relax * b + U * (relax * ax + d * az + ax1) + U * (d * az + ax1) + dd * az
-    got = simlanes.ou_with_normals(z)
-    err = np.abs(got - x[:, -1])
-    assert (err <= b * (1 + 1e-6)).all(), (err, b)
 
 
 def _simlanes_f64_normals(seed, sims, steps):
