@@ -13,9 +13,9 @@
 //! counts the same hits; one in f32 rounds and, on about one pair in 10^8, differs (for
 //! `fma(x, x, y·y) < 1`, which earlier versions counted: 2 of 4.9·10^8 pairs of seed 0).
 //!
-//! How it runs ([`Fast`], [`Exact`], [`count_blocks`]): `d = fma(x, x, fma(y, y, −1))` in
+//! How it runs (`Fast`, `Exact`, `count_blocks`): `d = fma(x, x, fma(y, y, −1))` in
 //! f32 is within `2^-25 + 2^-24·|d|` of `x² + y² − 1`, so its sign bit decides every pair
-//! with `|d| >= 2^-24`. The loops count chunks of [`CHUNK`] Philox blocks that way while
+//! with `|d| >= 2^-24`. The loops count chunks of `CHUNK` (64) Philox blocks that way while
 //! noting, branch-free, whether a pair fell inside that band (about one in 10^7); such a
 //! chunk, about one in 10^4, is counted again in f64, where the squares (48 significant
 //! bits) and their sum (49) are exact. Scalar, SIMD and GPU therefore count the same hits.
