@@ -19,8 +19,8 @@
 //! noting, branch-free, whether a pair fell inside that band (about one in 10^7); such a
 //! chunk, about one in 10^4, is counted again in f64, where the squares (48 significant
 //! bits) and their sum (49) are exact. Scalar, SIMD and GPU therefore count the same hits.
-//! The band check costs W1 about 2.5 % on `f32x8` (one thread, Zen 3, paired runs).
-
+//! The band check costs W1 about 2 % on `f32x8` (one thread, Zen 3, paired runs).
+//!
 //! Hits are counted per lane in 32-bit integers (`L::Bits`), hence the limit of
 //! `u32::MAX` pairs per estimate checked by [`validate_pairs`].
 
