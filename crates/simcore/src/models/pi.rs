@@ -113,8 +113,9 @@ impl<L: Real<Scalar = f32>> Count<L> for Exact<L> {
     }
 }
 
-/// A pass over the pairs of blocks `c0..c1` (block `c` holds pairs `2c` and `2c + 1` of
-/// each lane), written once for both ways of counting.
+/// A pass over the pairs of blocks `c0..c1` (what a block holds is the pass's own: two
+/// pairs of a Philox block, one JAX pair, one row of lanes), written once for both ways
+/// of counting.
 trait Blocks<L: Real<Scalar = f32>> {
     /// Feeds every pair of blocks `c0..c1` to `count`.
     fn run<C: Count<L>>(&self, c0: u64, c1: u64, count: &mut C);
@@ -146,14 +147,15 @@ fn count_blocks<L: Real<Scalar = f32>>(pass: &impl Blocks<L>, n: u64) -> L::Bits
 /// uniforms of Philox and of JAX streams).
 #[inline(always)]
 pub fn hit<L: Real<Scalar = f32>>(x: L, y: L) -> L::Bits {
-    let mut fast = Fast::<L>::new();
-    fast.pair(x, y);
-    if fast.undecided() {
-        let mut exact = Exact::<L> { hits: L::Bits::splat(0) };
-        exact.pair(x, y);
-        return exact.hits;
+    /// One "block" holding the one pair.
+    struct One<L>(L, L);
+    impl<L: Real<Scalar = f32>> Blocks<L> for One<L> {
+        #[inline(always)]
+        fn run<C: Count<L>>(&self, _: u64, _: u64, count: &mut C) {
+            count.pair(self.0, self.1);
+        }
     }
-    fast.hits
+    count_blocks::<L>(&One(x, y), 1)
 }
 
 /// Hits among the first `pairs` pairs of streams `first, first + 1, …` (one per lane),
