@@ -22,7 +22,7 @@ R4  f32 normals (W4/W5), "one word per uniform": f32 uniform ``j`` = ``(w_j >> 8
     f32, i.e. it gives the correctly rounded ideal value. An f32 implementation is
     expected to differ by a few f32 ulps of ``r`` (not of ``z``: near a zero of cos/sin
     the error is absolute).
-R5  W2 exact step: ``relax = exp(-dt/tau)`` (``dt/tau`` first, libm exp),
+R5  W2 exact step: ``relax = exp(-dt/tau)`` (``dt/tau`` first, correctly rounded exp),
     ``diffuse = sigma * sqrt(1 - relax*relax)`` (``relax^2`` as ``relax*relax``), and the
     step ``x*relax + diffuse*z`` with three roundings (no FMA), all in f64. Other
     variants (FMA, ``diffuse`` via ``expm1``) are available via ``ou_step_variant``.
@@ -55,8 +55,9 @@ R13 W5 statistic: population standard deviation, two-pass (mean first) in f64 ov
 
 What test_independent_oracle.py found simlanes to do where the readings differ: R2 ->
 the exact comparison (earlier versions: ``fma(x, x, f32(y*y)) < 1`` in f32); R5 -> the
-plain step and ``diffuse`` bit for bit (earlier versions fused both), with its own
-faithful, not always correctly rounded, exp for ``relax``; R4, R7, R9, R10, R11, R12, R13
+plain step and ``diffuse`` bit for bit (earlier versions fused both), and ``relax``
+the correctly rounded exp (earlier versions: a faithful exp, one ulp off for about one
+``dt/tau`` in ten); R4, R7, R9, R10, R11, R12, R13
 as read here.
 """
 

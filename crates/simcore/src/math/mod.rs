@@ -22,8 +22,13 @@
 //! functions (4 million inputs each), themselves < 1 ULP, so they can only be whole
 //! ULPs; an mpmath check of 30 000 random arguments per function gave the last column.
 //! Each function's doc says how its sweep is made.
+//!
+//! One exception is not over the lane type: [`exp_correctly_rounded`], scalar f64 in
+//! 256-bit fixed point, for constants computed once per parameter set (W2's `relax`), so
+//! that they equal what any other correctly rounding `exp` (glibc's, NumPy's) gives.
 
 pub mod exp;
+pub mod exp_correctly_rounded;
 pub mod ln;
 pub mod sincos;
 

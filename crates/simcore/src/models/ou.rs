@@ -10,8 +10,9 @@
 //! written, one IEEE operation at a time and no fused multiply-add, so that a plain NumPy
 //! loop over the same normals (`x = x*relax + diffuse*z`) gives the same bits:
 //! * Coefficients, once per parameter set in f64 ([`OuParams::coeffs`]):
-//!   `relax = libm::exp(-(dt / τ))` (the quotient rounded, then `libm`'s `exp`, within
-//!   1 ULP and at the defaults the correctly rounded `exp(-0.1)`);
+//!   `relax = exp(-(dt / τ))`, the quotient rounded, then the correctly rounded `exp`
+//!   ([`exp_correctly_rounded`]: what glibc's `exp`, and so NumPy's, gives; `libm`'s
+//!   faithful `exp` missed the last bit for about one random `(dt, τ)` in ten);
 //!   `diffuse = σ · sqrt(1 - relax·relax)` (each operation rounded, `sqrt` correctly
 //!   rounded). They are then rounded to the lane precision (a no-op for f64). Kernels
 //!   receive them as numbers; they never recompute them.
@@ -25,6 +26,7 @@
 
 use crate::error::{self, ParamError};
 use crate::lane::{Precision, Real, UintLane};
+use crate::math::exp_correctly_rounded::exp_correctly_rounded;
 use crate::rng::jax::JaxLanes;
 use crate::rng::jax::convert::normal_f32;
 use crate::rng::philox4x32_10::{philox4x32_10, philox4x32_10_pair};
@@ -76,7 +78,7 @@ impl OuParams {
 
     /// The step coefficients in f64, with exactly the roundings of the module docs.
     pub fn coeffs_f64(&self) -> OuCoeffs<f64> {
-        let relax = libm::exp(-(self.dt / self.tau));
+        let relax = exp_correctly_rounded(-(self.dt / self.tau));
         let diffuse = self.sigma * Real::sqrt(1.0 - relax * relax);
         OuCoeffs { relax, diffuse }
     }
@@ -381,6 +383,8 @@ mod tests {
         assert_eq!(p, OuParams { dt: 0.1, tau: 1.0, sigma: 2.0, x0: 0.0 });
         let c = p.coeffs_f64();
         assert!((c.relax - libm::exp(-0.1)).abs() <= f64::EPSILON * c.relax);
+        // exp(-0.1) correctly rounded (Python: decimal's 60-digit exp, then float()).
+        assert_eq!(c.relax.to_bits(), 0x3fec_f46d_99d5_2b3a);
         let want = 2.0 * libm::sqrt(-libm::expm1(-0.2));
         assert!((c.diffuse - want).abs() <= 4.0 * f64::EPSILON * want, "{} {want}", c.diffuse);
         // Stationarity of the coefficients: relax² + (diffuse/σ)² = 1.
@@ -423,9 +427,19 @@ mod tests {
         assert_eq!(ou_step(2.0f64, 1.0, &c), 2.0 * ou_step(1.0, 0.5, &c));
         for (dt, tau, sigma) in [(0.1, 1.0, 2.0), (0.37, 2.5, 0.7), (1e-3, 1.0, 1.0)] {
             let c = OuParams { dt, tau, sigma, x0: 0.0 }.coeffs_f64();
-            assert_eq!(c.relax, libm::exp(-(dt / tau)));
+            assert_eq!(c.relax, exp_correctly_rounded(-(dt / tau)));
             assert_eq!(c.diffuse, sigma * libm::sqrt(1.0 - c.relax * c.relax));
         }
+        // The choice matters: over a grid of (dt, τ) the faithful libm exp misses the
+        // correctly rounded relax somewhere, and coeffs follow the latter.
+        let mut libm_differs = 0;
+        for i in 1..=200 {
+            let (dt, tau) = (0.013 * f64::from(i), 1.0 + 0.07 * f64::from(i % 17));
+            let c = OuParams { dt, tau, sigma: 1.0, x0: 0.0 }.coeffs_f64();
+            assert_eq!(c.relax, exp_correctly_rounded(-(dt / tau)));
+            libm_differs += usize::from(c.relax != libm::exp(-(dt / tau)));
+        }
+        assert!(libm_differs > 0);
     }
 
     #[test]

@@ -275,9 +275,8 @@ def ou_with_normals(
         for t in range(num_steps):
             x = x * relax + diffuse * z[:, t]
 
-    (``relax`` comes from the Rust ``libm`` crate's ``exp``: the correctly rounded value at
-    the defaults, within 1 ULP of it elsewhere, where ``math.exp`` may differ in the last
-    bit.)
+    (``relax`` is the correctly rounded ``exp``, which is what ``math.exp`` returns with
+    glibc.)
 
     Copies: none when ``z.T`` is C-contiguous (``z`` in Fortran order, e.g.
     ``zt.T`` for a C-ordered ``(num_steps, num_sim)`` array ``zt``, as from
