@@ -18,22 +18,21 @@ use crate::workload::jax::JaxKey;
 use crate::workload::jax::member_lanes;
 use crate::workload::ou::OuSpec;
 use simcore::lane::Real;
-use simcore::models::ou::ou_step;
 use simcore::models::ou::{
-    ou_chunk_sums, ou_chunk_sums_jax, ou_evolve, ou_evolve_blocks, ou_final_from, ou_path_from, ou_stitch,
-    relax_pow,
+    OuCoeffs, ou_chunk_sums, ou_chunk_sums_jax, ou_evolve, ou_evolve_blocks, ou_final_from, ou_path_from,
+    ou_step, ou_stitch, relax_pow,
 };
 use simcore::rng::NormalSource;
 use simcore::rng::jax::{JaxLanes, JaxNormals, JaxNormalsWidened};
 use wide::{f32x8, f64x4, f64x8, u32x8};
 
-struct Final<'a>(&'a OuSpec);
+/// Mode (b) by groups of lanes; the coefficients are computed once per call.
+struct Final<'a>(&'a OuSpec, OuCoeffs<f64>);
 
 impl GroupKernel<f64> for Final<'_> {
     type Out = f64;
     fn group<L: Real<Scalar = f64>>(&self, first: u64, out: &mut [f64]) {
-        let s = self.0;
-        let c = s.params.coeffs::<L>();
+        let (s, c) = (self.0, self.1.lanes::<L>());
         let (steps, x0) = (s.num_steps as u64, L::splat(s.params.x0));
         let x = match s.jax_key {
             None => ou_evolve_blocks::<L>(s.seed, first, 0, steps, x0, &c, |_, _| {}),
@@ -49,14 +48,13 @@ impl GroupKernel<f64> for Final<'_> {
     }
 }
 
-struct WithNormals<'a>(&'a OuSpec, &'a [f64]);
+struct WithNormals<'a>(&'a OuSpec, &'a [f64], OuCoeffs<f64>);
 
 impl GroupKernel<f64> for WithNormals<'_> {
     type Out = f64;
     fn group<L: Real<Scalar = f64>>(&self, first: u64, out: &mut [f64]) {
-        let (s, z) = (self.0, self.1);
+        let (s, z, c) = (self.0, self.1, self.2.lanes::<L>());
         let (n, first) = (s.num_sim, first as usize);
-        let c = s.params.coeffs::<L>();
         // One bounds check per step (a slice of the lanes), so that the loads vectorise.
         let normals = |t: u64| {
             let row = &z[t as usize * n + first..][..L::LANES];
@@ -77,20 +75,21 @@ impl GroupKernel<f64> for WithNormals<'_> {
 pub fn final_states(sim: &Simulator, spec: &OuSpec) -> Vec<f64> {
     let n = spec.num_sim;
     let mut out = vec![0.0; n];
+    let c = spec.params.coeffs_f64();
     if sim.backend() == Backend::Scalar {
-        run_groups(sim, &Final(spec), &mut out);
+        run_groups(sim, &Final(spec, c), &mut out);
         return out;
     }
     let x8 = n / 8 * 8;
     let (head, tail) = out.split_at_mut(x8);
-    let c8 = spec.params.coeffs::<f64x8>();
+    let c8 = c.lanes::<f64x8>();
     let x0 = f64x8::splat(spec.params.x0);
     let run8 = |first: usize, chunk: &mut [f64]| {
         for (g, o) in chunk.chunks_exact_mut(8).enumerate() {
             let f = (first + 8 * g) as u64;
             let x = match spec.jax_key {
                 None => ou_evolve_blocks(spec.seed, f, 0, spec.num_steps as u64, x0, &c8, |_, _| {}),
-                Some(key) => jax_evolve8(spec, key, f, |_, _| {}),
+                Some(key) => jax_evolve8(spec, &c8, key, f, |_, _| {}),
             };
             o.copy_from_slice(&x.to_array());
         }
@@ -100,12 +99,12 @@ pub fn final_states(sim: &Simulator, spec: &OuSpec) -> Vec<f64> {
         (Backend::Threaded(cfg), Some(pool)) => {
             for_each_tile(pool, cfg.tile_for(x8, 64).next_multiple_of(8), 1, head, run8);
             for_each_tile(pool, cfg.tile_for(tail.len(), 64), 1, tail, |first, chunk| {
-                drive(&Final(spec), x8 + first, chunk)
+                drive(&Final(spec, c), x8 + first, chunk)
             });
         }
         _ => {
             run8(0, head);
-            drive(&Final(spec), x8, tail);
+            drive(&Final(spec, c), x8, tail);
         }
     }
     out
@@ -114,7 +113,7 @@ pub fn final_states(sim: &Simulator, spec: &OuSpec) -> Vec<f64> {
 /// Mode (c) for a validated `spec`; `z` has `num_steps·num_sim` entries, layout `[t][sim]`.
 pub fn with_normals(sim: &Simulator, spec: &OuSpec, z: &[f64]) -> Vec<f64> {
     let mut out = vec![0.0; spec.num_sim];
-    run_groups(sim, &WithNormals(spec, z), &mut out);
+    run_groups(sim, &WithNormals(spec, z, spec.params.coeffs_f64()), &mut out);
     out
 }
 
@@ -125,7 +124,8 @@ pub fn path(spec: &OuSpec, out: &mut [f64]) {
     // Groups of 8 simulations on `f64x8` (or fed by one f32x8 of JAX normals), then
     // `f64x4` groups and single lanes.
     let x8 = n / 8 * 8;
-    let c8 = spec.params.coeffs::<f64x8>();
+    let c = spec.params.coeffs_f64();
+    let c8 = c.lanes::<f64x8>();
     let x0 = f64x8::splat(spec.params.x0);
     for first in (0..x8).step_by(8) {
         out[first..first + 8].fill(spec.params.x0);
@@ -135,16 +135,16 @@ pub fn path(spec: &OuSpec, out: &mut [f64]) {
                 ou_evolve_blocks(spec.seed, first as u64, 0, spec.num_steps as u64, x0, &c8, row);
             }
             Some(key) => {
-                jax_evolve8(spec, key, first as u64, row);
+                jax_evolve8(spec, &c8, key, first as u64, row);
             }
         }
     }
     let x4 = x8 + (n - x8) / 4 * 4;
     for first in (x8..x4).step_by(4) {
-        group_path::<f64x4>(spec, first, out);
+        group_path::<f64x4>(spec, &c, first, out);
     }
     for first in x4..n {
-        group_path::<f64>(spec, first, out);
+        group_path::<f64>(spec, &c, first, out);
     }
 }
 
@@ -154,22 +154,28 @@ pub fn path(spec: &OuSpec, out: &mut [f64]) {
 /// computes the f32 normal one lane at a time): measured 1.5e8 against 4.1e7 steps/s at
 /// the seed size. `row(t, x)` sees the states after step `t` (`x[t + 1]`), as in
 /// [`ou_evolve_blocks`].
-fn jax_evolve8(spec: &OuSpec, key: JaxKey, first: u64, mut row: impl FnMut(u64, f64x8)) -> f64x8 {
-    let (steps, c8) = (spec.num_steps as u64, spec.params.coeffs::<f64x8>());
+fn jax_evolve8(
+    spec: &OuSpec,
+    c8: &OuCoeffs<f64x8>,
+    key: JaxKey,
+    first: u64,
+    mut row: impl FnMut(u64, f64x8),
+) -> f64x8 {
+    let steps = spec.num_steps as u64;
     let mut x = f64x8::splat(spec.params.x0);
     // `spec.validate()` checked the sizes.
     let Some(lanes) = member_lanes::<u32x8>(key, spec.num_sim, first, steps) else { return x };
     let mut z = JaxNormals8(JaxNormals::new(lanes, 0));
     for t in 0..steps {
-        x = ou_step(x, z.next(), &c8);
+        x = ou_step(x, z.next(), c8);
         row(t, x);
     }
     x
 }
 
-fn group_path<L: Real<Scalar = f64>>(spec: &OuSpec, first: usize, out: &mut [f64]) {
+fn group_path<L: Real<Scalar = f64>>(spec: &OuSpec, c: &OuCoeffs<f64>, first: usize, out: &mut [f64]) {
     let n = spec.num_sim;
-    let c = spec.params.coeffs::<L>();
+    let c = c.lanes::<L>();
     let x0 = L::splat(spec.params.x0);
     let steps = spec.num_steps as u64;
     let row = |t: u64, x: L| {
@@ -274,8 +280,13 @@ fn chunk_tasks(spec: &OuSpec, ch: &Chunking, width: usize) -> Vec<ChunkTask> {
     tasks
 }
 
-fn chunk_group<L: Real<Scalar = f64>>(spec: &OuSpec, ch: &Chunking, t: &ChunkTask) -> Vec<f64> {
-    let c = spec.params.coeffs::<L>();
+fn chunk_group<L: Real<Scalar = f64>>(
+    spec: &OuSpec,
+    c: &OuCoeffs<f64>,
+    ch: &Chunking,
+    t: &ChunkTask,
+) -> Vec<f64> {
+    let c = c.lanes::<L>();
     let sim = |l: usize| t.lane(l).0 as u64;
     let start = |l: usize| (t.lane(l).1 * ch.len) as u64;
     let y = ou_chunk_sums::<L>(spec.seed, sim, start, t.len as u64, &c);
@@ -287,12 +298,18 @@ fn chunk_group<L: Real<Scalar = f64>>(spec: &OuSpec, ch: &Chunking, t: &ChunkTas
 /// every lane (chunks `c0 ..` of one path), or members `sim ..` (the short last chunks of
 /// several paths). `spec.validate()` checked the draws, so the lanes always exist (were
 /// they missing, the chunks would come out NaN, never silently 0).
-fn chunk_group_jax<L, N>(spec: &OuSpec, key: JaxKey, ch: &Chunking, t: &ChunkTask) -> Vec<f64>
+fn chunk_group_jax<L, N>(
+    spec: &OuSpec,
+    c: &OuCoeffs<f64>,
+    key: JaxKey,
+    ch: &Chunking,
+    t: &ChunkTask,
+) -> Vec<f64>
 where
     L: Real<Scalar = f64>,
     N: Real<Scalar = f32, Words = L::Words>,
 {
-    let (c, steps, n) = (spec.params.coeffs::<L>(), spec.num_steps as u64, spec.num_sim);
+    let (c, steps, n) = (c.lanes::<L>(), spec.num_steps as u64, spec.num_sim);
     let (sim, len) = (t.sim as u64, t.len as u64);
     let y = if t.across {
         member_lanes::<L::Words>(key, n, sim, steps)
@@ -319,11 +336,12 @@ pub fn chunk_sums(sim: &Simulator, spec: &OuSpec, ch: &Chunking) -> Vec<f64> {
         _ => 8,
     };
     let tasks = chunk_tasks(spec, ch, lanes);
+    let c = &spec.params.coeffs_f64();
     let run = |t: &ChunkTask| match (spec.jax_key, t.width) {
-        (None, 1) => chunk_group::<f64>(spec, ch, t),
-        (None, _) => chunk_group::<<f64 as WidePrecision>::Wide>(spec, ch, t),
-        (Some(key), 1) => chunk_group_jax::<f64, f32>(spec, key, ch, t),
-        (Some(key), _) => chunk_group_jax::<f64x8, f32x8>(spec, key, ch, t),
+        (None, 1) => chunk_group::<f64>(spec, c, ch, t),
+        (None, _) => chunk_group::<<f64 as WidePrecision>::Wide>(spec, c, ch, t),
+        (Some(key), 1) => chunk_group_jax::<f64, f32>(spec, c, key, ch, t),
+        (Some(key), _) => chunk_group_jax::<f64x8, f32x8>(spec, c, key, ch, t),
     };
     let sums: Vec<Vec<f64>> = match (sim.backend(), sim.pool()) {
         (Backend::Threaded(_), Some(pool)) => {
@@ -362,17 +380,24 @@ pub fn stitch_final_states(spec: &OuSpec, ch: &Chunking, y: &[f64]) -> Vec<f64> 
 /// Stage 1 of the parallel-in-time path: rows `c·len + 1 ..` of chunk `c` (the `rows`
 /// slice, `[row][sim]`) from 0, `f64x8` and `f64x4` groups of simulations (`f64` for the
 /// rest, and for all on [`Backend::Scalar`]).
-fn path_chunk_from_zero(spec: &OuSpec, wide: bool, c: usize, chunk_len: usize, rows: &mut [f64]) {
+fn path_chunk_from_zero(
+    spec: &OuSpec,
+    coeffs: &OuCoeffs<f64>,
+    wide: bool,
+    c: usize,
+    chunk_len: usize,
+    rows: &mut [f64],
+) {
     let n = spec.num_sim;
     let (len, start) = ((rows.len() / n) as u64, (c * chunk_len) as u64);
     let mut first = 0;
     if wide {
-        first = chunk_rows::<f64x8, _>(spec, first, start, len, rows, |l, at| {
+        first = chunk_rows::<f64x8, _>(spec, coeffs, first, start, len, rows, |l, at| {
             JaxNormals8(JaxNormals::new(l, at))
         });
-        first = chunk_rows::<f64x4, _>(spec, first, start, len, rows, JaxNormalsWidened::new);
+        first = chunk_rows::<f64x4, _>(spec, coeffs, first, start, len, rows, JaxNormalsWidened::new);
     }
-    chunk_rows::<f64, _>(spec, first, start, len, rows, JaxNormalsWidened::new);
+    chunk_rows::<f64, _>(spec, coeffs, first, start, len, rows, JaxNormalsWidened::new);
 }
 
 /// The rows of simulations `first ..` from 0 as groups of `L`, as many whole groups as
@@ -380,13 +405,14 @@ fn path_chunk_from_zero(spec: &OuSpec, wide: bool, c: usize, chunk_len: usize, r
 /// from element `start` of the members' draws); returns the first simulation left over.
 fn chunk_rows<L: Real<Scalar = f64>, S: NormalSource<L>>(
     spec: &OuSpec,
+    coeffs: &OuCoeffs<f64>,
     mut first: usize,
     start: u64,
     len: u64,
     rows: &mut [f64],
     jax: impl Fn(JaxLanes<L::Words>, u64) -> S,
 ) -> usize {
-    let (n, c) = (spec.num_sim, spec.params.coeffs::<L>());
+    let (n, c) = (spec.num_sim, coeffs.lanes::<L>());
     let zero = L::splat(0.0);
     while first + L::LANES <= n {
         let mut row = |s: u64, y: L| {
@@ -471,8 +497,9 @@ pub fn path_parallel_in_time(sim: &Simulator, spec: &OuSpec, ch: &Chunking, out:
     let wide = sim.backend() != Backend::Scalar;
     let (row0, rows) = out.split_at_mut(n);
     row0.fill(spec.params.x0);
-    for_each_chunk(sim, n, ch, rows, |c, chunk| path_chunk_from_zero(spec, wide, c, ch.len, chunk));
-    let relax = spec.params.coeffs::<f64>().relax;
+    let coeffs = spec.params.coeffs_f64();
+    for_each_chunk(sim, n, ch, rows, |c, chunk| path_chunk_from_zero(spec, &coeffs, wide, c, ch.len, chunk));
+    let relax = coeffs.relax;
     let mut p = Vec::new();
     let mut pk = relax;
     while pk != 0.0 && p.len() < ch.len {
@@ -540,16 +567,26 @@ mod tests {
         let ch = Chunking { len: 36, count: 28, last: 28 };
         for len in [36usize, 7, 1] {
             let t = ChunkTask { sim: 1, c0: 8, lanes: 8, width: 8, len, across: false };
-            let got = chunk_group::<f64x8>(&spec, &ch, &t);
-            let four = chunk_group::<f64x4>(&spec, &ch, &ChunkTask { lanes: 4, width: 4, ..t });
+            let got = chunk_group::<f64x8>(&spec, &spec.params.coeffs_f64(), &ch, &t);
+            let four = chunk_group::<f64x4>(
+                &spec,
+                &spec.params.coeffs_f64(),
+                &ch,
+                &ChunkTask { lanes: 4, width: 4, ..t },
+            );
             for (l, g) in got.iter().enumerate() {
-                let one =
-                    chunk_group::<f64>(&spec, &ch, &ChunkTask { c0: t.c0 + l, lanes: 1, width: 1, ..t });
+                let one = chunk_group::<f64>(
+                    &spec,
+                    &spec.params.coeffs_f64(),
+                    &ch,
+                    &ChunkTask { c0: t.c0 + l, lanes: 1, width: 1, ..t },
+                );
                 assert_eq!(g.to_bits(), one[0].to_bits(), "len {len} lane {l}");
             }
             assert_eq!(got[..4], four[..]);
             // A padded group (3 real chunks) gives the same first lanes.
-            let padded = chunk_group::<f64x8>(&spec, &ch, &ChunkTask { lanes: 3, ..t });
+            let padded =
+                chunk_group::<f64x8>(&spec, &spec.params.coeffs_f64(), &ch, &ChunkTask { lanes: 3, ..t });
             assert_eq!(padded[..], got[..3]);
         }
     }
@@ -567,10 +604,14 @@ mod tests {
             [(0, 8, 8), (8, 3, 8)]
         );
         for t in across {
-            let got = chunk_group::<f64x8>(&spec, &ch, t);
+            let got = chunk_group::<f64x8>(&spec, &spec.params.coeffs_f64(), &ch, t);
             for (l, g) in got.iter().enumerate() {
                 let one = ChunkTask { sim: t.sim + l, lanes: 1, width: 1, ..*t };
-                assert_eq!(g.to_bits(), chunk_group::<f64>(&spec, &ch, &one)[0].to_bits(), "lane {l}");
+                assert_eq!(
+                    g.to_bits(),
+                    chunk_group::<f64>(&spec, &spec.params.coeffs_f64(), &ch, &one)[0].to_bits(),
+                    "lane {l}"
+                );
             }
         }
         // Every (simulation, chunk) exactly once.
