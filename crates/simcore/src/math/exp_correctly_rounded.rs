@@ -270,7 +270,7 @@ pub fn exp_correctly_rounded(x: f64) -> f64 {
     // Keep `p` significant bits: 53 for a normal result, fewer for a subnormal one.
     let p = if k >= -1022 { 53 } else { 53 - (-1022 - k) };
     if p < 0 {
-        return 0.0; // below 2^-1076: rounds to 0
+        return 0.0; // below 2^-1075, half the smallest subnormal: rounds to 0
     }
     let drop = FRAC + 1 - p as u32; // bits of `s` below the kept ones (s < 2^(FRAC+1))
     let kept = s.shr(drop).0[0];
