@@ -52,6 +52,11 @@ R12 W5 sweep grid: ``k_i = f32((2*i)/31)``, ``eta_j = f32(-6 + (3*j)/35)`` in f6
     member ``b = i*36 + j``.
 R13 W5 statistic: population standard deviation, two-pass (mean first) in f64 over the
     stored f32 ``r`` (after clamping) of every node and every state ``x[401..=nt]``.
+R14 W3: ``p = 1/(1 + exp(-theta))`` in f64 (NumPy's exp), rounded to f32; ``U[s,k,a]`` =
+    f32 uniform of word ``k*d + a`` of stream ``s``; ``T = f32(count)/f32(n*d)``, one f32
+    division; validate counts ``T < f32(lam)`` (strict, so ``T == lam`` does not reject);
+    calibrate's ``lambda*`` is the ``m``-th smallest ``T`` (1-based) after a full sort,
+    ``m = max(floor((S+1)*alpha), 1)`` with ``(S+1)*alpha`` in f64.
 
 What test_independent_oracle.py found simlanes to do where the readings differ: R2 ->
 the exact comparison (earlier versions: ``fma(x, x, f32(y*y)) < 1`` in f32); R5 -> the
@@ -413,3 +418,25 @@ def population_std(x):
     x = np.asarray(x, np.float64).reshape(-1, x.shape[-1])
     m = x.sum(axis=0) / x.shape[0]
     return np.sqrt(((x - m) ** 2).sum(axis=0) / x.shape[0])
+
+
+# ---------------------------------------------------------------- W3
+def w3_statistics(seed, theta, n, sims):
+    """R14: ``T[g, s]`` (float32, ``(G, sims)``) by brute force over every comparison."""
+    theta = np.asarray(theta, np.float64)
+    d = theta.shape[1]
+    p = (1.0 / (1.0 + np.exp(-theta))).astype(np.float32)
+    u = uniform_f32(words(seed, np.arange(sims), n * d)).reshape(sims, n, d)
+    count = (u[None, :, :, :] < p[:, None, None, :]).sum(axis=(2, 3))
+    return count.astype(np.float32) / np.float32(n * d)
+
+
+def w3_validate(T, lam):
+    """R14: rejections per point, ``#{s : T[g, s] < f32(lam)}``."""
+    return (T < np.float32(lam)).sum(axis=1)
+
+
+def w3_calibrate(T, alpha):
+    """R14: ``lambda*[g]``, the ``m``-th smallest statistic of each point (full sort)."""
+    m = max(math.floor((T.shape[1] + 1) * alpha), 1)
+    return np.sort(T, axis=1)[:, m - 1]

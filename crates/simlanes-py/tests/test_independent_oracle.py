@@ -1,5 +1,5 @@
 """simlanes against an independent NumPy oracle (``_reference_models``, written from
-WORKLOADS.md alone, without the Rust sources): W1, W2 (a)/(b)/(c), W4, W4d, W5.
+WORKLOADS.md alone, without the Rust sources): W1, W2 (a)/(b)/(c), W3, W4, W4d, W5.
 
 Integers are compared exactly, W2 with caller normals bit for bit (the arithmetic reading
 simlanes follows is pinned below), W2 with its own normals within an a-priori error bound
@@ -235,6 +235,27 @@ def test_default_connectivity_and_lags_bit_exact(nn):
     r = simlanes.mpr_sweep([0.5, 1.5], [-5.0, -4.0], nn=nn, nt=401, seed=5)
     rw = simlanes.mpr_sweep([0.5, 1.5], [-5.0, -4.0], nn=nn, nt=401, seed=5, weights=W)
     assert np.array_equal(r.final_state, rw.final_state)
+
+
+# ======================================================================== W3
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("n", [1, 5, 37])
+def test_w3_validate_and_calibrate_equal_brute_force_oracle(n, backend):
+    # Exact: integer counts and f32 thresholds. theta spans both signs (p from 0.12 to
+    # 0.88); n*d is even for n = 5, so T = 0.5 happens and lam = 0.5 tests the strict <.
+    rng = np.random.default_rng(n)
+    theta = rng.uniform(-2.0, 2.0, size=(29, 4))
+    sims, seed = 500, 2**33 + 9
+    T = M.w3_statistics(seed, theta, n, sims)
+    for lam in (0.5, 0.3, 0.7):
+        got = simlanes.validate(theta, lam, n=n, sims=sims, seed=seed, backend=backend)
+        assert np.array_equal(got.count, M.w3_validate(T, lam)), lam
+    if n == 5:
+        assert (T == np.float32(0.5)).any()
+    for alpha in (0.025, 0.1, 0.5):
+        got = simlanes.calibrate(theta, alpha, n=n, sims=sims, seed=seed, backend=backend)
+        want = M.w3_calibrate(T, alpha)
+        assert np.array_equal(got.lam.view(np.uint32), want.view(np.uint32)), alpha
 
 
 # ======================================================================== W4
