@@ -117,10 +117,10 @@ struct Common {
     /// Worker threads (default: all CPUs).
     #[arg(long)]
     threads: Option<usize>,
-    /// Grid points per work tile (default: autotuned when the run is large, else 256).
+    /// Grid points per work tile (default: autotuned when the run is large, else 1024).
     #[arg(long)]
     grid_tile: Option<usize>,
-    /// Trials per work tile (default: autotuned when the run is large, else 256).
+    /// Trials per work tile (default: autotuned when the run is large, else 1024).
     #[arg(long)]
     sim_tile: Option<usize>,
     /// Binomial: always count every comparison (by default the sorted method is used from

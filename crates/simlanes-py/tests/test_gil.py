@@ -85,7 +85,7 @@ def _interrupt_after(delay, call):
 
 # Each call would run for several seconds on 2 cores, in many short tiles (workloads: the
 # threaded executor's tiles, sized by the simulator; validate/calibrate: tasks of
-# 256 x 256 pairs): Ctrl-C takes effect once the tiles in flight are done.
+# 1024 x 1024 pairs): Ctrl-C takes effect once the tiles in flight are done.
 _LONG_CALLS = {
     "validate": lambda: simlanes.validate(_SPREAD, 0.5, n=64, sims=1 << 19, threads=2),
     "validate_simd": lambda: simlanes.validate(_SPREAD, 0.5, n=64, sims=1 << 18, backend="simd"),
