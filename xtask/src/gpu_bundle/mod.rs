@@ -126,6 +126,9 @@ fn assemble(root: &Path, dir: &Path, tests: &BTreeMap<String, PathBuf>, xtask: &
 /// The Python files of the optional JAX check, from `crates/simlanes-py/tests/`.
 pub const PYTHON_TESTS: &[&str] = &["test_with_jax.py", "_reference.py"];
 
+/// The timing comparison with JAX that `run.sh` runs on the GPU, from `scripts/`.
+pub const PYTHON_BENCH: &str = "bench_vs_jax.py";
+
 /// Adds `python/`: the Python wheel `.ci/python` built (abi3, any CPython ≥ 3.9) and the
 /// tests that compare simlanes with real JAX, so that `run.sh` can check the JAX stream
 /// mode against the JAX version installed on the GPU machine. Left out, saying so, when
@@ -154,7 +157,9 @@ fn add_python_check(root: &Path, dir: &Path) -> Result<(), String> {
         let src = root.join("crates/simlanes-py/tests").join(t);
         std::fs::copy(&src, py.join(t)).map_err(|e| format!("{}: {e}", src.display()))?;
     }
-    println!("    added {} and the JAX equality tests", Path::new(name).display());
+    let src = root.join("scripts").join(PYTHON_BENCH);
+    std::fs::copy(&src, py.join(PYTHON_BENCH)).map_err(|e| format!("{}: {e}", src.display()))?;
+    println!("    added {}, the JAX equality tests and {PYTHON_BENCH}", Path::new(name).display());
     Ok(())
 }
 

@@ -16,9 +16,14 @@
 # Exit status 0 only if every test passed, on a GPU unless --allow-skip, and every bench
 # row's check passed. Files written: device.txt, tests.log, bench.log, bench.json,
 # summary.txt, and python.log when the bundle carries the wheel (python/: the Python
-# package against the JAX installed here, on JAX's CPU backend).
+# package against the JAX installed here, on JAX's CPU backend); with a GPU and that JAX,
+# also vs_jax.log: scripts/bench_vs_jax.py, simlanes' GPU backend against the same
+# workloads in JAX on its default device (informational: it does not change the exit
+# status, but its checks are reported in summary.txt).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+site_vs_jax=""
+trap '[ -z "$site_vs_jax" ] || rm -rf "$site_vs_jax"' EXIT
 
 size=quick
 bench=1
@@ -94,11 +99,12 @@ if ls "$here"/python/*.whl >/dev/null 2>&1; then
       && (cd "$here/python" && JAX_PLATFORMS=cpu PYTHONPATH="$site:$here/python" \
         python3 -m pytest -q -p no:cacheprovider test_with_jax.py >>"$out/python.log" 2>&1); then
       say "ok   python vs JAX ($(tail -n 1 "$out/python.log"))"
+      site_vs_jax="$site" # kept for bench_vs_jax.py after the GPU bench
     else
       failed=1
       say "FAIL python vs JAX (see python.log)"
+      rm -rf "$site"
     fi
-    rm -rf "$site"
   else
     say "skip python vs JAX (no python3 with jax, numpy and pytest here)"
   fi
@@ -123,6 +129,16 @@ if [ "$bench" = 1 ] && [ "$skipped" = 0 ]; then
     exit 1
   fi
   say "ok   bench ($size sizes; every row's check passed)"
+  if [ -n "$site_vs_jax" ]; then
+    vs_size=quick
+    [ "$size" = quick ] || vs_size=seed
+    echo "== bench_vs_jax.py --size $vs_size --backend gpu"
+    (cd "$here/python" && PYTHONPATH="$site_vs_jax:$here/python" \
+      python3 bench_vs_jax.py --size "$vs_size" --backend gpu >"$out/vs_jax.log" 2>&1)
+    rc=$?
+    tail -n 20 "$out/vs_jax.log"
+    say "info simlanes GPU vs JAX ($vs_size sizes): bench_vs_jax.py exited $rc (see vs_jax.log)"
+  fi
 elif [ "$bench" = 1 ]; then
   # No GPU: nothing to measure, but prove the bench binary starts on this machine.
   "$here/bin/xtask" bench --help >/dev/null || { say "FAILED: bin/xtask does not start"; exit 1; }
