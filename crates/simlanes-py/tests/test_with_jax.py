@@ -3,7 +3,8 @@ wrappers draw exactly JAX's numbers, and the W3 binomial validation of the seed 
 (``u = jax.random.uniform(key, (S, n, d))``, counts of ``u < p``) gives the same rejection
 counts in JAX and in simlanes for the same key; the JAX stream mode of the workloads
 (``key=``) draws JAX's numbers (W1 hits, W2 final states bit for bit, W4/W5 noise). Prints
-JAX and simlanes timings (W3, W1).
+JAX and simlanes timings (W3, W1); and scripts/bench_vs_jax.py's agreement checks pass at
+its quick sizes.
 
 (Named to run after test_tiles: its fork-started process pool must not inherit JAX's
 threads.)"""
@@ -180,3 +181,28 @@ def test_pi_timing_jax_vs_simlanes():
     )
     # Same uniforms: the counts differ only where JAX's two roundings and the fma part.
     assert np.abs(h_jax.astype(np.int64) - r.hits.astype(np.int64)).max() <= 4
+
+
+def test_bench_vs_jax_script_agrees_at_quick_size():
+    # scripts/bench_vs_jax.py (README "Against the JAX code it replaces") at its quick
+    # sizes, one run per side, in its own process (no JAX state shared with this one):
+    # it exits 1 when any of its agreement checks fails (W1/W3 counts exact, W2 within the
+    # recurrence's bound, W4/W5 within the f32 spread). Its timings are printed, not
+    # asserted. The GPU bundle carries the script beside this file.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    places = [here / "bench_vs_jax.py"]
+    if len(here.parents) > 2:
+        places.insert(0, here.parents[2] / "scripts" / "bench_vs_jax.py")
+    script = next((p for p in places if p.is_file()), None)
+    if script is None:
+        pytest.skip("scripts/bench_vs_jax.py is not beside the tests")
+    run = subprocess.run([sys.executable, str(script), "--size", "quick", "--reps", "1"],
+                         capture_output=True, text=True, timeout=600, env=dict(os.environ))
+    print(run.stdout[-3000:])
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "all checks passed" in run.stdout
