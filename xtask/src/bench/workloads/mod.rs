@@ -274,8 +274,8 @@ mod tests {
         let ctx = Ctx { size: Size::Quick, seed: 0, quick: true };
         let rows: Vec<Row> =
             [Workload::Pi, Workload::JansenRit].iter().flat_map(|&w| run(w, Backend::Simd, &ctx)).collect();
-        // W1 pi; W4 instant, delayed and noise only.
-        assert_eq!(rows.len(), 4);
+        // W1 pi and Philox only; W4 instant, delayed and noise only.
+        assert_eq!(rows.len(), 5);
         for r in &rows {
             assert!(r.check.pass, "{} {}: {}", r.workload, r.variant, r.check.detail);
             assert!(r.stats.best > 0.0 && r.throughput() > 0.0);
