@@ -104,6 +104,11 @@ fn non_finite_and_non_positive_parameters_are_rejected() {
             mpr.params.tau = tau;
             assert_eq!(not_finite(sim.mpr(&mpr).unwrap_err()), name, "tau {tau}");
         }
+        // The drift's per-member constant `eta + I` (it ran, and reported std_r = 0).
+        let mut mpr = MprSpec::sweep_sized(0, 2, 420).expect("small sweep");
+        mpr.params.I = 3e38;
+        mpr.eta = vec![3e38; mpr.batch];
+        assert_eq!(not_finite(sim.mpr(&mpr).unwrap_err()), "eta+I");
     }
 }
 
@@ -164,6 +169,28 @@ fn bad_thread_settings_are_rejected_before_any_work() {
     assert_eq!(param(e), ParamError::ZeroSize { name: "threads" });
     let e = Simulator::new(Backend::Threaded(ThreadConfig::new(2).with_tile(0))).unwrap_err();
     assert_eq!(param(e), ParamError::ZeroSize { name: "tile" });
+}
+
+#[test]
+fn a_tile_larger_than_the_batch_is_one_tile() {
+    // Tiles near usize::MAX were rounded up to whole groups and wrapped to 0: the threaded
+    // W2 final state then left its full groups at 0.0.
+    let spec = OuSpec { seed: 0, num_sim: 20, num_steps: 3, params: OuParams::default(), jax_key: None };
+    let want = Simulator::new(Backend::Simd).expect("simd").ou_final(&spec).expect("ou");
+    for tile in [usize::MAX, usize::MAX - 3, usize::MAX - 6, 1 << 40] {
+        let sim = Simulator::new(Backend::Threaded(ThreadConfig::new(2).with_tile(tile))).expect("threaded");
+        let got = sim.ou_final(&spec).expect("ou");
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&got), bits(&want), "tile {tile}");
+        let pi = PiSpec { seed: 0, pairs_per_estimate: 100, estimates: 20, jax_key: None };
+        assert_eq!(
+            sim.pi(&pi).expect("pi").hits,
+            Simulator::new(Backend::Simd).unwrap().pi(&pi).unwrap().hits
+        );
+    }
+    // The default tile of an unchecked config with absurdly many threads does not overflow.
+    let cfg = ThreadConfig { threads: usize::MAX / 4 + 1, tile: None, pin: false };
+    assert!(cfg.tile_for(100, 64) >= 1);
 }
 
 #[test]

@@ -123,6 +123,23 @@ fn bad_input_is_a_typed_error() {
 }
 
 #[test]
+fn a_run_that_blows_up_reports_nan_not_zero() {
+    // dt = 1 is far past the scheme's stability at eta = -5: the rate overflows to inf and
+    // then NaN. Its statistic must say so (it read 0.0: the variance's clamp at 0 ate the NaN).
+    let mut spec = first_members(&MprSpec::sweep_sized(0, 2, 410).unwrap(), 1);
+    (spec.k, spec.eta, spec.dt) = (vec![0.5], vec![-5.0], 1.0);
+    for backend in [Backend::Scalar, Backend::Simd, Backend::Threaded(simlanes::ThreadConfig::new(2))] {
+        let out = Simulator::new(backend).unwrap().mpr(&spec).unwrap();
+        assert!(
+            out.final_state.iter().any(|x| !x.is_finite()),
+            "{}: the run did not blow up",
+            backend.name()
+        );
+        assert!(out.std_r[0].is_nan(), "{}: std_r = {}", backend.name(), out.std_r[0]);
+    }
+}
+
+#[test]
 fn simd_and_threaded_backends_give_the_scalar_bits() {
     use simlanes::ThreadConfig;
     // 19 members: two full f32x8 groups and a remainder of 3 on plain f32.

@@ -126,8 +126,9 @@ impl ThreadConfig {
         }
         let l2 = crate::cpu::l2_bytes().unwrap_or(1 << 20);
         let by_cache = (l2 / 2) / bytes_per_sim.max(1);
-        let by_balance = n.div_ceil(4 * self.threads.max(1));
-        by_cache.min(by_balance).max(1).next_multiple_of(16)
+        let by_balance = n.div_ceil(self.threads.max(1).saturating_mul(4));
+        let tile = by_cache.min(by_balance).max(1);
+        tile.checked_next_multiple_of(16).unwrap_or(tile)
     }
 }
 

@@ -95,6 +95,17 @@ impl MprParams {
         }
         Ok(())
     }
+
+    /// Checks a member's `eta` with these parameters: `eta` and the drift's constant
+    /// `eta + I` (in f32, as [`Mpr::new`] adds them) finite.
+    ///
+    /// # Errors
+    /// [`ParamError::NotFinite`] naming `eta` or `eta+I`.
+    pub fn validate_eta(&self, eta: f32) -> Result<(), ParamError> {
+        finite("eta", f64::from(eta))?;
+        finite("eta+I", f64::from(eta + self.I))?;
+        Ok(())
+    }
 }
 
 /// The model as the integrator evaluates it: derived constants splatted to lanes and the
@@ -190,7 +201,9 @@ impl RateStats {
         self.n
     }
 
-    /// Population standard deviation (divides by the count); NaN when empty.
+    /// Population standard deviation (divides by the count); NaN when empty, and NaN when
+    /// a value was NaN or infinite (a run that blew up must not read as `std_r = 0`, as
+    /// the rate clamp of [`Mpr`] also ensures). A variance that rounds below 0 reads 0.
     pub fn std(&self) -> f64 {
         if self.n == 0 {
             return f64::NAN;
@@ -198,7 +211,7 @@ impl RateStats {
         let n = self.n as f64;
         let mean = self.sum / n;
         let var = self.sumsq / n - mean * mean;
-        Real::sqrt(if var > 0.0 { var } else { 0.0 })
+        Real::sqrt(if var > 0.0 || var.is_nan() { var } else { 0.0 })
     }
 }
 
@@ -241,6 +254,30 @@ mod tests {
         assert!(m.post_step([f32::NAN, 2.0])[0].is_nan());
         assert!(m.coupling_var(&[f32::NAN, 2.0]).is_nan());
         assert!(m.drift([f32::NAN, -1.0], 0.0).iter().all(|d| d.is_nan()));
+    }
+
+    #[test]
+    fn rate_stats_std_is_nan_once_a_value_is_not_finite() {
+        let std_of = |v: &[f32]| {
+            let mut st = RateStats::default();
+            v.iter().for_each(|&x| st.push(x));
+            st.std()
+        };
+        assert_eq!(std_of(&[1.0, 3.0]), 1.0);
+        assert_eq!(std_of(&[0.25, 0.25, 0.25]).to_bits(), 0.0f64.to_bits());
+        assert!(std_of(&[]).is_nan());
+        assert!(std_of(&[1.0, f32::NAN]).is_nan());
+        assert!(std_of(&[1.0, f32::INFINITY]).is_nan());
+        assert!(std_of(&[f32::NEG_INFINITY, 1.0]).is_nan());
+    }
+
+    #[test]
+    fn eta_plus_i_must_be_finite() {
+        let p = MprParams::default();
+        assert_eq!(p.validate_eta(-5.0), Ok(()));
+        assert!(matches!(p.validate_eta(f32::NAN), Err(ParamError::NotFinite { name: "eta", .. })));
+        let big = MprParams { I: 3e38, ..p };
+        assert!(matches!(big.validate_eta(3e38), Err(ParamError::NotFinite { name: "eta+I", .. })));
     }
 
     #[test]

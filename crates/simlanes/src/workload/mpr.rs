@@ -124,6 +124,9 @@ impl MprSpec {
         check_weights(&self.weights, self.nn)?;
         check_per_member("k", &self.k, self.batch)?;
         check_per_member("eta", &self.eta, self.batch)?;
+        for &eta in &self.eta {
+            self.params.validate_eta(eta)?;
+        }
         let n = (self.nt as u64).checked_mul(self.nn as u64).and_then(|x| x.checked_mul(NV as u64));
         check_member_draws(self.jax_key, self.batch, n)?;
         Ok(())

@@ -97,7 +97,9 @@ pub fn final_states(sim: &Simulator, spec: &OuSpec) -> Vec<f64> {
     match (sim.backend(), sim.pool()) {
         // Tiles are multiples of 16 simulations, so every tile holds whole groups of 8.
         (Backend::Threaded(cfg), Some(pool)) => {
-            for_each_tile(pool, cfg.tile_for(x8, 64).next_multiple_of(8), 1, head, run8);
+            // A tile past the head is the head (a multiple of 8): rounding a larger one up
+            // could wrap to 0.
+            for_each_tile(pool, cfg.tile_for(x8, 64).min(x8).next_multiple_of(8), 1, head, run8);
             for_each_tile(pool, cfg.tile_for(tail.len(), 64), 1, tail, |first, chunk| {
                 drive(&Final(spec, c), x8 + first, chunk)
             });
