@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use simlanes::calibration::binomial::{BinomialModel, Counting};
 use simlanes::calibration::two_arm_z::TwoArmZModel;
-use simlanes::calibration::{Calibration, Grid, Model, Tiling, Validation, calibrate, validate};
+use simlanes::calibration::{Calibration, Grid, Model, Tiling, Validation, calibrate, tune, validate};
 use simlanes::simcore::ParamError;
 use simlanes::simcore::models::binomial::expit_f32;
 use simlanes::simcore::stats::{binomial_cdf_lt, clopper_pearson_upper};
@@ -159,7 +159,14 @@ fn results_do_not_depend_on_tiles_threads_or_backend() {
         Backend::Threaded(ThreadConfig::new(3)),
     ] {
         let sim = Simulator::new(backend).unwrap();
-        for tiling in [Tiling::new(1, 1), Tiling::new(3, 7), Tiling::new(4, 16), Tiling::new(100, 1000)] {
+        // The last: a requested tile far past the run (it is fitted to it, see Tiling::fit).
+        for tiling in [
+            Tiling::new(1, 1),
+            Tiling::new(3, 7),
+            Tiling::new(4, 16),
+            Tiling::new(100, 1000),
+            Tiling::new(usize::MAX, usize::MAX),
+        ] {
             let got = vec![
                 (
                     validate(&sim, &bin, &g, 0.5, 0.01, sims, tiling).unwrap(),
@@ -308,6 +315,27 @@ proptest! {
     }
 }
 
+/// Tiles far smaller than the grid (more than 16× here) take each arm's order by sorting
+/// their own points instead of filtering the grid's order: the same order, so the same
+/// counts as brute force, ties included (sub-tiles cut at odd places).
+#[test]
+fn sorted_tiles_of_a_large_grid_equal_brute_force() {
+    let d = 3;
+    let g = grid(600, d, 7);
+    let p: Vec<f32> = g.values().iter().map(|&t| expit_f32(t)).collect();
+    let (n, sims) = (9, 37);
+    let u = tie_uniforms(&p, sims * n * d, 3);
+    let m = BinomialModel::new(0, n, d).unwrap().with_uniforms(Uniforms::Pregenerated(&u));
+    let prep = m.prepare(&g).unwrap();
+    for points in [0..600, 0..7, 5..35, 590..600, 123..124] {
+        let gp = points.len();
+        let (mut a, mut b) = (vec![0f32; gp * sims], vec![0f32; gp * sims]);
+        m.with_counting(Counting::BruteForce).simulate(&prep, points.clone(), 0..sims, &mut a);
+        m.with_counting(Counting::Sorted).simulate(&prep, points.clone(), 0..sims, &mut b);
+        assert_eq!(bits(&a), bits(&b), "points {points:?}");
+    }
+}
+
 /// Uniforms `K × n × d` for a pregenerated run: a mix of fresh values, exact copies of the
 /// grid's probabilities (ties `u == p`), and 0, 1 and values just around a probability.
 fn tie_uniforms(p: &[f32], len: usize, seed: u64) -> Vec<f32> {
@@ -447,4 +475,23 @@ proptest! {
             (a, b, c) => prop_assert!(false, "{:?} / {:?} / {:?}", a.is_ok(), b.is_ok(), c.is_ok()),
         }
     }
+}
+
+/// The tuner on a grid larger than its sample (`TUNE_POINTS` evenly spaced null points),
+/// with non-null points in it: it times its shapes and the shape it picks gives the run's
+/// results.
+#[test]
+fn autotune_probes_a_sample_of_a_large_grid() {
+    let g = grid(3 * tune::TUNE_POINTS, 1, 5);
+    let null: Vec<bool> = (0..g.len()).map(|i| i % 3 != 1).collect();
+    let g = g.with_null(null).unwrap();
+    let m = BinomialModel::new(0, 1, 1).unwrap();
+    let sim = Simulator::new(Backend::Threaded(ThreadConfig::new(2))).unwrap();
+    let (best, sweep) = tune::autotune(&sim, &m, &g, 8).unwrap();
+    assert!(!sweep.is_empty() && sweep.iter().any(|p| p.tiling == best));
+    assert!(sweep.iter().all(|p| p.tiling.grid_tile <= tune::TUNE_POINTS && p.seconds > 0.0));
+    // The run's results do not depend on the shape found.
+    let a = validate(&sim, &m, &g, 0.6, 0.01, 40, best).unwrap();
+    let b = validate(&sim, &m, &g, 0.6, 0.01, 40, Tiling::default()).unwrap();
+    assert_eq!(a, b);
 }

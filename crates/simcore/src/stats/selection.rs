@@ -206,14 +206,16 @@ fn heapsort(v: &mut [f32]) {
 /// had count `c`): the smallest `c` whose prefix sum reaches `m`, or `None` when the
 /// histogram holds fewer than `m` (or `m = 0`). Calibrating a statistic that is
 /// monotone in an integer count (W3) by histograms of the counts: the GPU host path and
-/// the engine's `calibrate` by levels read `λ*` off it.
-pub fn mth_smallest_count(hist: &[u32], m: u64) -> Option<u32> {
+/// the engine's `calibrate` by levels read `λ*` off it. Cells are `u32` (the GPU's
+/// histograms) or `u64` (the engine's tallies, which may count more than `u32::MAX`
+/// simulations); the prefix sum is kept in `u64`, saturating.
+pub fn mth_smallest_count<H: Copy + Into<u64>>(hist: &[H], m: u64) -> Option<u32> {
     if m == 0 {
         return None;
     }
     let mut seen = 0u64;
     for (c, &h) in hist.iter().enumerate() {
-        seen += u64::from(h);
+        seen = seen.saturating_add(h.into());
         if seen >= m {
             return u32::try_from(c).ok();
         }
@@ -235,7 +237,12 @@ mod tests {
         for (m, w) in want.iter().enumerate() {
             assert_eq!(mth_smallest_count(&hist, m as u64), *w, "m = {m}");
         }
-        assert_eq!(mth_smallest_count(&[], 1), None);
+        assert_eq!(mth_smallest_count::<u32>(&[], 1), None);
+        // u64 cells count past u32::MAX (the engine's tallies at K >= 2^32).
+        let big = [u64::from(u32::MAX) + 10, 5];
+        assert_eq!(mth_smallest_count(&big, u64::from(u32::MAX) + 10), Some(0));
+        assert_eq!(mth_smallest_count(&big, u64::from(u32::MAX) + 11), Some(1));
+        assert_eq!(mth_smallest_count(&big, u64::from(u32::MAX) + 16), None);
     }
 
     fn sorted(v: &[f32]) -> Vec<f32> {

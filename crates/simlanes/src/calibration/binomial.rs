@@ -115,8 +115,17 @@ pub struct BinomialModel<'a> {
 pub struct BinomialPrepared {
     p: Vec<f32>,
     table: Vec<f32>,
+    /// Per arm (`[a][i]`, `G` entries each): the grid's points in ascending `p`.
     order: Vec<u32>,
+    /// Per arm (`[a][g]`): the position of point `g` in that arm's `order`.
+    place: Vec<u32>,
 }
+
+/// A tile takes each arm's order by filtering the grid's (`O(G)` per arm) while the grid
+/// has at most this many times the tile's points, and by sorting its own points by their
+/// place in the grid's order (`O(G' log G')`) beyond: filtering alone made sorted counting
+/// quadratic in the grid size (a 10^6-point grid ran 7× longer than brute force).
+const FILTER_MAX_RATIO: usize = 16;
 
 /// Largest `n·d` for which [`BinomialPrepared`] tabulates the statistic.
 const TABLE_MAX: usize = 1 << 16;
@@ -194,14 +203,23 @@ impl<'a> BinomialModel<'a> {
         let (g_all, gp) = (prep.p.len() / d, points.len());
         let lut_n = lut_len(gp);
         let SortedScratch { order, sorted, rank, lut, cum, rows, row_of } = scratch;
-        // Each arm's order restricted to the tile, in tile indices.
+        // Each arm's order restricted to the tile, in tile indices (either way the same).
         order.clear();
-        order.extend((0..d).flat_map(|a| {
-            prep.order[a * g_all..(a + 1) * g_all]
-                .iter()
-                .filter(|&&g| points.contains(&(g as usize)))
-                .map(|&g| g - points.start as u32)
-        }));
+        if g_all <= FILTER_MAX_RATIO.saturating_mul(gp) {
+            order.extend((0..d).flat_map(|a| {
+                prep.order[a * g_all..(a + 1) * g_all]
+                    .iter()
+                    .filter(|&&g| points.contains(&(g as usize)))
+                    .map(|&g| g - points.start as u32)
+            }));
+        } else {
+            for a in 0..d {
+                let place = &prep.place[a * g_all + points.start..a * g_all + points.end];
+                let start = order.len();
+                order.extend(0..gp as u32);
+                order[start..].sort_unstable_by_key(|&i| place[i as usize]);
+            }
+        }
         sorted.resize((gp + PAD) * d, 0.0);
         rank.resize(gp * d, 0);
         lut.resize(lut_n * d, 0);
@@ -555,10 +573,14 @@ impl Model for BinomialModel<'_> {
         // the model with another one (`O(d·G log G)` once per grid: small next to counting;
         // `max(1)`: a grid with no null point prepares an empty subset).
         let mut order = vec![0u32; g * self.d];
-        for (a, o) in order.chunks_mut(g.max(1)).enumerate() {
+        let mut place = vec![0u32; g * self.d];
+        for (a, (o, pl)) in order.chunks_mut(g.max(1)).zip(place.chunks_mut(g.max(1))).enumerate() {
             sort_points(&p, self.d, a, o);
+            for (i, &pt) in o.iter().enumerate() {
+                pl[pt as usize] = i as u32;
+            }
         }
-        Ok(BinomialPrepared { p, table, order })
+        Ok(BinomialPrepared { p, table, order, place })
     }
 
     fn simulate(&self, prep: &BinomialPrepared, points: Range<usize>, sims: Range<usize>, stats: &mut [f32]) {

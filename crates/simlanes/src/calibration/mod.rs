@@ -269,7 +269,26 @@ impl Tiling {
         simcore::error::nonzero("sim_tile", self.sim_tile)?;
         Ok(())
     }
+
+    /// The shape the engine runs for `points × sims`: each size at most the run's, and a
+    /// task at most [`TASK_BUDGET`] statistics (the simulation tile shrunk first, to a
+    /// multiple of 8, then the grid tile). A worker's buffer holds one task's statistics,
+    /// so a huge requested tile would otherwise ask for gigabytes per worker; results never
+    /// depend on the shape.
+    pub fn fit(self, points: usize, sims: usize) -> Tiling {
+        let g = self.grid_tile.min(points).max(1);
+        let mut s = self.sim_tile.min(sims).max(1);
+        if g.saturating_mul(s) > TASK_BUDGET {
+            s = (TASK_BUDGET / g / 8 * 8).max(8).min(s);
+        }
+        let g = if g.saturating_mul(s) > TASK_BUDGET { (TASK_BUDGET / s).max(1) } else { g };
+        Tiling { grid_tile: g, sim_tile: s }
+    }
 }
+
+/// Most statistics one task computes ([`Tiling::fit`]): `2^24` (64 MiB of f32 per
+/// worker), 16× the default shape.
+pub const TASK_BUDGET: usize = 1 << 24;
 
 /// A progress callback: called from worker threads with the number of
 /// `(grid point, simulation)` pairs just finished.
@@ -333,8 +352,9 @@ struct Tasks {
 }
 
 impl Tasks {
+    /// The tasks of `points × sims` for `tiling` (as [`Tiling::fit`] shapes it).
     fn new(points: usize, sims: usize, tiling: Tiling) -> Self {
-        Self { offset: 0, points, sims, tiling }
+        Self { offset: 0, points, sims, tiling: tiling.fit(points, sims) }
     }
 
     /// The same tasks over the points `offset .. offset + points`.
@@ -569,9 +589,15 @@ fn by_selection<M: Model>(
     sims: usize,
     rank: usize,
 ) -> Result<Vec<Result<f32, ParamError>>, SimError> {
-    // The chunk's statistics are held together: impossible sizes (one point of `K = 2^40`)
-    // are refused here rather than aborting in the allocator.
-    crate::memory::ensure_allocatable::<f32>("calibration statistics", points.len().saturating_mul(sims))?;
+    // The chunk's statistics are held together, and each worker gathers blocks of whole
+    // rows from them: impossible sizes (one point of `K = 2^40`) are refused here rather
+    // than aborting in the allocator.
+    let gatherers = workers(sim).min(points.len().div_ceil(SELECT_BLOCK)).max(1);
+    let rows = gatherers.saturating_mul(SELECT_BLOCK.min(points.len())).saturating_mul(sims);
+    crate::memory::ensure_all_allocatable(
+        "calibration statistics",
+        &[(points.len().saturating_mul(sims), 4), (rows, 4)],
+    )?;
     let parts = run(sim, ts, progress, |_: &mut (), g, s| {
         let mut stats = vec![0f32; g.len() * s.len()];
         model.simulate(prep, g.clone(), s.clone(), &mut stats);
@@ -624,7 +650,8 @@ fn by_levels<M: Model>(
     rank: usize,
 ) -> Result<Vec<Result<f32, ParamError>>, SimError> {
     let nl = levels.len();
-    let tallies: Vec<Mutex<Vec<u32>>> = per_worker(sim);
+    // u64: K may exceed u32::MAX simulations (a u32 cell wrapped there: a wrong λ*).
+    let tallies: Vec<Mutex<Vec<u64>>> = per_worker(sim);
     run(sim, ts, progress, |lv: &mut Vec<u16>, g, s| {
         // The worker's levels scratch is its own (`run`'s buffer); its tallies are locked
         // only after the model's call, so a model running parallel work of its own cannot
@@ -657,7 +684,7 @@ fn by_levels<M: Model>(
         let row = &total[(p - points.start) * nl..][..nl];
         simcore::stats::mth_smallest_count(row, rank as u64)
             .map(|v| levels[v as usize])
-            .ok_or_else(|| ParamError::TooLarge { name: "m", max: row.iter().map(|&c| u64::from(c)).sum() })
+            .ok_or_else(|| ParamError::TooLarge { name: "m", max: row.iter().sum() })
     };
     Ok(match sim.pool() {
         Some(pool) => pool.install(|| points.clone().into_par_iter().map(one).collect()),
@@ -756,6 +783,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn tiles_are_fitted_to_the_run_and_the_task_budget() {
+        assert_eq!(Tiling::new(1024, 1024).fit(100, 50), Tiling::new(100, 50));
+        assert_eq!(Tiling::new(1024, 1024).fit(1 << 20, 1 << 20), Tiling::new(1024, 1024));
+        // Past the budget the simulation tile shrinks first (to a multiple of 8) ...
+        let t = Tiling::new(1 << 20, 1 << 20).fit(1 << 20, 1 << 20);
+        assert_eq!(t, Tiling::new(1 << 20, 16));
+        // ... then the grid tile.
+        let t = Tiling::new(usize::MAX, usize::MAX).fit(usize::MAX, usize::MAX);
+        assert!(t.grid_tile * t.sim_tile <= TASK_BUDGET && t.sim_tile == 8, "{t:?}");
+        assert_eq!(Tiling::new(5, 5).fit(0, 0), Tiling::new(1, 1));
+    }
+
+    #[test]
     fn tasks_cover_every_pair_once() {
         for (p, s, t) in [(1, 1, Tiling::new(3, 5)), (10, 17, Tiling::new(3, 8)), (4, 4, Tiling::new(4, 4))] {
             let mut seen = vec![0u8; p * s];
@@ -831,10 +871,11 @@ mod tests {
         let sim = Simulator::new(crate::Backend::Simd).expect("simd");
         let grid = Grid::new(2, vec![0.0, 0.0]).expect("grid");
         let z = TwoArmZModel::new(1, 4).expect("model");
-        // Selection holds one point's K statistics: 2^40 f32 cannot be allocated.
+        // Selection holds one point's K statistics and gathers them into a row of K: twice
+        // 2^40 f32 cannot be allocated.
         match calibrate(&sim, &z, &grid, 0.025, 1 << 40, Tiling::default()) {
             Err(SimError::OutOfMemory { what: "calibration statistics", bytes }) => {
-                assert_eq!(bytes, 4 << 40)
+                assert_eq!(bytes, 8 << 40)
             }
             other => panic!("{other:?}"),
         }
