@@ -116,7 +116,7 @@ fn bad_inputs_are_typed_errors_and_write_nothing() {
     let e = sim.ou_final(&OuSpec { num_sim: 0, ..ok });
     assert!(matches!(e, Err(SimError::Param(ParamError::ZeroSize { name: "num_sim" }))));
     let e = sim.ou_final(&OuSpec { num_steps: usize::MAX, ..ok });
-    assert!(matches!(e, Err(SimError::Param(ParamError::TooLarge { .. }))));
+    assert!(matches!(e, Err(SimError::Param(ParamError::TooLarge { name: "(num_steps+1)*num_sim", .. }))));
     let bad_params = [
         OuParams { dt: 0.0, ..OuParams::default() },
         OuParams { dt: f64::NAN, ..OuParams::default() },

@@ -12,7 +12,7 @@
 //! cancellation token before each task (`grid_tile` × `sim_tile` pairs), so Ctrl-C stops
 //! it within a task per worker on every CPU backend.
 
-use crate::{int, read_array, real, run, simulator, to_py};
+use crate::{arg, int, read_array, real, run, simulator, to_py};
 use numpy::PyArray1;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -184,11 +184,11 @@ pub(crate) fn validate<'py>(
     sims: &Bound<'py, PyAny>,
     seed: Option<&Bound<'py, PyAny>>,
     key: Option<(u32, u32)>,
-    partitionable: bool,
-    model: &str,
+    #[pyo3(from_py_with = arg::partitionable)] partitionable: bool,
+    #[pyo3(from_py_with = arg::model)] model: &'static str,
     null: Option<&Bound<'py, PyAny>>,
     delta: Option<&Bound<'py, PyAny>>,
-    backend: &str,
+    #[pyo3(from_py_with = arg::backend)] backend: &'static str,
     threads: Option<&Bound<'py, PyAny>>,
     grid_tile: Option<&Bound<'py, PyAny>>,
     sim_tile: Option<&Bound<'py, PyAny>>,
@@ -222,10 +222,10 @@ pub(crate) fn calibrate<'py>(
     sims: &Bound<'py, PyAny>,
     seed: Option<&Bound<'py, PyAny>>,
     key: Option<(u32, u32)>,
-    partitionable: bool,
-    model: &str,
+    #[pyo3(from_py_with = arg::partitionable)] partitionable: bool,
+    #[pyo3(from_py_with = arg::model)] model: &'static str,
     null: Option<&Bound<'py, PyAny>>,
-    backend: &str,
+    #[pyo3(from_py_with = arg::backend)] backend: &'static str,
     threads: Option<&Bound<'py, PyAny>>,
     grid_tile: Option<&Bound<'py, PyAny>>,
     sim_tile: Option<&Bound<'py, PyAny>>,

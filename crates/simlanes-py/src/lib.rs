@@ -12,17 +12,20 @@
 //! and the calibration engine skip their remaining tiles, waits for the tiles in flight,
 //! drops the partial result and re-raises. Errors never crash the
 //! interpreter: bad values and shapes raise `ValueError` with the Rust message, arrays of
-//! the wrong dtype (or non-arrays) raise `TypeError`, a backend that cannot start (no GPU,
-//! an old CPU) raises `RuntimeError`.
+//! the wrong dtype (or non-arrays) and arguments of the wrong type (a bool for a number
+//! included) raise `TypeError` naming the argument, an output or input copy that cannot
+//! be allocated raises `MemoryError`, a backend that cannot start (no GPU, an old CPU)
+//! raises `RuntimeError`.
 //!
 //! Logic is tested in the `simlanes` crate; these bindings are tested from Python
 //! (`tests/` beside this crate, run by `.ci/python`).
 
 use pyo3::exceptions::{
-    PyImportError, PyKeyboardInterrupt, PyMemoryError, PyRuntimeError, PyTypeError, PyValueError,
+    PyImportError, PyKeyboardInterrupt, PyMemoryError, PyOverflowError, PyRuntimeError, PyTypeError,
+    PyValueError,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyInt};
+use pyo3::types::{PyBool, PyInt, PyString};
 use simlanes::{Backend, CancelToken, SimError, Simulator, ThreadConfig};
 use std::sync::Mutex;
 use std::sync::mpsc::{RecvTimeoutError, channel};
@@ -95,6 +98,21 @@ pub(crate) fn to_py(e: SimError) -> PyErr {
     }
 }
 
+/// The type name of `obj`, for messages.
+pub(crate) fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map_or_else(|_| "?".to_string(), |n| n.to_string())
+}
+
+/// Whether `obj` is a Python `bool` or a NumPy `bool_` (neither is a number here, although
+/// Python makes `bool` an int subclass and `numpy.bool_` converts to float).
+pub(crate) fn is_bool(obj: &Bound<'_, PyAny>) -> bool {
+    if obj.is_instance_of::<PyBool>() {
+        return true;
+    }
+    let ty = obj.get_type();
+    ty.module().is_ok_and(|m| m == "numpy") && ty.name().is_ok_and(|n| n == "bool" || n == "bool_")
+}
+
 /// Extracts an integer argument: `TypeError` if `obj` is not an int (a `bool` is not a
 /// size or a seed, although Python makes it an int subclass), `ValueError` if it is out of
 /// the range of `T` (e.g. negative for a size).
@@ -102,7 +120,7 @@ pub(crate) fn int<'py, T>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<T>
 where
     T: for<'a> FromPyObject<'a, 'py>,
 {
-    if obj.is_instance_of::<PyBool>() {
+    if is_bool(obj) {
         return Err(PyTypeError::new_err(format!("`{name}` must be an int, got bool")));
     }
     match obj.extract::<T>() {
@@ -111,22 +129,84 @@ where
             "`{name}` is {obj}, out of range for {}",
             std::any::type_name::<T>()
         ))),
-        Err(_) => Err(PyTypeError::new_err(format!(
-            "`{name}` must be an int, got {}",
-            obj.get_type().name().map_or_else(|_| "?".to_string(), |n| n.to_string())
-        ))),
+        Err(_) => Err(PyTypeError::new_err(format!("`{name}` must be an int, got {}", type_name(obj)))),
     }
 }
 
-/// Extracts a float argument: `TypeError` naming `name` if `obj` is not a real number
-/// (pyo3's own message names the argument on some Python versions only).
+/// Extracts a float argument: `TypeError` naming `name` if `obj` is not a real number (a
+/// `bool` is not one here, as for [`int`]; pyo3's own message names the argument on some
+/// Python versions only), `ValueError` if it is too large for a float64 (an int such as
+/// `10**400`).
 pub(crate) fn real(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<f64> {
-    obj.extract::<f64>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "`{name}` must be a real number, got {}",
-            obj.get_type().name().map_or_else(|_| "?".to_string(), |n| n.to_string())
-        ))
+    if is_bool(obj) {
+        return Err(PyTypeError::new_err(format!("`{name}` must be a real number, got bool")));
+    }
+    obj.extract::<f64>().map_err(|e| {
+        if e.is_instance_of::<PyOverflowError>(obj.py()) {
+            PyValueError::new_err(format!("`{name}` is too large for a float64 (at most about 1.8e308)"))
+        } else {
+            PyTypeError::new_err(format!("`{name}` must be a real number, got {}", type_name(obj)))
+        }
     })
+}
+
+/// Extracts a bool argument (a Python `bool` or a NumPy `bool_`): `TypeError` naming
+/// `name` for anything else (an int included: `1` is not a flag).
+pub(crate) fn flag(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<bool> {
+    obj.extract::<bool>()
+        .map_err(|_| PyTypeError::new_err(format!("`{name}` must be a bool, got {}", type_name(obj))))
+}
+
+/// Extracts a string argument that must be one of `options`: `TypeError` naming `name`
+/// if `obj` is not a `str`, `ValueError` listing the options if it is not one of them.
+pub(crate) fn choice(obj: &Bound<'_, PyAny>, name: &str, options: &[&'static str]) -> PyResult<&'static str> {
+    let s = obj
+        .cast::<PyString>()
+        .map_err(|_| PyTypeError::new_err(format!("`{name}` must be a str, got {}", type_name(obj))))?
+        .to_cow()?;
+    if let Some(&o) = options.iter().find(|&&o| o == s) {
+        return Ok(o);
+    }
+    let quoted: Vec<String> = options.iter().map(|o| format!("{o:?}")).collect();
+    let expected = match quoted.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    Err(PyValueError::new_err(format!("unknown {name} {s:?}; expected {expected}")))
+}
+
+/// Argument extractors for `#[pyo3(from_py_with = ...)]`, for arguments that have a
+/// default (and so cannot be taken as `&Bound<PyAny>`): each converts through the helper
+/// above that names its argument, so that `dt=True`, `dt="0.1"`, `backend=None` or
+/// `partitionable=1` raise an error naming the argument, as the size arguments do.
+pub(crate) mod arg {
+    use super::{choice, flag, int, real};
+    use pyo3::prelude::*;
+
+    macro_rules! named {
+        ($($f:ident -> $t:ty = $conv:expr;)*) => {$(
+            #[doc = concat!("The `", stringify!($f), "` argument.")]
+            pub(crate) fn $f(obj: &Bound<'_, PyAny>) -> PyResult<$t> {
+                $conv(obj, stringify!($f))
+            }
+        )*};
+    }
+
+    named! {
+        dt -> f64 = real;
+        tau -> f64 = real;
+        sigma -> f64 = real;
+        x0 -> f64 = real;
+        minval -> f64 = real;
+        maxval -> f64 = real;
+        partitionable -> bool = flag;
+        delays -> bool = flag;
+        x64 -> bool = flag;
+        bits -> u32 = int::<u32>;
+        backend -> &'static str = |o, n| choice(o, n, &["scalar", "simd", "threaded", "gpu"]);
+        model -> &'static str = |o, n| choice(o, n, &["binomial", "two_arm_z"]);
+    }
 }
 
 /// A NumPy array read into Rust: its shape and its elements in C (row-major) order.
@@ -147,9 +227,8 @@ pub(crate) fn readonly<'py, T: numpy::Element>(
     dtype: &str,
 ) -> PyResult<numpy::PyReadonlyArrayDyn<'py, T>> {
     use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
-    let type_name = || obj.get_type().name().map_or_else(|_| "?".to_string(), |n| n.to_string());
     let untyped = obj.cast::<PyUntypedArray>().map_err(|_| {
-        PyTypeError::new_err(format!("`{name}` must be a NumPy array of {dtype}, got {}", type_name()))
+        PyTypeError::new_err(format!("`{name}` must be a NumPy array of {dtype}, got {}", type_name(obj)))
     })?;
     if untyped.ndim() != ndim {
         return Err(PyValueError::new_err(format!(
@@ -176,11 +255,29 @@ pub(crate) fn read_array<T: numpy::Element + Copy>(
 ) -> PyResult<Array<T>> {
     let ro = readonly::<T>(obj, name, ndim, dtype)?;
     let view = ro.as_array();
-    let values = match view.as_slice() {
-        Some(s) => s.to_vec(),
-        None => view.iter().copied().collect(),
-    };
-    Ok(Array { shape: view.shape().to_vec(), values })
+    Ok(Array { shape: view.shape().to_vec(), values: copy(view, name)? })
+}
+
+/// The elements of `view` in its logical (row-major) order, copied into a new `Vec`: one
+/// `memcpy` when it is contiguous in that order. `MemoryError` naming `name` when the copy
+/// cannot be allocated (a huge input, or a broadcast view whose zero strides make a small
+/// buffer look huge), instead of an abort of the process in the allocator.
+pub(crate) fn copy<T: Copy, D: numpy::ndarray::Dimension>(
+    view: numpy::ndarray::ArrayView<'_, T, D>,
+    name: &str,
+) -> PyResult<Vec<T>> {
+    let mut values = Vec::new();
+    values.try_reserve_exact(view.len()).map_err(|_| {
+        PyMemoryError::new_err(format!(
+            "`{name}` needs a copy of {} bytes, which cannot be allocated: use smaller sizes or split the run",
+            view.len() as u128 * size_of::<T>() as u128
+        ))
+    })?;
+    match view.as_slice() {
+        Some(s) => values.extend_from_slice(s),
+        None => values.extend(view.iter().copied()),
+    }
+    Ok(values)
 }
 
 /// Simulators already started in this process, by `(backend name, threads)`: a threaded
@@ -200,12 +297,19 @@ const CACHED_SIMULATORS: usize = 6;
 
 /// Worker threads when `threads=None`: `RAYON_NUM_THREADS` if set to a positive integer
 /// (so several processes per node can each be given a share), else every logical CPU.
-fn default_threads() -> usize {
-    std::env::var("RAYON_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|&t| t > 0)
-        .unwrap_or_else(|| ThreadConfig::default().threads)
+/// `ValueError` naming the variable when it asks for more than
+/// [`ThreadConfig::MAX_THREADS`] (the caller gave no `threads=` to blame).
+fn default_threads() -> PyResult<usize> {
+    let var = std::env::var("RAYON_NUM_THREADS").ok();
+    match var.as_deref().and_then(|v| v.trim().parse::<usize>().ok()).filter(|&t| t > 0) {
+        Some(t) if t > ThreadConfig::MAX_THREADS => Err(PyValueError::new_err(format!(
+            "the environment variable RAYON_NUM_THREADS is {t}, above the limit of {} threads \
+             (it sets the thread count when `threads` is not given)",
+            ThreadConfig::MAX_THREADS
+        ))),
+        Some(t) => Ok(t),
+        None => Ok(ThreadConfig::default().threads),
+    }
 }
 
 /// The simulator for `backend` (`"scalar"`, `"simd"`, `"threaded"`, `"gpu"`) and `threads`
@@ -220,7 +324,11 @@ pub(crate) fn simulator(
         "scalar" => ("scalar", Backend::Scalar),
         "simd" => ("simd", Backend::Simd),
         "threaded" => {
-            ("threaded", Backend::Threaded(ThreadConfig::new(threads.unwrap_or_else(default_threads))))
+            let threads = match threads {
+                Some(t) => t,
+                None => default_threads()?,
+            };
+            ("threaded", Backend::Threaded(ThreadConfig::new(threads)))
         }
         "gpu" => ("gpu", Backend::Gpu { device: 0 }),
         other => {

@@ -15,7 +15,7 @@
 //! simulation-major, `(num_sim, steps)`, as the transposed view of that buffer (Fortran
 //! order), so neither the path nor a Fortran-ordered `z` is copied.
 
-use crate::{int, read_array, readonly, run, simulator, to_py};
+use crate::{arg, copy, int, is_bool, read_array, readonly, real, run, simulator, to_py};
 use numpy::ndarray::{Array2, Array3};
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -52,8 +52,8 @@ pub(crate) fn pi<'py>(
     estimates: &Bound<'py, PyAny>,
     seed: Option<&Bound<'py, PyAny>>,
     key: Option<(u32, u32)>,
-    partitionable: bool,
-    backend: &str,
+    #[pyo3(from_py_with = arg::partitionable)] partitionable: bool,
+    #[pyo3(from_py_with = arg::backend)] backend: &'static str,
     threads: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let spec = PiSpec {
@@ -85,13 +85,13 @@ pub(crate) fn ou_final<'py>(
     num_steps: &Bound<'py, PyAny>,
     seed: Option<&Bound<'py, PyAny>>,
     key: Option<(u32, u32)>,
-    partitionable: bool,
-    dt: f64,
-    tau: f64,
-    sigma: f64,
-    x0: f64,
+    #[pyo3(from_py_with = arg::partitionable)] partitionable: bool,
+    #[pyo3(from_py_with = arg::dt)] dt: f64,
+    #[pyo3(from_py_with = arg::tau)] tau: f64,
+    #[pyo3(from_py_with = arg::sigma)] sigma: f64,
+    #[pyo3(from_py_with = arg::x0)] x0: f64,
     chunks: Option<&Bound<'py, PyAny>>,
-    backend: &str,
+    #[pyo3(from_py_with = arg::backend)] backend: &'static str,
     threads: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let (num_sim, num_steps) = (int::<usize>(num_sim, "num_sim")?, int::<usize>(num_steps, "num_steps")?);
@@ -132,13 +132,13 @@ pub(crate) fn ou_path<'py>(
     num_steps: &Bound<'py, PyAny>,
     seed: Option<&Bound<'py, PyAny>>,
     key: Option<(u32, u32)>,
-    partitionable: bool,
-    dt: f64,
-    tau: f64,
-    sigma: f64,
-    x0: f64,
+    #[pyo3(from_py_with = arg::partitionable)] partitionable: bool,
+    #[pyo3(from_py_with = arg::dt)] dt: f64,
+    #[pyo3(from_py_with = arg::tau)] tau: f64,
+    #[pyo3(from_py_with = arg::sigma)] sigma: f64,
+    #[pyo3(from_py_with = arg::x0)] x0: f64,
     chunks: Option<&Bound<'py, PyAny>>,
-    backend: &str,
+    #[pyo3(from_py_with = arg::backend)] backend: &'static str,
     threads: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (num_sim, num_steps) = (int::<usize>(num_sim, "num_sim")?, int::<usize>(num_steps, "num_steps")?);
@@ -171,11 +171,11 @@ pub(crate) fn ou_path<'py>(
 pub(crate) fn ou_with_normals<'py>(
     py: Python<'py>,
     z: &Bound<'py, PyAny>,
-    dt: f64,
-    tau: f64,
-    sigma: f64,
-    x0: f64,
-    backend: &str,
+    #[pyo3(from_py_with = arg::dt)] dt: f64,
+    #[pyo3(from_py_with = arg::tau)] tau: f64,
+    #[pyo3(from_py_with = arg::sigma)] sigma: f64,
+    #[pyo3(from_py_with = arg::x0)] x0: f64,
+    #[pyo3(from_py_with = arg::backend)] backend: &'static str,
     threads: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let ro = readonly::<f64>(z, "z", 2, "float64")?;
@@ -189,7 +189,7 @@ pub(crate) fn ou_with_normals<'py>(
     let normals: &[f64] = match tm.as_slice() {
         Some(s) => s,
         None => {
-            copied = tm.iter().copied().collect();
+            copied = copy(tm, "z")?;
             &copied
         }
     };
@@ -198,10 +198,10 @@ pub(crate) fn ou_with_normals<'py>(
 }
 
 /// A per-member parameter: a Python number (broadcast to every member) or a 1-D float32
-/// array (one value per member).
+/// array (one value per member). A bool is neither (`TypeError`, as for [`real`]).
 fn per_member(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<f32>> {
-    if obj.is_instance_of::<PyFloat>() || obj.is_instance_of::<PyInt>() {
-        return Ok(vec![obj.extract::<f64>()? as f32]);
+    if is_bool(obj) || obj.is_instance_of::<PyFloat>() || obj.is_instance_of::<PyInt>() {
+        return Ok(vec![real(obj, name)? as f32]);
     }
     Ok(read_array::<f32>(obj, name, 1, "float32")?.values)
 }
@@ -240,16 +240,16 @@ pub(crate) fn jansen_rit<'py>(
     batch: &Bound<'py, PyAny>,
     seed: Option<&Bound<'py, PyAny>>,
     key: Option<(u32, u32)>,
-    partitionable: bool,
-    dt: f32,
-    sigma: f32,
+    #[pyo3(from_py_with = arg::partitionable)] partitionable: bool,
+    #[pyo3(from_py_with = arg::dt)] dt: f64,
+    #[pyo3(from_py_with = arg::sigma)] sigma: f64,
     k: Option<&Bound<'py, PyAny>>,
     mu: Option<&Bound<'py, PyAny>>,
     weights: Option<&Bound<'py, PyAny>>,
-    delays: bool,
+    #[pyo3(from_py_with = arg::delays)] delays: bool,
     lags: Option<&Bound<'py, PyAny>>,
     initial: Option<&Bound<'py, PyAny>>,
-    backend: &str,
+    #[pyo3(from_py_with = arg::backend)] backend: &'static str,
     threads: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let seed = seed.map_or(Ok(0), |s| int(s, "seed"))?;
@@ -258,8 +258,8 @@ pub(crate) fn jansen_rit<'py>(
         return Err(PyValueError::new_err("give `delays=True` (default lags) or `lags`, not both"));
     }
     let mut spec = JansenRitSpec {
-        dt,
-        sigma,
+        dt: dt as f32,
+        sigma: sigma as f32,
         jax_key: jax_key(key, partitionable),
         ..JansenRitSpec::with_size(seed, nn, nt, batch).map_err(to_py)?
     };
@@ -306,11 +306,11 @@ pub(crate) fn mpr_sweep<'py>(
     nt: Option<&Bound<'py, PyAny>>,
     seed: Option<&Bound<'py, PyAny>>,
     key: Option<(u32, u32)>,
-    partitionable: bool,
-    dt: f32,
-    sigma: f32,
+    #[pyo3(from_py_with = arg::partitionable)] partitionable: bool,
+    #[pyo3(from_py_with = arg::dt)] dt: f64,
+    #[pyo3(from_py_with = arg::sigma)] sigma: f64,
     weights: Option<&Bound<'py, PyAny>>,
-    backend: &str,
+    #[pyo3(from_py_with = arg::backend)] backend: &'static str,
     threads: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let seed = seed.map_or(Ok(0), |s| int(s, "seed"))?;
@@ -323,8 +323,8 @@ pub(crate) fn mpr_sweep<'py>(
     };
     let batch = k.len().max(eta.len());
     let mut spec = MprSpec {
-        dt,
-        sigma,
+        dt: dt as f32,
+        sigma: sigma as f32,
         batch,
         k,
         eta,

@@ -2,6 +2,10 @@
 TypeError (wrong dtypes and types), RuntimeError (a backend that cannot start). Never a
 crash."""
 
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -175,3 +179,153 @@ def test_gpu_backend_error_is_runtime_error_when_absent():
         assert str(e)  # says why (no driver, no device, ...)
     else:
         pytest.skip("a GPU is present: nothing to map")
+
+
+def _in_subprocess(code):
+    """Runs ``code`` (after ``import numpy as np, simlanes`` and ``KEY``) in a fresh
+    interpreter, for reproducers that used to kill it (SIGSEGV, SIGABRT): a crash fails
+    the test with its signal instead of ending the test run."""
+    prelude = "import numpy as np, simlanes\nKEY = np.array([0, 42], np.uint32)\n"
+    run = subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code)], capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, f"exit status {run.returncode}\n{run.stdout}\n{run.stderr}"
+
+
+def test_empty_shape_numpy_refuses_is_value_error_not_a_crash():
+    # Empty arrays whose other dimensions make NumPy's byte count overflow (NumPy:
+    # "array is too big") used to crash the interpreter in the array's construction.
+    _in_subprocess(
+        """
+        import pytest
+        for call in [
+            lambda: simlanes.jax_uniform(KEY, (0, 1 << 61)),
+            lambda: simlanes.jax_uniform(KEY, (1 << 31, 1 << 30, 0)),
+            lambda: simlanes.jax_normal(KEY, (1 << 61, 0)),
+            lambda: simlanes.jax_bits(KEY, (1 << 62, 0), np.uint16),
+            lambda: simlanes.jax_bits(KEY, (1 << 60, 0), np.uint64),
+            lambda: simlanes._simlanes.jax_uniform((0, 42), [0, 1 << 61]),
+            # Was RuntimeError("ShapeError/Overflow").
+            lambda: simlanes.jax_uniform(KEY, (0, 1 << 62, 1 << 62)),
+        ]:
+            with pytest.raises(ValueError, match="`shape`.*too big for a NumPy array"):
+                call()
+        # What NumPy accepts still works.
+        for shape in [(0, 1 << 60), (1 << 59, 0, 3)]:
+            a = simlanes.jax_uniform(KEY, shape)
+            assert a.shape == np.empty(shape, np.float32).shape and a.dtype == np.float32
+        assert simlanes.jax_bits(KEY, (0, 1 << 59), np.uint64).shape == (0, 1 << 59)
+        """
+    )
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: simlanes.jax_uniform(KEY, (1,) * 33),
+        lambda: simlanes.jax_uniform(KEY, (0,) * 33),
+        lambda: simlanes.jax_normal(KEY, (1,) * 33),
+        lambda: simlanes.jax_bits(KEY, (1,) * 33, np.uint8),
+        lambda: simlanes._simlanes.jax_bits((0, 42), [1] * 40),
+    ],
+)
+def test_more_than_32_dimensions_is_value_error(call):
+    # Was a PanicException from rust-numpy ("unexpected dimensionality").
+    with pytest.raises(ValueError, match="`shape` has .* dimensions; NumPy arrays have at most 32"):
+        call()
+    assert simlanes.jax_uniform(KEY, (1,) * 32).shape == (1,) * 32
+
+
+def test_input_copy_out_of_memory_is_memory_error():
+    # Copies of inputs no machine can hold (zero-stride broadcast views of 2**40 rows)
+    # used to abort the interpreter in the allocator.
+    _in_subprocess(
+        """
+        import pytest
+        huge = 1 << 40
+        for call, name in [
+            (lambda: simlanes.validate(np.broadcast_to(np.zeros((1, 4)), (huge, 4)), 0.5, n=1, sims=1), "grid"),
+            (lambda: simlanes.validate(np.zeros((4, 2)), 0.5, n=1, sims=1,
+                                       null=np.broadcast_to(np.array([True]), (huge,))), "null"),
+            (lambda: simlanes.calibrate(np.broadcast_to(np.zeros((1, 2)), (huge, 2)), 0.1, n=1, sims=1), "grid"),
+            (lambda: simlanes.mpr_sweep(np.broadcast_to(np.zeros(1, np.float32), (huge,)), 1.0, nn=1, nt=401), "k"),
+            (lambda: simlanes.jansen_rit(1, 1, 1, mu=np.broadcast_to(np.zeros(1, np.float32), (huge,))), "mu"),
+            (lambda: simlanes.jansen_rit(2, 1, 1, weights=np.broadcast_to(np.zeros(1, np.float32), (huge, 2))),
+             "weights"),
+            (lambda: simlanes.ou_with_normals(np.broadcast_to(np.zeros((2, 1)), (2, huge))), "z"),
+        ]:
+            with pytest.raises(MemoryError, match=f"`{name}` needs a copy of .* cannot be allocated"):
+                call()
+        """
+    )
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: simlanes.validate(G, True, **CAL), "`lam`"),
+        (lambda: simlanes.validate(G, 0.5, delta=np.bool_(False), **CAL), "`delta`"),
+        (lambda: simlanes.calibrate(G, True, **CAL), "`alpha`"),
+        (lambda: simlanes.ou_final(4, 10, dt=True), "`dt`"),
+        (lambda: simlanes.ou_path(4, 10, tau=np.bool_(True)), "`tau`"),
+        (lambda: simlanes.ou_with_normals(np.zeros((2, 3)), sigma=True), "`sigma`"),
+        (lambda: simlanes.ou_final(4, 10, x0=False), "`x0`"),
+        (lambda: simlanes.jansen_rit(3, 5, 2, dt=True), "`dt`"),
+        (lambda: simlanes.jansen_rit(3, 5, 2, k=True), "`k`"),
+        (lambda: simlanes.jansen_rit(3, 5, 2, k=np.bool_(True)), "`k`"),
+        (lambda: simlanes.jansen_rit(3, 5, 2, mu=False), "`mu`"),
+        (lambda: simlanes.mpr_sweep(True, -5.0, nn=1, nt=401), "`k`"),
+        (lambda: simlanes.mpr_sweep(1.0, -5.0, nn=1, nt=401, sigma=True), "`sigma`"),
+        (lambda: simlanes.jax_uniform(KEY, (3,), minval=True), "`minval`"),
+        (lambda: simlanes.jax_uniform(KEY, (3,), maxval=np.bool_(True)), "`maxval`"),
+        (lambda: simlanes.jax_uniform(KEY, (True, 2)), "`shape`"),
+        (lambda: simlanes.jax_normal(KEY, np.bool_(True)), "`shape`"),
+        (lambda: simlanes._simlanes.jax_uniform((0, 42), [True, 2]), "`shape`"),
+    ],
+)
+def test_bool_is_not_a_number(call, match):
+    # Integer arguments already refused a bool; float arguments took it as 0.0 or 1.0.
+    with pytest.raises(TypeError, match=match):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: simlanes.pi(10, 4, backend=None), TypeError, "`backend` must be a str"),
+        (lambda: simlanes.ou_final(4, 10, backend=1), TypeError, "`backend` must be a str"),
+        (lambda: simlanes.validate(G, 0.5, model=None, **CAL), TypeError, "`model` must be a str"),
+        (lambda: simlanes.validate(G, 0.5, backend=None, **CAL), TypeError, "`backend` must be a str"),
+        (lambda: simlanes.pi(10, 4, key=KEY, partitionable=None), TypeError, "`partitionable` must be a bool"),
+        (lambda: simlanes.jax_split(KEY, partitionable=None), TypeError, "`partitionable` must be a bool"),
+        (lambda: simlanes.jax_key(0, x64=1), TypeError, "`x64` must be a bool"),
+        (lambda: simlanes.jansen_rit(3, 5, 2, delays=1), TypeError, "`delays` must be a bool"),
+        (lambda: simlanes.ou_final(4, 10, dt="0.1"), TypeError, "`dt` must be a real number"),
+        (lambda: simlanes.jax_uniform(KEY, (3,), minval="0"), TypeError, "`minval` must be a real number"),
+        (lambda: simlanes.ou_final(4, 10, dt=10**400), ValueError, "`dt` is too large for a float64"),
+        (lambda: simlanes.validate(G, 10**400, **CAL), ValueError, "`lam` is too large for a float64"),
+        (lambda: simlanes.mpr_sweep(10**400, 1.0, nn=1, nt=401), ValueError, "`k` is too large"),
+        (lambda: simlanes.jax_uniform(KEY, (-1,)), ValueError, "`shape` has dimension -1"),
+        (lambda: simlanes.jax_uniform(KEY, (1 << 64,)), ValueError, "`shape` has dimension 18446744073709551616"),
+        (lambda: simlanes._simlanes.jax_normal((0, 42), 3), TypeError, "`shape` must be a sequence"),
+        (lambda: simlanes._simlanes.jax_bits((0, 42), [3], -1), ValueError, "`bits`"),
+        (lambda: simlanes._simlanes.jax_bits((0, 42), [3], "32"), TypeError, "`bits`"),
+    ],
+)
+def test_bad_arguments_are_named(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_messages_name_the_real_cause(monkeypatch):
+    # The element count overflows, not one dimension.
+    with pytest.raises(ValueError, match=r"`shape` \(4294967296, 4294967296\) is too big for a NumPy array"):
+        simlanes.jax_uniform(KEY, (1 << 32, 1 << 32))
+    # No `threads=` was given: the environment variable is to blame.
+    monkeypatch.setenv("RAYON_NUM_THREADS", "99999")
+    with pytest.raises(ValueError, match="RAYON_NUM_THREADS is 99999.*1024"):
+        simlanes.pi(10, 4)
+    with pytest.raises(ValueError, match="RAYON_NUM_THREADS"):
+        simlanes.validate(G, 0.5, **CAL)
+    # An explicit `threads=` overrides it.
+    assert simlanes.pi(10, 4, threads=1).hits.shape == (4,)

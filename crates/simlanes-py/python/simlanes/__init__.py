@@ -19,9 +19,11 @@ library on NumPy arrays:
   ``Client.get_executor()``, mpi4py's ``MPIPoolExecutor``) and merges the tiles into the
   result of a single-process run, bit for bit.
 
-Every function takes ``backend=`` (``"scalar"``, ``"simd"``, ``"threaded"`` (default) or
-``"gpu"``) and, for ``"threaded"``, ``threads=`` (default: ``RAYON_NUM_THREADS`` if set,
-else every logical CPU). The GIL is released while a simulation runs.
+The workload and calibration functions (and :func:`make_tiles`/:func:`map_tiles`, for
+the runs of the tiles) take ``backend=`` (``"scalar"``, ``"simd"``, ``"threaded"``
+(default) or ``"gpu"``) and, for ``"threaded"``, ``threads=`` (default:
+``RAYON_NUM_THREADS`` if set, else every logical CPU); the ``jax_*`` helpers take
+neither. The GIL is released while a simulation or a draw runs.
 
 Ctrl-C: while a call runs, the calling thread runs Python's signal handlers every 50 ms;
 on Ctrl-C (KeyboardInterrupt, or any exception a handler raises) the run is cancelled
@@ -31,8 +33,10 @@ thread (``"scalar"``, ``"simd"`` workloads) or on the GPU finish first, then rai
 Partial results are dropped.
 
 Errors: ``ValueError`` for bad values and shapes (with the Rust message), ``TypeError``
-for NumPy arrays of the wrong dtype or arguments of the wrong type, ``RuntimeError`` when
-a backend cannot start (no GPU, a CPU without AVX2/FMA).
+for NumPy arrays of the wrong dtype or arguments of the wrong type (a bool is not a
+number), each naming the argument; ``MemoryError`` for an output, or a copy of an input,
+that cannot be allocated; ``RuntimeError`` when a backend cannot start (no GPU, a CPU
+without AVX2/FMA).
 
 Array arguments: a NumPy array must already have the documented dtype (it is never
 silently converted); any other array-like (a list, a JAX array) is converted with
@@ -96,7 +100,10 @@ def _array(x: ArrayLike, dtype: Any) -> Any:
 
 
 def _member(x: Optional[PerMember]) -> Any:
-    """A per-member parameter: ``None``, a Python number, or a float32 array."""
+    """A per-member parameter: ``None``, a Python number, or a float32 array (a bool is
+    passed on as it is, for the native side to refuse with the argument's name)."""
+    if isinstance(x, (bool, np.bool_)):
+        return x
     if isinstance(x, (np.integer, np.floating)):
         return float(x)
     if x is None or isinstance(x, (int, float, np.ndarray)):
@@ -221,8 +228,11 @@ def ou_path(
     threads: Optional[int] = None,
 ) -> np.ndarray:
     """W2 (a): every state of ``num_sim`` Ornstein-Uhlenbeck simulations, float64 of shape
-    ``(num_sim, num_steps + 1)``; column 0 is ``x0``, the last column equals
-    :func:`ou_final` bit for bit.
+    ``(num_sim, num_steps + 1)``; column 0 is ``x0``. With ``chunks=None`` (sequential)
+    the last column equals :func:`ou_final` bit for bit. With ``chunks``, the last column
+    and ``ou_final(..., chunks=...)`` come from two different parallel-in-time algorithms
+    and may differ in the last bits (by design); each is within its documented bound of
+    the sequential result (see ``chunks`` below).
 
     The simulation writes time-major (all simulations at step t, then t + 1); the array
     returned is the transposed view of that buffer (Fortran order, no copy). Use
@@ -554,10 +564,23 @@ def jax_split(key: ArrayLike, num: int = 2, *, partitionable: bool = True) -> np
 
 
 def _shape(shape: Any) -> list:
-    """A shape as a list of ints (an int is a 1-D shape); TypeError for non-integers."""
-    if isinstance(shape, (int, np.integer)):
-        return [operator.index(shape)]
-    return [operator.index(s) for s in shape]
+    """A shape as a list of ints (an int is a 1-D shape); TypeError naming ``shape`` for
+    non-integers, bools included (``True`` is not a dimension). Negative or oversized
+    dimensions are the native side's ValueError."""
+    dims = [shape] if isinstance(shape, (int, np.integer, np.bool_)) else shape
+    try:
+        dims = list(dims)
+    except TypeError:
+        raise TypeError(f"`shape` must be an integer or a sequence of integers, got {type(shape).__name__}") from None
+    out = []
+    for d in dims:
+        if isinstance(d, (bool, np.bool_)):
+            raise TypeError("`shape` must be a sequence of integers, got a bool")
+        try:
+            out.append(operator.index(d))
+        except TypeError:
+            raise TypeError(f"`shape` must be a sequence of integers, got an element of type {type(d).__name__}") from None
+    return out
 
 
 def jax_bits(key: ArrayLike, shape: Any = (), dtype: Any = np.uint32, *, partitionable: bool = True) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Type stubs of the native module ``simlanes._simlanes`` (use the wrappers in ``simlanes``;
 their docstrings document every argument)."""
 
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +16,8 @@ def pi(
     estimates: int,
     *,
     seed: Optional[int] = None,
+    key: Optional[_Key] = None,
+    partitionable: bool = True,
     backend: str = "threaded",
     threads: Optional[int] = None,
 ) -> Dict[str, Any]: ...
@@ -70,7 +72,7 @@ def validate(
     partitionable: bool = True,
     model: str = "binomial",
     null: Optional[npt.NDArray[np.bool_]] = None,
-    delta: float = 0.01,
+    delta: Optional[float] = None,
     backend: str = "threaded",
     threads: Optional[int] = None,
     grid_tile: Optional[int] = None,
@@ -129,13 +131,13 @@ def mpr_sweep(
 def jax_key(seed: int, *, x64: bool = False) -> npt.NDArray[np.uint32]: ...
 def jax_fold_in(key: _Key, data: int) -> npt.NDArray[np.uint32]: ...
 def jax_split(key: _Key, num: Optional[int] = None, *, partitionable: bool = True) -> npt.NDArray[np.uint32]: ...
-def jax_bits(key: _Key, shape: List[int], bits: int = 32, *, partitionable: bool = True) -> npt.NDArray[Any]: ...
+def jax_bits(key: _Key, shape: Sequence[int], bits: int = 32, *, partitionable: bool = True) -> npt.NDArray[Any]: ...
 def jax_uniform(
     key: _Key,
-    shape: List[int],
+    shape: Sequence[int],
     *,
     minval: float = 0.0,
     maxval: float = 1.0,
     partitionable: bool = True,
 ) -> npt.NDArray[np.float32]: ...
-def jax_normal(key: _Key, shape: List[int], *, partitionable: bool = True) -> npt.NDArray[np.float32]: ...
+def jax_normal(key: _Key, shape: Sequence[int], *, partitionable: bool = True) -> npt.NDArray[np.float32]: ...

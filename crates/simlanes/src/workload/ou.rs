@@ -51,10 +51,9 @@ impl OuSpec {
     /// # Errors
     /// [`ParamError::TooLarge`] when it overflows `usize`.
     pub fn path_len(&self) -> Result<usize, SimError> {
-        self.num_steps
-            .checked_add(1)
-            .and_then(|r| r.checked_mul(self.num_sim))
-            .ok_or(SimError::Param(ParamError::TooLarge { name: "num_steps", max: usize::MAX as u64 }))
+        self.num_steps.checked_add(1).and_then(|r| r.checked_mul(self.num_sim)).ok_or(SimError::Param(
+            ParamError::TooLarge { name: "(num_steps+1)*num_sim", max: usize::MAX as u64 },
+        ))
     }
 }
 
