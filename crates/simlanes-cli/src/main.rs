@@ -1,19 +1,21 @@
 //! `simlanes`: validate and calibrate a trial design over a grid of parameter values.
 //!
-//! A thin shell over `simlanes::calibration`: it reads the grid from CSV, checks every
-//! input (naming the row or the flag at fault, exit code 2), runs the engine with a
-//! progress bar on stderr, and writes CSV or JSON — to a temporary file renamed into place,
-//! so an output file is either complete or absent.
+//! A thin shell over `simlanes::calibration`: it reads the grid from CSV (RFC 4180), checks
+//! every input (naming the row, its line or the flag at fault, exit code 2), runs the engine
+//! with a progress bar on stderr, and streams CSV or JSON — to a temporary file renamed into
+//! place, so an output file is either complete or absent, also when the run is interrupted
+//! by SIGINT, SIGTERM or SIGHUP.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use simlanes::calibration::binomial::{BinomialModel, Counting};
 use simlanes::calibration::two_arm_z::TwoArmZModel;
 use simlanes::calibration::{self, Calibration, Grid, Model, Tiling, Validation};
+use simlanes::simcore::ParamError;
 use simlanes::workload::binomial::Uniforms;
 use simlanes::workload::jax::{JaxKey, Layout};
-use simlanes::{Backend, Simulator, ThreadConfig};
-use std::fmt::Write as _;
-use std::io::Write as _;
+use simlanes::{Backend, SimError, Simulator, ThreadConfig};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -40,7 +42,26 @@ Models (--model):
             mu_treatment. Null where mu_treatment <= mu_control (or as a `null` column says).
 
 An optional column `null` (true/false, 1/0, yes/no) overrides the null hypothesis per point.
-Other columns are ignored. Exit codes: 0 success, 2 bad input, 1 other failures.";
+Other columns are ignored. Column names are matched without regard to case, and a column the
+run reads (a theta column, mu_control, mu_treatment, null) must appear only once.
+
+Grid file: standard CSV (RFC 4180), as R's write.csv and spreadsheets write it: a field may be
+quoted (\"a,b\"), a quote inside quotes is doubled (\"\"), a quoted field may span lines; a
+UTF-8 byte order mark, spaces around fields and blank lines are ignored.
+
+Output (--format):
+  csv   One row per grid point: the coordinate columns, null, then count, rate, upper
+        (validate) or lambda_star (calibrate; NaN where the null is false).
+  json  The settings and a `points` array (one point per line); calibrate adds rank,
+        min_lambda_star and argmin_row (1 = the first grid row; null when no point is null).
+lambda and lambda* are single-precision (f32) numbers, printed in CSV and JSON alike as the
+shortest decimal that reads back to the same f32.
+The calibrate CSV has no row for the overall minimum: it is in the summary line on stderr
+(unless -q) and, with --summary FILE, in a one-row CSV file with the columns min_lambda_star,
+argmin_row, rank, sims, alpha (e.g. pandas.read_csv(FILE).min_lambda_star[0]).
+
+Exit codes: 0 success, 2 bad input (grid, options, output path), 1 other failures. A run
+that fails or is interrupted leaves no output file behind and never clobbers an existing one.";
 
 #[derive(Parser, Debug)]
 #[command(name = "simlanes", version, about = "Validate and calibrate trial designs over parameter grids", long_about = ABOUT)]
@@ -53,11 +74,12 @@ struct Cli {
 enum Command {
     /// Type I error at every grid point for a given threshold lambda.
     Validate {
-        /// Rejection threshold: a trial rejects when T < lambda (rounded to f32).
-        #[arg(long, allow_negative_numbers = true)]
+        /// Rejection threshold: a trial rejects when T < lambda (rounded to f32). Negative
+        /// values are accepted as they are written: --lambda -1.96, --lambda -.5.
+        #[arg(long, allow_hyphen_values = true)]
         lambda: f64,
         /// One minus the confidence level of the Clopper-Pearson upper bound.
-        #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
+        #[arg(long, default_value_t = 0.01, allow_hyphen_values = true)]
         delta: f64,
         #[command(flatten)]
         common: Common,
@@ -65,8 +87,13 @@ enum Command {
     /// Threshold lambda* per grid point for a target type I error alpha, and its minimum.
     Calibrate {
         /// Target type I error level.
-        #[arg(long, default_value_t = 0.025, allow_negative_numbers = true)]
+        #[arg(long, default_value_t = 0.025, allow_hyphen_values = true)]
         alpha: f64,
+        /// Also write the overall result as a one-row CSV file: min_lambda_star, argmin_row
+        /// (1 = the first grid row; empty when no point is null), rank (m), sims (K), alpha.
+        /// Written like the output: completely or not at all.
+        #[arg(long, value_name = "FILE")]
+        summary: Option<PathBuf>,
         #[command(flatten)]
         common: Common,
     },
@@ -117,10 +144,10 @@ struct Common {
     /// Worker threads (default: all CPUs).
     #[arg(long)]
     threads: Option<usize>,
-    /// Grid points per work tile (default: autotuned when the run is large, else 1024).
+    /// Grid points per work tile (default: autotuned when the run is large, else 1024; results never depend on it).
     #[arg(long)]
     grid_tile: Option<usize>,
-    /// Trials per work tile (default: autotuned when the run is large, else 1024).
+    /// Trials per work tile (default: autotuned when the run is large, else 1024; results never depend on it).
     #[arg(long)]
     sim_tile: Option<usize>,
     /// Binomial: always count every comparison (by default the sorted method is used from
@@ -131,7 +158,9 @@ struct Common {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Csv)]
     format: Format,
-    /// Output file (written completely or not at all); default: standard output.
+    /// Output file (written completely or not at all); default: standard output. A symlink
+    /// is followed: its target is written (created if it does not exist yet), the link stays.
+    /// A missing directory, or a path that is a directory, is bad input (exit code 2).
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// No progress bar or summary on stderr.
@@ -146,16 +175,141 @@ enum CliError {
     Other(String),
 }
 
-impl From<simlanes::SimError> for CliError {
-    fn from(e: simlanes::SimError) -> Self {
-        CliError::Input(e.to_string())
+impl From<SimError> for CliError {
+    /// The library names its parameters (`s`, `n*d`, ...): the message names the flags.
+    fn from(e: SimError) -> Self {
+        let msg = e.to_string();
+        let name = match &e {
+            SimError::Param(p) => param_name(p),
+            SimError::TooSmall { name, .. } => Some(*name),
+            _ => None,
+        };
+        CliError::Input(match name.and_then(|n| flag_for(n).map(|f| (n, f))) {
+            Some((name, flag)) => msg.replacen(&format!("`{name}`"), flag, 1),
+            None => msg,
+        })
     }
+}
+
+/// The name a [`ParamError`] reports.
+fn param_name(p: &ParamError) -> Option<&'static str> {
+    match *p {
+        ParamError::NotFinite { name, .. }
+        | ParamError::NotProbability { name, .. }
+        | ParamError::NotOpenProbability { name, .. }
+        | ParamError::NotPositive { name, .. }
+        | ParamError::Negative { name, .. }
+        | ParamError::ZeroSize { name }
+        | ParamError::TooLarge { name, .. }
+        | ParamError::IntOutOfRange { name, .. } => Some(name),
+        _ => None,
+    }
+}
+
+/// The command-line flag behind a library parameter name, for error messages.
+fn flag_for(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "s" | "sims" => "--sims (-K)",
+        "n" => "-n",
+        "n*d" => "-n times the number of arms (n*d)",
+        "sims*n*d" => "--sims times -n times the number of arms",
+        "lambda" => "--lambda",
+        "alpha" => "--alpha",
+        "delta" => "--delta",
+        "seed" => "--jax-key",
+        "threads" => "--threads",
+        "tile" => "--grid-tile/--sim-tile",
+        _ => return None,
+    })
 }
 
 /// The grid as read from CSV.
 struct Table {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
+    /// The line of the file on which each row starts (1-based), for error messages.
+    lines: Vec<usize>,
+}
+
+/// Splits CSV text into records (RFC 4180): fields separated by commas, records by line
+/// breaks (`\n` or `\r\n`); a field in double quotes may hold commas, line breaks and
+/// doubled quotes (`""` for `"`). Spaces around a field are dropped, blank lines skipped.
+/// Each record comes with the line it starts on; an error names the line.
+fn parse_csv(text: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
+    let mut records = Vec::new();
+    let mut fields: Vec<String> = Vec::new();
+    let mut field = String::new();
+    let (mut line, mut start) = (1, 1);
+    // The line of the open quote while inside a quoted field.
+    let mut open: Option<usize> = None;
+    // The current field was quoted and is closed: only spaces may follow until `,`.
+    let mut closed = false;
+    // The record has something besides white space (a blank line is no record).
+    let mut content = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if open.is_some() {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => {
+                    open = None;
+                    closed = true;
+                }
+                '\r' if chars.peek() == Some(&'\n') => {}
+                '\n' => {
+                    line += 1;
+                    field.push('\n');
+                }
+                _ => field.push(c),
+            }
+            continue;
+        }
+        match c {
+            ',' | '\n' => {
+                fields.push(field.trim().to_string());
+                field.clear();
+                closed = false;
+                content |= c == ',';
+                if c == '\n' {
+                    if content {
+                        records.push((start, std::mem::take(&mut fields)));
+                    }
+                    fields.clear();
+                    content = false;
+                    line += 1;
+                    start = line;
+                }
+            }
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '"' if !closed && field.trim().is_empty() => {
+                field.clear();
+                open = Some(line);
+                content = true;
+            }
+            c if closed && c.is_whitespace() => {}
+            c if closed => {
+                return Err(format!(
+                    "line {line}: unexpected {c:?} after the closing quote of a field (a quote inside \
+                     a quoted field is written twice: \"\")"
+                ));
+            }
+            c => {
+                content |= !c.is_whitespace();
+                field.push(c);
+            }
+        }
+    }
+    if let Some(l) = open {
+        return Err(format!("line {l}: the quoted field that starts here is never closed (a missing \")"));
+    }
+    if content {
+        fields.push(field.trim().to_string());
+        records.push((start, fields));
+    }
+    Ok(records)
 }
 
 fn read_table(path: &Path) -> Result<Table, CliError> {
@@ -164,79 +318,109 @@ fn read_table(path: &Path) -> Result<Table, CliError> {
     // Spreadsheet programs often save CSV with a UTF-8 byte order mark: it is not part of
     // the first column's name.
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    let split = |l: &str| l.split(',').map(|f| f.trim().to_string()).collect::<Vec<_>>();
-    let (_, head) = lines
+    let records =
+        parse_csv(text).map_err(|e| CliError::Input(format!("grid file {}: {e}", path.display())))?;
+    let mut records = records.into_iter();
+    let (_, header) = records
         .next()
         .ok_or_else(|| CliError::Input(format!("grid file {} is empty (no header row)", path.display())))?;
-    let header = split(head);
-    let mut rows = Vec::new();
-    for (i, line) in lines {
-        let row = split(line);
+    let (mut rows, mut lines) = (Vec::new(), Vec::new());
+    for (line, row) in records {
         if row.len() != header.len() {
             return Err(CliError::Input(format!(
-                "grid row {} (line {}) has {} fields, the header has {}",
+                "grid row {} (line {line}) has {} fields, the header has {}",
                 rows.len() + 1,
-                i + 1,
                 row.len(),
                 header.len()
             )));
         }
         rows.push(row);
+        lines.push(line);
     }
     if rows.is_empty() {
         return Err(CliError::Input(format!("grid file {} has a header but no points", path.display())));
     }
-    Ok(Table { header, rows })
+    Ok(Table { header, rows, lines })
 }
 
-/// The model's coordinate columns, in order.
-fn coordinate_columns(t: &Table, model: ModelKind) -> Result<Vec<usize>, CliError> {
-    let find = |name: &str| {
-        t.header
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| CliError::Input(format!("grid has no column `{name}` (needed by --model ztest)")))
+/// The columns the run reads.
+struct Columns {
+    /// The model's coordinates, in order.
+    coords: Vec<usize>,
+    /// The `null` column, if any.
+    null: Option<usize>,
+}
+
+fn duplicate(t: &Table, a: usize, b: usize) -> CliError {
+    CliError::Input(format!(
+        "grid column `{}` appears twice (columns {} and {}; names are matched without regard to \
+         case): remove or rename one",
+        t.header[b],
+        a + 1,
+        b + 1
+    ))
+}
+
+fn columns(t: &Table, model: ModelKind) -> Result<Columns, CliError> {
+    // The one column called `name` (any case), if any.
+    let named = |name: &str| {
+        let mut hits = (0..t.header.len()).filter(|&c| t.header[c].eq_ignore_ascii_case(name));
+        match (hits.next(), hits.next()) {
+            (Some(a), Some(b)) => Err(duplicate(t, a, b)),
+            (a, _) => Ok(a),
+        }
     };
-    match model {
+    let coords = match model {
         ModelKind::Binomial => {
-            let cols: Vec<usize> =
-                (0..t.header.len()).filter(|&c| t.header[c].starts_with("theta")).collect();
+            let cols: Vec<usize> = (0..t.header.len())
+                .filter(|&c| t.header[c].get(..5).is_some_and(|p| p.eq_ignore_ascii_case("theta")))
+                .collect();
             if cols.is_empty() {
                 return Err(CliError::Input(
                     "grid has no theta column (--model binomial needs columns theta0, theta1, ...)".into(),
                 ));
             }
-            Ok(cols)
+            let mut seen = std::collections::HashMap::new();
+            for &c in &cols {
+                if let Some(&a) = seen.get(&t.header[c].to_ascii_lowercase()) {
+                    return Err(duplicate(t, a, c));
+                }
+                seen.insert(t.header[c].to_ascii_lowercase(), c);
+            }
+            cols
         }
-        ModelKind::Ztest => Ok(vec![find("mu_control")?, find("mu_treatment")?]),
-    }
+        ModelKind::Ztest => {
+            let need = |name: &str| {
+                named(name)?.ok_or_else(|| {
+                    CliError::Input(format!("grid has no column `{name}` (needed by --model ztest)"))
+                })
+            };
+            vec![need("mu_control")?, need("mu_treatment")?]
+        }
+    };
+    Ok(Columns { coords, null: named("null")? })
 }
 
-fn parse_grid(t: &Table, cols: &[usize]) -> Result<Grid, CliError> {
-    let mut values = Vec::with_capacity(t.rows.len() * cols.len());
+fn parse_grid(t: &Table, cols: &Columns) -> Result<Grid, CliError> {
+    let at = |r: usize| format!("grid row {} (line {})", r + 1, t.lines[r]);
+    let mut values = Vec::with_capacity(t.rows.len() * cols.coords.len());
     for (r, row) in t.rows.iter().enumerate() {
-        for &c in cols {
+        for &c in &cols.coords {
             let v: f64 = row[c].parse().map_err(|_| {
-                CliError::Input(format!(
-                    "grid row {}: column `{}` is not a number: {:?}",
-                    r + 1,
-                    t.header[c],
-                    row[c]
-                ))
+                CliError::Input(format!("{}: column `{}` is not a number: {:?}", at(r), t.header[c], row[c]))
             })?;
             if !v.is_finite() {
                 return Err(CliError::Input(format!(
-                    "grid row {}: column `{}` is {v}; every coordinate must be a finite number",
-                    r + 1,
+                    "{}: column `{}` is {v}; every coordinate must be a finite number",
+                    at(r),
                     t.header[c]
                 )));
             }
             values.push(v);
         }
     }
-    let mut grid = Grid::new(cols.len(), values)?;
-    if let Some(nc) = t.header.iter().position(|h| h == "null") {
+    let mut grid = Grid::new(cols.coords.len(), values)?;
+    if let Some(nc) = cols.null {
         let flags = t
             .rows
             .iter()
@@ -245,8 +429,9 @@ fn parse_grid(t: &Table, cols: &[usize]) -> Result<Grid, CliError> {
                 "true" | "1" | "yes" => Ok(true),
                 "false" | "0" | "no" => Ok(false),
                 other => Err(CliError::Input(format!(
-                    "grid row {}: column `null` must be true/false, 1/0 or yes/no, got {other:?}",
-                    r + 1
+                    "{}: column `{}` must be true/false, 1/0 or yes/no, got {other:?}",
+                    at(r),
+                    t.header[nc]
                 ))),
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -284,6 +469,9 @@ enum Outcome {
     Calibrated(Calibration),
 }
 
+/// Simulations per probe of the tile-shape tuner.
+const TUNE_PROBE_SIMS: usize = 2048;
+
 /// Runs the engine for one model with a progress bar and the tile shape chosen (when
 /// autotuned, on `tuner`: the model itself, or a fused copy of a model whose uniforms are
 /// tied to K).
@@ -299,8 +487,10 @@ fn execute<M: Model>(
     let total = nulls.saturating_mul(common.sims as u64);
     let tiling = match (common.grid_tile, common.sim_tile) {
         (Some(g), Some(s)) => Tiling::new(g, s),
-        (g, s) if total >= 50_000_000 && nulls > 0 => {
-            let (best, _) = calibration::tune::autotune(sim, tuner, grid, 2048.min(common.sims))?;
+        // Tuned only when the run is hundreds of probes large (`tune::worth_tuning`): the
+        // tuner's cost then stays a small share of the run.
+        (g, s) if calibration::tune::worth_tuning(nulls as usize, common.sims, TUNE_PROBE_SIMS) => {
+            let (best, _) = calibration::tune::autotune(sim, tuner, grid, TUNE_PROBE_SIMS.min(common.sims))?;
             Tiling::new(g.unwrap_or(best.grid_tile), s.unwrap_or(best.sim_tile))
         }
         (g, s) => {
@@ -346,141 +536,378 @@ fn execute<M: Model>(
     Ok(out)
 }
 
-fn render(out: &Outcome, t: &Table, cols: &[usize], format: Format, model: &str) -> String {
-    let names: Vec<&str> = cols.iter().map(|&c| t.header[c].as_str()).collect();
-    let mut s = String::new();
-    match (out, format) {
-        (Outcome::Validated(v), Format::Csv) => {
-            let _ = writeln!(s, "{},null,count,rate,upper", names.join(","));
-            for (row, p) in t.rows.iter().zip(&v.points) {
-                let coords: Vec<&str> = cols.iter().map(|&c| row[c].as_str()).collect();
-                let _ = writeln!(s, "{},{},{},{:e},{:e}", coords.join(","), p.null, p.count, p.rate, p.upper);
-            }
-        }
-        (Outcome::Calibrated(c), Format::Csv) => {
-            let _ = writeln!(s, "{},null,lambda_star", names.join(","));
-            for (row, l) in t.rows.iter().zip(&c.lambda) {
-                let coords: Vec<&str> = cols.iter().map(|&c| row[c].as_str()).collect();
-                let _ = writeln!(s, "{},{},{}", coords.join(","), !l.is_nan(), l);
-            }
-        }
-        (Outcome::Validated(v), Format::Json) => {
-            let points: Vec<_> = t
-                .rows
-                .iter()
-                .zip(&v.points)
-                .map(|(row, p)| {
-                    serde_json::json!({
-                        "point": coords_json(row, cols, &names),
-                        "null": p.null, "count": p.count, "rate": p.rate, "upper": p.upper,
-                    })
-                })
-                .collect();
-            let doc = serde_json::json!({
-                "command": "validate", "model": model, "sims": v.sims, "lambda": v.lambda,
-                "delta": v.delta, "points": points,
-            });
-            s = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
-        }
-        (Outcome::Calibrated(c), Format::Json) => {
-            let num = |x: f32| if x.is_nan() { serde_json::Value::Null } else { serde_json::json!(x) };
-            let points: Vec<_> = t
-                .rows
-                .iter()
-                .zip(&c.lambda)
-                .map(|(row, &l)| {
-                    serde_json::json!({
-                        "point": coords_json(row, cols, &names), "null": !l.is_nan(), "lambda_star": num(l),
-                    })
-                })
-                .collect();
-            let doc = serde_json::json!({
-                "command": "calibrate", "model": model, "sims": c.sims, "alpha": c.alpha, "rank": c.rank,
-                "min_lambda_star": num(c.min_lambda), "argmin_row": c.argmin.map(|g| g + 1), "points": points,
-            });
-            s = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
-        }
+/// `s` as one CSV field: quoted (RFC 4180) when it holds a comma, a quote or a line break.
+fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\"")).into()
+    } else {
+        s.into()
     }
-    s
 }
 
-fn coords_json(row: &[String], cols: &[usize], names: &[&str]) -> serde_json::Value {
-    let mut m = serde_json::Map::new();
-    for (&c, &name) in cols.iter().zip(names) {
-        m.insert(name.to_string(), serde_json::json!(row[c].parse::<f64>().unwrap_or(f64::NAN)));
-    }
-    serde_json::Value::Object(m)
+/// An f32 quantity (λ, λ*) in JSON: its shortest round-trip decimal — the digits the CSV
+/// prints — or `null` when NaN or infinite.
+fn json_f32(w: &mut dyn Write, x: f32) -> io::Result<()> {
+    if x.is_finite() { write!(w, "{x}") } else { w.write_all(b"null") }
 }
 
-/// Where the output goes: a regular file (new or existing) is written through a temporary
-/// file in its directory and a rename, so it is complete or absent; a symlink is followed
-/// (its target is replaced, the link stays); anything else that exists — a FIFO, a device
-/// such as `/dev/stdout` — is written in place, since renaming over it would replace the
-/// node itself.
+/// A JSON string, escaped.
+fn json_str(w: &mut dyn Write, s: &str) -> io::Result<()> {
+    serde_json::to_writer(w, s).map_err(io::Error::from)
+}
+
+/// An f64 quantity in JSON: serde_json's shortest form, `null` when NaN or infinite.
+fn json_f64(w: &mut dyn Write, x: f64) -> io::Result<()> {
+    serde_json::to_writer(w, &x).map_err(io::Error::from)
+}
+
+/// Writes the results, point by point (nothing is built in memory first).
+fn write_output(
+    w: &mut dyn Write,
+    out: &Outcome,
+    t: &Table,
+    cols: &[usize],
+    format: Format,
+    model: &str,
+) -> io::Result<()> {
+    let points = t.rows.iter();
+    match format {
+        Format::Csv => {
+            for &c in cols {
+                write!(w, "{},", csv_field(&t.header[c]))?;
+            }
+            match out {
+                Outcome::Validated(v) => {
+                    writeln!(w, "null,count,rate,upper")?;
+                    for (row, p) in points.zip(&v.points) {
+                        for &c in cols {
+                            write!(w, "{},", csv_field(&row[c]))?;
+                        }
+                        writeln!(w, "{},{},{:e},{:e}", p.null, p.count, p.rate, p.upper)?;
+                    }
+                }
+                Outcome::Calibrated(cal) => {
+                    writeln!(w, "null,lambda_star")?;
+                    for (row, l) in points.zip(&cal.lambda) {
+                        for &c in cols {
+                            write!(w, "{},", csv_field(&row[c]))?;
+                        }
+                        writeln!(w, "{},{l}", !l.is_nan())?;
+                    }
+                }
+            }
+        }
+        Format::Json => {
+            let command = match out {
+                Outcome::Validated(_) => "validate",
+                Outcome::Calibrated(_) => "calibrate",
+            };
+            w.write_all(b"{\n  \"command\": ")?;
+            json_str(w, command)?;
+            w.write_all(b",\n  \"model\": ")?;
+            json_str(w, model)?;
+            match out {
+                Outcome::Validated(v) => {
+                    write!(w, ",\n  \"sims\": {},\n  \"lambda\": ", v.sims)?;
+                    json_f32(w, v.lambda)?;
+                    w.write_all(b",\n  \"delta\": ")?;
+                    json_f64(w, v.delta)?;
+                }
+                Outcome::Calibrated(c) => {
+                    write!(w, ",\n  \"sims\": {},\n  \"alpha\": ", c.sims)?;
+                    json_f64(w, c.alpha)?;
+                    write!(w, ",\n  \"rank\": {},\n  \"min_lambda_star\": ", c.rank)?;
+                    json_f32(w, c.min_lambda)?;
+                    w.write_all(b",\n  \"argmin_row\": ")?;
+                    match c.argmin {
+                        Some(g) => write!(w, "{}", g + 1)?,
+                        None => w.write_all(b"null")?,
+                    }
+                }
+            }
+            w.write_all(b",\n  \"points\": [")?;
+            for (i, row) in points.enumerate() {
+                w.write_all(if i == 0 { b"\n    {\"point\": {" } else { b",\n    {\"point\": {" })?;
+                for (j, &c) in cols.iter().enumerate() {
+                    if j > 0 {
+                        w.write_all(b", ")?;
+                    }
+                    json_str(w, &t.header[c])?;
+                    w.write_all(b": ")?;
+                    json_f64(w, row[c].parse().unwrap_or(f64::NAN))?;
+                }
+                match out {
+                    Outcome::Validated(v) => {
+                        let p = &v.points[i];
+                        write!(w, "}}, \"null\": {}, \"count\": {}, \"rate\": ", p.null, p.count)?;
+                        json_f64(w, p.rate)?;
+                        w.write_all(b", \"upper\": ")?;
+                        json_f64(w, p.upper)?;
+                    }
+                    Outcome::Calibrated(c) => {
+                        let l = c.lambda[i];
+                        write!(w, "}}, \"null\": {}, \"lambda_star\": ", !l.is_nan())?;
+                        json_f32(w, l)?;
+                    }
+                }
+                w.write_all(b"}")?;
+            }
+            w.write_all(b"\n  ]\n}\n")?;
+        }
+    }
+    Ok(())
+}
+
+/// The one-row CSV of `--summary`.
+fn write_summary(w: &mut dyn Write, c: &Calibration) -> io::Result<()> {
+    writeln!(w, "min_lambda_star,argmin_row,rank,sims,alpha")?;
+    let row = c.argmin.map_or_else(String::new, |g| (g + 1).to_string());
+    writeln!(w, "{},{row},{},{},{}", c.min_lambda, c.rank, c.sims, c.alpha)
+}
+
+/// Removal of the temporary output files when the process is killed by SIGINT, SIGTERM or
+/// SIGHUP. The handler deletes the registered files and re-raises the signal with its default
+/// action, so an interrupted run still stops at once (during the computation too) and its
+/// exit status still says which signal ended it; only the half-written file is gone.
+#[cfg(unix)]
+mod cleanup {
+    use std::ffi::{CString, c_char, c_int};
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
+    use std::ptr::null_mut;
+    use std::sync::Once;
+    use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+
+    /// The temporary files (the output and the summary), as C strings that are never freed
+    /// (the handler may read them at any time).
+    static FILES: [AtomicPtr<c_char>; 2] = [const { AtomicPtr::new(null_mut()) }; 2];
+
+    extern "C" fn on_signal(sig: c_int) {
+        for slot in &FILES {
+            let p = slot.load(Ordering::SeqCst);
+            if !p.is_null() {
+                // SAFETY: `p` is a leaked, NUL-terminated CString; unlink, signal and raise
+                // are async-signal-safe.
+                unsafe { libc::unlink(p) };
+            }
+        }
+        // SAFETY: as above.
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+            libc::raise(sig);
+        }
+    }
+
+    /// Deletes `path` should a terminating signal arrive; installs the handler the first
+    /// time (not for signals the parent set to be ignored, as for `nohup`).
+    pub fn register(path: &Path) {
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                // SAFETY: plain sigaction calls on zero-initialised structs; the handler
+                // only calls async-signal-safe functions.
+                unsafe {
+                    let mut old: libc::sigaction = std::mem::zeroed();
+                    if libc::sigaction(sig, std::ptr::null(), &mut old) == 0
+                        && old.sa_sigaction != libc::SIG_IGN
+                    {
+                        let mut new: libc::sigaction = std::mem::zeroed();
+                        new.sa_sigaction = on_signal as extern "C" fn(c_int) as libc::sighandler_t;
+                        libc::sigemptyset(&mut new.sa_mask);
+                        libc::sigaction(sig, &new, std::ptr::null_mut());
+                    }
+                }
+            }
+        });
+        let Ok(c) = CString::new(path.as_os_str().as_bytes()) else { return };
+        let p = c.into_raw();
+        // The first free slot (there are at most two outputs).
+        let _ = FILES
+            .iter()
+            .any(|slot| slot.compare_exchange(null_mut(), p, Ordering::SeqCst, Ordering::SeqCst).is_ok());
+    }
+
+    /// Whether file descriptor 1 was closed when the process started. The Rust runtime
+    /// then opens /dev/null on it before `main`, so that writes "succeed" and the output
+    /// would be lost without a word: this is checked earlier, from the ELF `.init_array`
+    /// (Mach-O `__mod_init_func`), where a closed descriptor still shows.
+    pub fn stdout_was_closed() -> bool {
+        STDOUT_CLOSED.load(Ordering::Relaxed)
+    }
+
+    static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+    extern "C" fn probe_stdout() {
+        // SAFETY: F_GETFD on a descriptor number only reads its flags.
+        if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        }
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+    #[used]
+    #[cfg_attr(any(target_os = "linux", target_os = "android"), unsafe(link_section = ".init_array"))]
+    #[cfg_attr(target_vendor = "apple", unsafe(link_section = "__DATA,__mod_init_func"))]
+    static PROBE_STDOUT: extern "C" fn() = probe_stdout;
+}
+
+#[cfg(not(unix))]
+mod cleanup {
+    pub fn register(_: &std::path::Path) {}
+    pub fn stdout_was_closed() -> bool {
+        false
+    }
+}
+
+/// Resolves a chain of symlinks at `path` (a relative target is relative to the link's
+/// directory), also when the last target does not exist yet.
+fn resolve_links(path: &Path) -> io::Result<PathBuf> {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let target = std::fs::read_link(&p)?;
+                p = p.parent().map_or_else(|| target.clone(), |dir| dir.join(&target));
+            }
+            _ => return Ok(p),
+        }
+    }
+    Err(io::Error::other("too many levels of symbolic links"))
+}
+
+/// Where an output goes: a regular file (new or existing) is written through a temporary
+/// file in its directory and a rename, so it is complete or absent (the temporary file is
+/// removed on failure, on drop and on SIGINT/SIGTERM/SIGHUP); a symlink is followed (its
+/// target, which need not exist yet, is replaced; the link stays); anything else that
+/// exists — a FIFO, a device such as `/dev/stdout` — is written in place, since renaming
+/// over it would replace the node itself.
 enum Destination {
-    Atomic { file: PathBuf, tmp: PathBuf },
-    InPlace(PathBuf),
+    Atomic { shown: PathBuf, file: PathBuf, tmp: PathBuf },
+    InPlace { shown: PathBuf, file: PathBuf },
 }
 
 impl Destination {
     /// Resolves `path` and, for a regular file, checks now — before any computation —
-    /// that its directory takes the temporary file.
+    /// that its directory takes the temporary file. Every failure here is bad input.
     fn new(path: &Path) -> Result<Self, CliError> {
-        let fail = |e: std::io::Error| CliError::Other(format!("cannot write {}: {e}", path.display()));
-        let file = match std::fs::symlink_metadata(path) {
-            Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).map_err(fail)?,
-            _ => path.to_path_buf(),
+        let bad = |what: &dyn std::fmt::Display| {
+            CliError::Input(format!("cannot write {}: {what}", path.display()))
         };
-        if let Ok(m) = std::fs::metadata(&file) {
-            if m.is_dir() {
-                return Err(CliError::Other(format!("cannot write {}: it is a directory", path.display())));
-            }
-            if !m.is_file() {
-                return Ok(Self::InPlace(file));
-            }
+        if path.as_os_str().is_empty() {
+            return Err(CliError::Input("the output path is empty".into()));
         }
+        if path.as_os_str().as_encoded_bytes().ends_with(std::path::MAIN_SEPARATOR_STR.as_bytes()) {
+            return Err(bad(&"it names a directory"));
+        }
+        let file = resolve_links(path).map_err(|e| bad(&e))?;
+        let shown = path.to_path_buf();
+        match std::fs::metadata(&file) {
+            Ok(m) if m.is_dir() => return Err(bad(&"it is a directory")),
+            Ok(m) if !m.is_file() => return Ok(Self::InPlace { shown, file }),
+            _ => {}
+        }
+        let Some(name) = file.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            return Err(bad(&"it names a directory"));
+        };
         let dir = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
         let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-        std::fs::write(&tmp, "").map_err(fail)?;
+        cleanup::register(&tmp);
+        File::create(&tmp).map_err(|e| {
+            let why = if e.kind() == io::ErrorKind::NotFound {
+                format!("there is no directory {}", dir.display())
+            } else {
+                e.to_string()
+            };
+            if file == path {
+                bad(&why)
+            } else {
+                bad(&format_args!("{why} (writing {}, the target of the link)", file.display()))
+            }
+        })?;
         let _ = std::fs::remove_file(&tmp);
-        Ok(Self::Atomic { file, tmp })
+        Ok(Self::Atomic { shown, file, tmp })
     }
 
-    fn write(&self, text: &str) -> Result<(), CliError> {
-        let (file, res) = match self {
-            Self::Atomic { file, tmp } => {
-                let res = std::fs::write(tmp, text).and_then(|()| std::fs::rename(tmp, file));
-                if res.is_err() {
-                    let _ = std::fs::remove_file(tmp);
-                }
-                (file, res)
-            }
-            Self::InPlace(file) => (file, std::fs::write(file, text)),
+    /// The file the user named, the file written and the file being written now.
+    fn paths(&self) -> (&Path, &Path, &Path) {
+        match self {
+            Self::Atomic { shown, file, tmp } => (shown, file, tmp),
+            Self::InPlace { shown, file } => (shown, file, file),
+        }
+    }
+
+    fn fail(&self, e: &io::Error) -> CliError {
+        CliError::Other(format!("cannot write {}: {e}", self.paths().0.display()))
+    }
+
+    /// Writes the content (to the temporary file, or in place); [`Destination::commit`]
+    /// then puts it in place.
+    fn stage(&self, body: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), CliError> {
+        let res = File::create(self.paths().2).and_then(|f| {
+            let mut w = BufWriter::with_capacity(1 << 16, f);
+            body(&mut w)?;
+            w.flush()
+        });
+        res.map_err(|e| self.fail(&e))
+    }
+
+    fn commit(&self) -> Result<(), CliError> {
+        let (_, file, tmp) = self.paths();
+        if file != tmp {
+            std::fs::rename(tmp, file).map_err(|e| self.fail(&e))?;
+        }
+        Ok(())
+    }
+
+    /// Whether `self` and `other` would write the same file.
+    fn same_file(&self, other: &Self) -> bool {
+        let key = |p: &Path| {
+            let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            (std::fs::canonicalize(dir).ok(), p.file_name().map(ToOwned::to_owned))
         };
-        res.map_err(|e| CliError::Other(format!("cannot write {}: {e}", file.display())))
+        key(self.paths().1) == key(other.paths().1)
+    }
+}
+
+impl Drop for Destination {
+    /// A temporary file not renamed into place (the run failed) is removed.
+    fn drop(&mut self) {
+        if let Self::Atomic { tmp, .. } = self {
+            let _ = std::fs::remove_file(tmp);
+        }
     }
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
     simlanes::cpu::check_cpu().map_err(|e| CliError::Other(e.to_string()))?;
-    let common = match &cli.command {
+    let (common, summary) = match &cli.command {
         Command::Validate { lambda, delta, common } => {
-            if lambda.is_nan() {
-                return Err(CliError::Input("--lambda must be a number, got NaN".into()));
+            if !lambda.is_finite() {
+                return Err(CliError::Input(format!("--lambda must be a finite number, got {lambda}")));
             }
             open_unit("delta", *delta)?;
-            common
+            (common, None)
         }
-        Command::Calibrate { alpha, common } => {
+        Command::Calibrate { alpha, summary, common } => {
             open_unit("alpha", *alpha)?;
-            common
+            (common, summary.as_deref())
         }
     };
     check_common(common)?;
     let table = read_table(&common.grid)?;
     let destination = common.output.as_deref().map(Destination::new).transpose()?;
-    let cols = coordinate_columns(&table, common.model)?;
+    let summary = summary.map(Destination::new).transpose()?;
+    if let (Some(o), Some(s)) = (&destination, &summary)
+        && o.same_file(s)
+    {
+        return Err(CliError::Input("--summary and --output name the same file".into()));
+    }
+    if destination.is_none() && cleanup::stdout_was_closed() {
+        return Err(CliError::Other(
+            "standard output is closed, so the results would be lost: redirect it or use -o FILE".into(),
+        ));
+    }
+    let cols = columns(&table, common.model)?;
     let grid = parse_grid(&table, &cols)?;
     let cfg = ThreadConfig {
         threads: common.threads.unwrap_or(ThreadConfig::default().threads),
@@ -488,10 +915,11 @@ fn run(cli: Cli) -> Result<(), CliError> {
     };
     let sim = Simulator::new(Backend::Threaded(cfg))?;
     let t0 = std::time::Instant::now();
+    let d = cols.coords.len();
     let (out, name) = match common.model {
         ModelKind::Binomial => {
             let counting = if common.brute_force { Counting::BruteForce } else { Counting::Auto };
-            let fused = BinomialModel::new(common.seed, common.n, cols.len())?.with_counting(counting);
+            let fused = BinomialModel::new(common.seed, common.n, d)?.with_counting(counting);
             let m = match common.jax_key {
                 Some(seed) => {
                     let layout = if common.jax_legacy { Layout::Legacy } else { Layout::Partitionable };
@@ -510,25 +938,33 @@ fn run(cli: Cli) -> Result<(), CliError> {
             (execute(&m, &m, &grid, &cli.command, common, &sim)?, m.name())
         }
     };
-    let text = render(&out, &table, &cols, common.format, name);
+    let write = |w: &mut dyn Write| write_output(w, &out, &table, &cols.coords, common.format, name);
     match &destination {
-        Some(d) => d.write(&text)?,
+        Some(dest) => dest.stage(write)?,
         None => {
-            let mut so = std::io::stdout().lock();
-            so.write_all(text.as_bytes())
-                .map_err(|e| CliError::Other(format!("cannot write output: {e}")))?;
+            let mut so = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+            write(&mut so)
+                .and_then(|()| so.flush())
+                .map_err(|e| CliError::Other(format!("cannot write to standard output: {e}")))?;
         }
+    }
+    if let (Some(s), Outcome::Calibrated(c)) = (&summary, &out) {
+        s.stage(|w| write_summary(w, c))?;
+    }
+    for dest in destination.iter().chain(&summary) {
+        dest.commit()?;
     }
     if !common.quiet {
         let secs = t0.elapsed().as_secs_f64();
         match &out {
             Outcome::Calibrated(c) => eprintln!(
-                "calibrated {} points, K = {}, alpha = {}: min lambda* = {} (row {}), {secs:.2} s",
+                "calibrated {} points, K = {}, alpha = {}: min lambda* = {} (row {}, rank m = {}), {secs:.2} s",
                 grid.len(),
                 c.sims,
                 c.alpha,
                 c.min_lambda,
-                c.argmin.map_or_else(|| "-".into(), |g| (g + 1).to_string())
+                c.argmin.map_or_else(|| "-".into(), |g| (g + 1).to_string()),
+                c.rank
             ),
             Outcome::Validated(v) => {
                 let worst = v.points.iter().map(|p| p.upper).fold(0.0, f64::max);
