@@ -30,10 +30,14 @@ fn gpu_or_skip() -> Option<Gpu> {
             eprintln!("SKIP: no CUDA driver ({e})");
             None
         }
-        Err(e) => {
+        // No device, or one older than the kernels' sm_80: nothing to run on.
+        Err(e @ (GpuError::NoDevice { .. } | GpuError::Unsupported { .. })) => {
             eprintln!("SKIP: no usable GPU ({e})");
             None
         }
+        // A device is there but does not open (PTX rejected, context, out of memory): that
+        // is a failure to report, not a machine without a GPU.
+        Err(e) => panic!("a GPU is present but the backend does not start: {e}"),
     }
 }
 
@@ -149,4 +153,53 @@ fn gpu_agrees_with_scalar_on_the_network_models() {
     assert_eq!(bits(&got.final_state), bits(&want.final_state));
     let b64 = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(b64(&got.std_r), b64(&want.std_r));
+}
+
+/// The JAX-key kernels of W1, W2 (final state and path, also in batches of simulations),
+/// W4 and W5 on the device against the scalar backend, both layouts: each entry reads its
+/// member's key and layout on the device, which the emulator alone does not prove.
+#[test]
+fn gpu_agrees_with_scalar_with_a_jax_key() {
+    use simlanes::workload::jansen_rit::JansenRitSpec;
+    use simlanes::workload::jax::{JaxKey, Layout};
+    use simlanes::workload::mpr::MprSpec;
+    let Some(raw) = gpu_or_skip() else { return };
+    let gpu = Simulator::new(Backend::Gpu { device: 0 }).expect("the GPU opened once already");
+    let b32 = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let b64 = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for layout in [Layout::Partitionable, Layout::Legacy] {
+        let key = Some(JaxKey::new(3).unwrap().with_layout(layout));
+        let pi = PiSpec { seed: 0, pairs_per_estimate: 1001, estimates: 257, jax_key: key };
+        assert_eq!(gpu.pi(&pi).unwrap().hits, scalar().pi(&pi).unwrap().hits, "W1 {layout:?}");
+
+        let ou = OuSpec { seed: 0, num_sim: 33, num_steps: 500, params: OuParams::default(), jax_key: key };
+        assert_eq!(b64(&gpu.ou_final(&ou).unwrap()), b64(&scalar().ou_final(&ou).unwrap()), "W2 {layout:?}");
+        let mut want = vec![0f64; ou.path_len().unwrap()];
+        scalar().ou_path(&ou, &mut want).unwrap();
+        let mut got = vec![f64::NAN; want.len()];
+        gpu.ou_path(&ou, &mut got).unwrap();
+        assert_eq!(b64(&got), b64(&want), "W2 path {layout:?}");
+        let mut batched = vec![f64::NAN; want.len()];
+        raw.ou_path_in_batches(&ou, &mut batched, 7).unwrap();
+        assert_eq!(b64(&batched), b64(&want), "W2 path in batches of 7, {layout:?}");
+
+        let jr = JansenRitSpec { jax_key: key, ..JansenRitSpec::with_size(0, 8, 64, 19).unwrap() };
+        assert_eq!(
+            b32(&gpu.jansen_rit(&jr).unwrap()),
+            b32(&scalar().jansen_rit(&jr).unwrap()),
+            "W4 {layout:?}"
+        );
+
+        let full = MprSpec::sweep_sized(0, 4, 405).unwrap();
+        let mpr = MprSpec {
+            batch: 19,
+            k: full.k[..19].to_vec(),
+            eta: full.eta[..19].to_vec(),
+            jax_key: key,
+            ..full
+        };
+        let (got, want) = (gpu.mpr(&mpr).unwrap(), scalar().mpr(&mpr).unwrap());
+        assert_eq!(b32(&got.final_state), b32(&want.final_state), "W5 {layout:?}");
+        assert_eq!(b64(&got.std_r), b64(&want.std_r), "W5 statistic {layout:?}");
+    }
 }

@@ -102,10 +102,14 @@ fn gpu_or_skip() -> Option<Simulator> {
             eprintln!("SKIP: no CUDA driver ({e})");
             None
         }
-        Err(e) => {
+        // No device, or one older than the kernels' sm_80: nothing to run on.
+        Err(e @ (GpuError::NoDevice { .. } | GpuError::Unsupported { .. })) => {
             eprintln!("SKIP: no usable GPU ({e})");
             None
         }
+        // A device is there but does not open (PTX rejected, context, out of memory): that
+        // is a failure to report, not a machine without a GPU.
+        Err(e) => panic!("a GPU is present but the backend does not start: {e}"),
     }
 }
 

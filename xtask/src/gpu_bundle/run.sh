@@ -42,12 +42,15 @@ while [ $# -gt 0 ]; do
 done
 mkdir -p "$out" || exit 2
 summary="$out/summary.txt"
+# The driver compiles the PTX when a GPU is opened (several times per run); keep its cache
+# next to the bundle, where it is writable, unless the caller chose one.
+export CUDA_CACHE_PATH="${CUDA_CACHE_PATH:-$here/.nv-cache}"
 : >"$summary"
 say() { echo "$*" | tee -a "$summary"; }
 
 cat "$here/MANIFEST.txt" >>"$summary"
 {
-  echo "== host: $(uname -srm); $(nproc) CPUs"
+  echo "== host: $(uname -srm); $(nproc) CPUs; $(ldd --version 2>&1 | head -n 1) (the binaries need glibc >= 2.34)"
   if command -v nvidia-smi >/dev/null 2>&1; then
     nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap,clocks.max.sm,clocks.max.mem \
       --format=csv 2>&1
@@ -59,6 +62,7 @@ cat "$out/device.txt"
 
 failed=0
 skipped=0
+py_failed=0
 : >"$out/tests.log"
 for t in gpu_emulator gpu_agreement gpu_calibrate gpu_stream; do
   echo "== $t" | tee -a "$out/tests.log"
@@ -101,17 +105,14 @@ if ls "$here"/python/*.whl >/dev/null 2>&1; then
       say "ok   python vs JAX ($(tail -n 1 "$out/python.log"))"
       site_vs_jax="$site" # kept for bench_vs_jax.py after the GPU bench
     else
-      failed=1
+      # Recorded, not fatal yet: the GPU bench below is the run's main measurement.
+      py_failed=1
       say "FAIL python vs JAX (see python.log)"
       rm -rf "$site"
     fi
   else
     say "skip python vs JAX (no python3 with jax, numpy and pytest here)"
   fi
-fi
-if [ "$failed" = 1 ]; then
-  say "FAILED: see the lines above"
-  exit 1
 fi
 
 if [ "$bench" = 1 ] && [ "$skipped" = 0 ]; then
@@ -143,5 +144,9 @@ elif [ "$bench" = 1 ]; then
   # No GPU: nothing to measure, but prove the bench binary starts on this machine.
   "$here/bin/xtask" bench --help >/dev/null || { say "FAILED: bin/xtask does not start"; exit 1; }
   say "skip bench (no usable GPU)"
+fi
+if [ "$py_failed" = 1 ]; then
+  say "FAILED: python vs JAX (see python.log)"
+  exit 1
 fi
 say "gpu-check: OK"

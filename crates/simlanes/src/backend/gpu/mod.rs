@@ -299,6 +299,8 @@ impl Gpu {
         };
         let n32 = u32::try_from(n)
             .map_err(|_| simcore::ParamError::TooLarge { name: "streams", max: u64::from(u32::MAX) })?;
+        // A zero-byte device allocation is a driver error, not an empty result.
+        simcore::error::nonzero("streams", n)?;
         simcore::error::nonzero("count", count as usize)?;
         let len = n
             .checked_mul(count as usize)
@@ -817,7 +819,8 @@ pub(crate) fn scatter_columns(src: &[f64], nb: usize, dst: &mut [f64], num_sim: 
 /// on 4 of an H100's 132 SMs, in 32-thread blocks it reaches 32.
 pub(crate) fn launch_block(occupancy: u32, n: u32, sms: u32) -> u32 {
     let occupancy = (occupancy / 32 * 32).max(32);
-    let spread = n.div_ceil(sms.max(1)).div_ceil(32) * 32;
+    // Saturating: with a 0- or 1-SM reading and n near u32::MAX, `* 32` would wrap.
+    let spread = n.div_ceil(sms.max(1)).div_ceil(32).saturating_mul(32);
     spread.clamp(32, occupancy)
 }
 
@@ -868,6 +871,9 @@ mod tests {
         assert_eq!(launch_block(0, 0, 0), 32);
         assert_eq!(launch_block(100, 1 << 20, 132), 96);
         assert_eq!(launch_block(1024, 8, 132), 32);
+        // A 0- or 1-SM reading with n near u32::MAX: no overflow, the occupancy block.
+        assert_eq!(launch_block(256, u32::MAX, 0), 256);
+        assert_eq!(launch_block(256, u32::MAX - 3, 1), 256);
     }
 
     #[test]
