@@ -495,3 +495,85 @@ fn autotune_probes_a_sample_of_a_large_grid() {
     let b = validate(&sim, &m, &g, 0.6, 0.01, 40, Tiling::default()).unwrap();
     assert_eq!(a, b);
 }
+
+/// A model of fixed statistics: point `g`, simulation `s` gets `table[(g + s) % len]`
+/// (the points' coordinates are ignored), with the given `levels` (or none).
+struct Table {
+    table: Vec<f32>,
+    levels: Option<Vec<f32>>,
+}
+
+impl Model for Table {
+    type Prepared = Option<Vec<f32>>;
+    fn name(&self) -> &'static str {
+        "table"
+    }
+    fn dim(&self) -> usize {
+        1
+    }
+    fn null_hypothesis(&self, _: &[f64]) -> bool {
+        true
+    }
+    fn check_sims(&self, _: usize) -> Result<(), SimError> {
+        Ok(())
+    }
+    fn prepare(&self, _: &Grid) -> Result<Self::Prepared, SimError> {
+        Ok(self.levels.clone())
+    }
+    fn simulate(
+        &self,
+        _: &Self::Prepared,
+        points: std::ops::Range<usize>,
+        sims: std::ops::Range<usize>,
+        out: &mut [f32],
+    ) {
+        let ns = sims.len();
+        for (g, row) in points.zip(out.chunks_exact_mut(ns)) {
+            for (s, t) in sims.clone().zip(row) {
+                *t = self.table[(g + s) % self.table.len()];
+            }
+        }
+    }
+    fn levels<'p>(&self, prep: &'p Self::Prepared) -> Option<&'p [f32]> {
+        prep.as_deref()
+    }
+}
+
+/// Levels out of order or with NaN are refused (they gave a too-large λ*, silently); the
+/// sign of zero is kept by the levels path and by the overall minimum, as by selection.
+#[test]
+fn model_levels_are_checked_and_keep_the_selection_order() {
+    let sim = Simulator::new(Backend::Simd).unwrap();
+    let g = Grid::new(1, vec![0.0; 6]).unwrap();
+    let table = vec![0.0, 1.0, 2.0];
+    for bad in [vec![2.0, 0.0, 1.0], vec![f32::NAN, 1.0, 2.0]] {
+        let m = Table { table: table.clone(), levels: Some(bad) };
+        let e = calibrate(&sim, &m, &g, 0.2, 30, Tiling::default()).unwrap_err();
+        assert!(matches!(e, SimError::ModelContract(_)), "{e}");
+    }
+    // Statistics -0.0 and 1.0: λ* is -0.0 by selection and by levels alike.
+    let table = vec![-0.0, 1.0];
+    let by_sel =
+        calibrate(&sim, &Table { table: table.clone(), levels: None }, &g, 0.2, 10, Tiling::default());
+    let by_lv =
+        calibrate(&sim, &Table { table, levels: Some(vec![-0.0, 0.0, 1.0]) }, &g, 0.2, 10, Tiling::default());
+    let (by_sel, by_lv) = (by_sel.unwrap(), by_lv.unwrap());
+    assert_eq!(bits(&by_sel.lambda), bits(&by_lv.lambda));
+    assert_eq!(by_sel.lambda[0].to_bits(), (-0.0f32).to_bits());
+    // The overall minimum in the same order: -0.0 before +0.0.
+    let mixed = Table { table: vec![0.0, -0.0], levels: None };
+    let g2 = Grid::new(1, vec![0.0; 2]).unwrap();
+    // K = 1: point 0 sees table[0] = +0.0, point 1 sees table[1] = -0.0.
+    let c = calibrate(&sim, &mixed, &g2, 0.5, 1, Tiling::default()).unwrap();
+    assert_eq!((c.min_lambda.to_bits(), c.argmin), ((-0.0f32).to_bits(), Some(1)));
+}
+
+#[test]
+fn clopper_pearson_refuses_trial_counts_past_its_accuracy() {
+    use simlanes::simcore::stats::clopper_pearson::MAX_TRIALS;
+    assert!(clopper_pearson_upper(0, MAX_TRIALS, 0.01).is_ok());
+    assert!(matches!(
+        clopper_pearson_upper(0, MAX_TRIALS + 1, 0.01),
+        Err(ParamError::TooLarge { name: "k", .. })
+    ));
+}

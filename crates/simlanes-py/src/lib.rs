@@ -87,9 +87,10 @@ pub(crate) fn run<R: Send>(
 /// Maps a [`SimError`] to the Python exception named in the module docs.
 pub(crate) fn to_py(e: SimError) -> PyErr {
     match e {
-        SimError::Param(_) | SimError::Shape { .. } | SimError::TooSmall { .. } => {
-            PyValueError::new_err(e.to_string())
-        }
+        SimError::Param(_)
+        | SimError::Shape { .. }
+        | SimError::TooSmall { .. }
+        | SimError::ModelContract(_) => PyValueError::new_err(e.to_string()),
         SimError::UnsupportedCpu { .. } | SimError::ThreadPool(_) | SimError::Gpu(_) => {
             PyRuntimeError::new_err(e.to_string())
         }

@@ -56,6 +56,11 @@ pub enum SimError {
         /// Bytes it needs.
         bytes: u128,
     },
+    /// A user's calibration [`Model`](crate::calibration::Model) broke its documented
+    /// contract (e.g. `levels` not ascending, or NaN among them), so no number it gave can
+    /// be trusted.
+    #[error("the model broke its contract: {0}")]
+    ModelContract(String),
     /// The run was stopped by a [`crate::CancelToken`] (see
     /// [`crate::Simulator::cancellable`]); its partial results were dropped.
     #[error("cancelled")]

@@ -23,4 +23,4 @@ pub use binomial::{binomial_cdf_le, binomial_cdf_lt, binomial_ln_pmf, binomial_p
 pub use clopper_pearson::{clopper_pearson_lower, clopper_pearson_upper};
 pub use incomplete_beta::{betainc, betainc_complement, betaincinv, betaincinv_complement};
 pub use moments::{Lag1, Moments};
-pub use selection::{calibration_index, calibration_threshold, mth_smallest_count, select_nth};
+pub use selection::{calibration_index, calibration_threshold, mth_smallest_count, order_key, select_nth};

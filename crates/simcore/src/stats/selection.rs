@@ -28,8 +28,10 @@ const SMALL: usize = 16;
 
 /// The order as an integer key: IEEE order with `-0.0` just below `+0.0`, every NaN
 /// mapped to `u32::MAX` (after `+inf`, all NaNs equal). Branch-light, and a total order.
+/// Public so that every consumer of selected values (the calibration engine's levels and
+/// its overall minimum) compares in this same order.
 #[inline(always)]
-fn key(x: f32) -> u32 {
+pub fn order_key(x: f32) -> u32 {
     let b = x.to_bits();
     if x.is_nan() {
         u32::MAX
@@ -43,7 +45,7 @@ fn key(x: f32) -> u32 {
 /// `a` before `b` in the order of the module docs.
 #[inline(always)]
 fn less(a: f32, b: f32) -> bool {
-    key(a) < key(b)
+    order_key(a) < order_key(b)
 }
 
 /// The 1-based rank `m = max(floor((s + 1)·alpha), 1)` of the W3 calibration threshold
@@ -112,7 +114,7 @@ fn select_with_budget(v: &mut [f32], k: usize, mut rounds: usize) -> f32 {
             return v[k];
         }
         rounds -= 1;
-        let pk = key(median_of_3(range));
+        let pk = order_key(median_of_3(range));
         let lt = partition_below(range, |x| x < pk);
         if k < lo + lt {
             hi = lo + lt;
@@ -158,7 +160,7 @@ fn median_of_3(v: &[f32]) -> f32 {
 fn partition_below(v: &mut [f32], goes_first: impl Fn(u32) -> bool) -> usize {
     let mut store = 0;
     for i in 0..v.len() {
-        let pass = goes_first(key(v[i]));
+        let pass = goes_first(order_key(v[i]));
         v.swap(store, i);
         store += usize::from(pass);
     }

@@ -41,6 +41,7 @@ use crate::error::SimError;
 use crate::simulator::Simulator;
 use rayon::prelude::*;
 use simcore::ParamError;
+use simcore::stats::order_key;
 use std::ops::Range;
 use std::sync::Mutex;
 
@@ -200,11 +201,15 @@ pub trait Model: Sync {
         out: &mut [u16],
     ) {
         let levels = self.levels(prep).expect("Model::simulate_levels needs Model::levels");
-        let mut stats = vec![0f32; out.len()];
+        let mut stats = vec![f32::NAN; out.len()];
         self.simulate(prep, points, sims, &mut stats);
+        // In the selection's order, so that -0.0 and +0.0 stay apart.
         for (o, &t) in out.iter_mut().zip(&stats) {
-            let v = levels.partition_point(|&l| l < t);
-            assert!(levels.get(v) == Some(&t), "statistic {t} is not one of Model::levels");
+            let v = levels.partition_point(|&l| order_key(l) < order_key(t));
+            assert!(
+                levels.get(v).is_some_and(|&l| order_key(l) == order_key(t)),
+                "statistic {t} is not one of Model::levels"
+            );
             *o = v as u16;
         }
     }
@@ -223,7 +228,10 @@ pub trait Model: Sync {
         rejections: &mut [u64],
     ) {
         let ns = sims.len();
-        scratch.resize(points.len() * ns, 0.0);
+        // NaN first: a cell the model failed to write reads as no rejection, the same on
+        // every backend and tiling, not as another task's statistic.
+        scratch.clear();
+        scratch.resize(points.len() * ns, f32::NAN);
         self.simulate(prep, points, sims, scratch);
         for (r, row) in rejections.iter_mut().zip(scratch.chunks_exact(ns)) {
             *r += row.iter().map(|&t| u64::from(t < lambda)).sum::<u64>();
@@ -332,8 +340,9 @@ pub struct Calibration {
     pub rank: usize,
     /// `λ*[g]`, the `m`-th smallest statistic at point `g`; NaN where the null is false.
     pub lambda: Vec<f32>,
-    /// `min_g λ*[g]` over null points: the threshold that controls the type I error at
-    /// every point of the grid (NaN when no point is null).
+    /// `min_g λ*[g]` over null points, in the selection's order: the threshold that
+    /// controls the type I error at every point of the grid (NaN when no point is null, or
+    /// when no null point has `m` statistics that are not NaN).
     pub min_lambda: f32,
     /// The point attaining [`Calibration::min_lambda`] (first one on ties).
     pub argmin: Option<usize>,
@@ -458,7 +467,7 @@ fn setup<M: Model>(
 /// `count/K` and its one-sided `1 − δ` Clopper–Pearson upper bound.
 ///
 /// # Errors
-/// [`SimError::Param`]: `λ` NaN, `δ` outside `(0, 1)`, `K = 0`, a tile size 0; a grid of
+/// [`SimError::Param`]: `λ` NaN, `δ` outside `(0, 1)`, `K = 0` or `K >` [`MAX_TRIALS`](simcore::stats::clopper_pearson::MAX_TRIALS), a tile size 0; a grid of
 /// the wrong dimension ([`SimError::Shape`]); whatever the model's checks report.
 pub fn validate<M: Model>(
     sim: &Simulator,
@@ -491,6 +500,11 @@ pub fn validate_with_progress<M: Model>(
         return Err(ParamError::NotFinite { name: "lambda", value: lambda }.into());
     }
     simcore::error::open_probability("delta", delta)?;
+    // The upper bounds' limit, checked before any simulation rather than after them all.
+    let max = simcore::stats::clopper_pearson::MAX_TRIALS;
+    if sims as u64 > max {
+        return Err(ParamError::TooLarge { name: "K", max }.into());
+    }
     let Setup { null, active, prep } = setup(model, grid, sims, tiling)?;
     let lam = lambda as f32;
     // Each worker adds its tasks' counts into its own totals (integers: the sum does not
@@ -599,7 +613,8 @@ fn by_selection<M: Model>(
         &[(points.len().saturating_mul(sims), 4), (rows, 4)],
     )?;
     let parts = run(sim, ts, progress, |_: &mut (), g, s| {
-        let mut stats = vec![0f32; g.len() * s.len()];
+        // NaN first, as in `count_rejections`: an unwritten cell is deterministic.
+        let mut stats = vec![f32::NAN; g.len() * s.len()];
         model.simulate(prep, g.clone(), s.clone(), &mut stats);
         stats
     })?;
@@ -619,10 +634,27 @@ fn by_selection<M: Model>(
     Ok(lams.into_iter().flatten().collect())
 }
 
-/// Tally cells (u32) [`calibrate`] holds at once for a model with [`Model::levels`] (`2^24`
-/// = 64 MiB): `L` per point and worker, so a chunk holds `2^24 / (L · workers)` points
+/// Tally cells (u64) [`calibrate`] holds at once for a model with [`Model::levels`] (`2^24`
+/// = 128 MiB): `L` per point and worker, so a chunk holds `2^24 / (L · workers)` points
 /// whatever `K` (W3 at `n·d = 1400` on 2 threads: about 6000 points).
 pub const LEVEL_BUDGET: usize = 1 << 24;
+
+/// Checks a model's [`Model::levels`]: ascending in the selection's order, no NaN
+/// (a list out of order gave a too-large `λ*`, silently).
+fn check_levels(levels: &[f32]) -> Result<(), SimError> {
+    if let Some(i) = levels.iter().position(|l| l.is_nan()) {
+        return Err(SimError::ModelContract(format!("Model::levels has NaN at {i}")));
+    }
+    if let Some(i) = levels.windows(2).position(|w| order_key(w[1]) < order_key(w[0])) {
+        return Err(SimError::ModelContract(format!(
+            "Model::levels is not ascending: {} at {} after {}",
+            levels[i + 1],
+            i + 1,
+            levels[i]
+        )));
+    }
+    Ok(())
+}
 
 /// Worker threads of `sim`'s pool (1 without one).
 fn workers(sim: &Simulator) -> usize {
@@ -656,7 +688,10 @@ fn by_levels<M: Model>(
         // The worker's levels scratch is its own (`run`'s buffer); its tallies are locked
         // only after the model's call, so a model running parallel work of its own cannot
         // deadlock on the lock.
-        lv.resize(g.len() * s.len(), 0);
+        // Past any level first: a cell the model failed to write is reported below, not
+        // read as another task's level.
+        lv.clear();
+        lv.resize(g.len() * s.len(), u16::MAX);
         model.simulate_levels(prep, g.clone(), s.clone(), lv);
         let mut counts = mine(&tallies);
         counts.resize(points.len() * nl, 0);
@@ -745,6 +780,9 @@ fn calibrate_in_chunks<M: Model>(
     let rank = simcore::stats::calibration_index(sims as u64, alpha)?;
     let Setup { active, prep, .. } = setup(model, grid, sims, tiling)?;
     let levels = model.levels(&prep).filter(|l| !l.is_empty() && l.len() <= 1 << 16);
+    if let Some(l) = levels {
+        check_levels(l)?;
+    }
     let mut lambda = vec![f32::NAN; grid.len()];
     // Points per chunk: with levels, each worker's tallies (`L` cells per point) fit
     // LEVEL_BUDGET whatever `K`; else the statistics (`K` per point) fit CALIBRATE_BUDGET.
@@ -765,10 +803,10 @@ fn calibrate_in_chunks<M: Model>(
     }
     let mut argmin: Option<usize> = None;
     for &g in &active {
-        // The same total order as the selection: NaN last.
+        // The same total order as the selection (-0.0 before +0.0, NaN last).
         let better = match argmin {
             None => true,
-            Some(b) => lambda[g] < lambda[b] || (lambda[b].is_nan() && !lambda[g].is_nan()),
+            Some(b) => order_key(lambda[g]) < order_key(lambda[b]),
         };
         if better {
             argmin = Some(g);
