@@ -705,9 +705,15 @@ fn negative_option_values_are_accepted() {
         let o = run(&["validate", "--model", "ztest", "--grid", &z, "-K", "99", "-q", "--lambda", lam]);
         assert!(o.status.success(), "--lambda {lam}: {}", stderr(&o));
     }
-    // Non-finite or out-of-range values reach the range checks, which name the flag.
+    // -inf is a valid threshold (the engine's docs: nothing rejects), written with a hyphen.
+    let o = run(&["validate", "--model", "ztest", "--grid", &z, "-K", "99", "-q", "--lambda", "-inf"]);
+    assert!(o.status.success(), "--lambda -inf: {}", stderr(&o));
+    // Columns mu_control,mu_treatment,null,count,...: no trial rejects.
+    let row = String::from_utf8_lossy(&o.stdout).lines().nth(1).map(str::to_string);
+    assert_eq!(row.as_deref().and_then(|l| l.split(',').nth(3)), Some("0"), "{row:?}");
+    // NaN or out-of-range values reach the range checks, which name the flag.
     for (args, needle) in [
-        (vec!["validate", "--lambda", "-inf"], "--lambda must be a finite number"),
+        (vec!["validate", "--lambda", "NaN"], "--lambda"),
         (vec!["validate", "--lambda", "0.5", "--delta", "-.5"], "--delta must"),
         (vec!["calibrate", "--alpha", "-.1"], "--alpha must"),
     ] {
