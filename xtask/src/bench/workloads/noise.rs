@@ -22,6 +22,7 @@ use simlanes::simcore::lane::{Precision, Real};
 use simlanes::simcore::models::ou::{OuCoeffs, normals_per_block, ou_chunk_sums};
 
 use super::{Ctx, Measured, Meta, threads_of, within_4se};
+use crate::bench::machine::pinned_pool;
 use crate::bench::report::Row;
 use crate::bench::timing::repeat;
 
@@ -48,9 +49,10 @@ pub fn row<P: WidePrecision>(
         )));
     }
     let len = (per_stream / chunks) as u64;
-    let pool = match rayon::ThreadPoolBuilder::new().num_threads(threads_of(b).max(1)).build() {
+    // Pinned, as the threaded backend of the rows it is compared with.
+    let pool = match pinned_pool(threads_of(b).max(1)) {
         Ok(p) => p,
-        Err(e) => return Some(meta.failed(e.to_string())),
+        Err(e) => return Some(meta.failed(e)),
     };
     let one = <P as Precision>::from_f64(1.0);
     let sum_ones = OuCoeffs { relax: P::Wide::splat(one), diffuse: P::Wide::splat(one) };

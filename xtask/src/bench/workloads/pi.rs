@@ -27,6 +27,7 @@ use simlanes::workload::pi::PiSpec;
 use wide::f32x16;
 
 use super::{Ctx, Measured, Meta, Size, simulator, threads_of, within_4se};
+use crate::bench::machine::pinned_pool;
 use crate::bench::report::Row;
 use crate::bench::stream::Traffic;
 use crate::bench::timing::repeat;
@@ -99,9 +100,10 @@ fn philox_only(meta: &Meta, b: Backend, ctx: &Ctx, n: u64, i: usize) -> Row {
     if !n.is_multiple_of(2) {
         return meta.failed(format!("N = {n} must be even"));
     }
-    let pool = match rayon::ThreadPoolBuilder::new().num_threads(threads_of(b)).build() {
+    // Pinned, as the threaded backend of the `pi` row it is compared with.
+    let pool = match pinned_pool(threads_of(b)) {
         Ok(p) => p,
-        Err(e) => return meta.failed(e.to_string()),
+        Err(e) => return meta.failed(e),
     };
     let seed = ctx.seed;
     let group = |g: usize| -> u64 {
