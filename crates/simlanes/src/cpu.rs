@@ -2,7 +2,9 @@
 //!
 //! The host build targets x86-64-v3 (`.cargo/config.toml`): AVX2, FMA, BMI2 and friends
 //! are compiled in unconditionally, because FMA is what makes `wide`'s `mul_add` give the
-//! scalar bits. A CPU without them would die of SIGILL somewhere deep in a kernel.
+//! scalar bits. A CPU without them would die of SIGILL somewhere deep in a kernel. The
+//! opt-in x86-64-v4 build (`RUSTFLAGS="-C target-cpu=x86-64-v4"`: AVX-512 F/BW/CD/DQ/VL
+//! on top) is checked the same way, its AVX-512 features included.
 //! [`check_cpu`] compares what the build assumed (`cfg!(target_feature = …)`) with what
 //! the running CPU reports (`is_x86_feature_detected!`) and returns a clear
 //! [`SimError::UnsupportedCpu`] instead. Binaries call it first thing in `main` (before
@@ -24,7 +26,8 @@ pub struct CpuInfo {
     pub model: String,
     /// Logical CPUs this process may use (`std::thread::available_parallelism`).
     pub logical_cpus: usize,
-    /// Whether the CPU has AVX-512F (not used by this build, reported for context).
+    /// Whether the CPU has AVX-512F (used only by an x86-64-v4 build, see the README's
+    /// "Target CPU" section; reported for context).
     pub avx512f: bool,
     /// The instruction-set features this build requires, all present.
     pub required: Vec<&'static str>,
@@ -66,7 +69,7 @@ fn feature_table() -> Vec<(&'static str, bool)> {
     }
     check!(
         "sse2", "sse3", "ssse3", "sse4.1", "sse4.2", "popcnt", "avx", "avx2", "fma", "bmi1", "bmi2", "lzcnt",
-        "movbe", "f16c", "xsave", "avx512f", "avx512bw", "avx512dq", "avx512vl"
+        "movbe", "f16c", "xsave", "avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"
     );
     v
 }

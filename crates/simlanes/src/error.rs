@@ -22,8 +22,10 @@ pub enum SimError {
     /// The running CPU lacks instruction-set features this binary was compiled to use
     /// (see [`crate::cpu::check_cpu`]); running on would die of SIGILL.
     #[error(
-        "this CPU lacks {missing:?}, which this build of simlanes requires (it targets x86-64-v3: \
-         AVX2, FMA, BMI2); rebuild with a lower target-cpu or run on a newer machine"
+        "this CPU lacks {missing:?}, which this build of simlanes was compiled to use (the \
+         default build targets x86-64-v3: AVX2, FMA, BMI2; an x86-64-v4 build adds AVX-512); \
+         rebuild with `-C target-cpu=x86-64-v3` (the default of .cargo/config.toml) or run on \
+         a CPU that has them"
     )]
     UnsupportedCpu {
         /// The missing features, as `is_x86_feature_detected!` names them.

@@ -159,6 +159,31 @@ pub fn pct(x: Option<f64>) -> String {
     fig(x)
 }
 
+/// Which instruction set the kernels of this binary were compiled for, and whether the
+/// running CPU has AVX-512 that this build leaves unused (README, "Target CPU").
+fn build_isa() -> String {
+    let has_avx512 = {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("avx512f")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    };
+    match (cfg!(target_feature = "avx512f"), cfg!(target_feature = "avx2"), has_avx512) {
+        (true, _, _) => {
+            "Kernels built for x86-64-v4 (AVX-512: f32x16 and u32x16 are one zmm register)".into()
+        }
+        (false, true, true) => "Kernels built for x86-64-v3 (AVX2 + FMA); this CPU also has AVX-512, \
+                                used only by an x86-64-v4 build (README, \"Target CPU\")"
+            .into(),
+        (false, true, false) => "Kernels built for x86-64-v3 (AVX2 + FMA)".into(),
+        _ => "Kernels built without AVX2".into(),
+    }
+}
+
 /// The machine summary, a few lines.
 pub fn machine_summary(m: &Machine) -> String {
     let llc = m.llc.map_or_else(|| "unknown".into(), |(l, b)| format!("L{l} {} MiB", b >> 20));
@@ -170,6 +195,7 @@ pub fn machine_summary(m: &Machine) -> String {
         m.gpu_stream.as_ref().map_or_else(String::new, |g| format!("\n{}", super::gpu_stream::summary(g)));
     format!(
         "CPU: {} ({} logical CPUs; {} threads used), LLC {llc}, GPU: {}\n\
+         {}\n\
          Measured bandwidth (GB/s, 1e9), {} MiB arrays, best of {} (run 1 dropped):\n\
          \x20 1 thread:   read {:.1}  write {:.1}  copy {:.1}\n\
          \x20 {} threads: read {:.1}  write {:.1}  copy {:.1}\n\
@@ -181,6 +207,7 @@ pub fn machine_summary(m: &Machine) -> String {
         m.cores,
         m.threads,
         m.gpu.as_deref().unwrap_or("none"),
+        build_isa(),
         m.array_bytes >> 20,
         m.repeats - 1,
         m.one_thread.read,
