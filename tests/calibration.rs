@@ -250,7 +250,7 @@ fn bad_inputs_are_typed_errors() {
     };
     assert!(matches!(
         param(validate(&sim, &m, &g, f64::NAN, 0.01, 10, t)),
-        ParamError::NotFinite { name: "lambda", .. }
+        ParamError::IsNan { name: "lambda" }
     ));
     for delta in [0.0, 1.0, -0.5, f64::NAN] {
         assert!(matches!(

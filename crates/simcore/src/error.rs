@@ -13,6 +13,12 @@ pub enum ParamError {
         /// The value given.
         value: f64,
     },
+    /// A parameter is NaN where any other value, infinities included, has a meaning
+    /// (e.g. a rejection threshold: `+inf` rejects every simulation, `-inf` none).
+    IsNan {
+        /// Parameter name.
+        name: &'static str,
+    },
     /// A probability lies outside `[0, 1]`.
     NotProbability {
         /// Parameter name.
@@ -79,6 +85,7 @@ impl fmt::Display for ParamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Self::NotFinite { name, value } => write!(f, "parameter `{name}` must be finite, got {value}"),
+            Self::IsNan { name } => write!(f, "parameter `{name}` must be a number or an infinity, got NaN"),
             Self::NotProbability { name, value } => {
                 write!(f, "parameter `{name}` must be a probability in [0, 1], got {value}")
             }
@@ -148,5 +155,13 @@ mod tests {
         assert!(matches!(nonzero("n", 0), Err(ParamError::ZeroSize { name: "n" })));
         assert_eq!(probability("p", 1.0), Ok(1.0));
         assert_eq!(nonzero("n", 3), Ok(3));
+    }
+
+    #[test]
+    fn nan_message_does_not_claim_infinities_are_refused() {
+        extern crate std;
+        use std::string::ToString;
+        let msg = ParamError::IsNan { name: "lambda" }.to_string();
+        assert_eq!(msg, "parameter `lambda` must be a number or an infinity, got NaN");
     }
 }

@@ -33,6 +33,7 @@ impl From<SimError> for CliError {
 fn param_name(p: &ParamError) -> Option<&'static str> {
     match *p {
         ParamError::NotFinite { name, .. }
+        | ParamError::IsNan { name }
         | ParamError::NotProbability { name, .. }
         | ParamError::NotOpenProbability { name, .. }
         | ParamError::NotPositive { name, .. }

@@ -497,7 +497,7 @@ pub fn validate_with_progress<M: Model>(
     progress: Option<Progress<'_>>,
 ) -> Result<Validation, SimError> {
     if lambda.is_nan() {
-        return Err(ParamError::NotFinite { name: "lambda", value: lambda }.into());
+        return Err(ParamError::IsNan { name: "lambda" }.into());
     }
     simcore::error::open_probability("delta", delta)?;
     // The upper bounds' limit, checked before any simulation rather than after them all.
