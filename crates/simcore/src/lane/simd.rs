@@ -18,9 +18,10 @@
 //!
 //! * Philox's 32×32→64 multiply ([`UintLane::mul_hi_lo`] on `u32x8`/`u32x4`): AVX2 has
 //!   only `vpmuludq` (even 32-bit lanes → 64-bit products). [`mul_hi_lo_u32x8`] runs it
-//!   on the even and the odd lanes and blends the halves back; that is the one place
-//!   this crate calls `safe_arch` directly. Other targets use a lane loop; a test checks
-//!   both agree.
+//!   on the even and the odd lanes and blends the halves back; those and the AVX-512
+//!   form for `u32x16` (one `zmm` register in x86-64-v4 builds, else two `u32x8` halves)
+//!   are the places this crate calls `safe_arch` directly. Other targets use a lane
+//!   loop; tests check all of them agree.
 //! * `f64x4::from_uint_exact`: AVX2 has no u64→f64 conversion. Integers below 2^53 are
 //!   converted exactly by the magic-number trick in [`u53_to_f64x4`].
 //!
