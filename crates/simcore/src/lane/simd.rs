@@ -124,7 +124,7 @@ fn mul_hi_lo_u32x16_halves(a: u32x16, m: u32) -> (u32x16, u32x16) {
 
 /// [`mul_hi_lo_u32x8`] on one AVX-512 `zmm` register (x86-64-v4 builds, where `u32x16`
 /// is one register): the same even/odd `vpmuludq` pair, the halves put back in place by
-/// two masked blends (`vpblendmd` with mask `0xAAAA`): 16 products in 6 instructions.
+/// two masked blends (`vpblendmd` with mask `0xAAAA`): 16 products in 7 instructions.
 #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
 #[inline(always)]
 fn mul_hi_lo_u32x16_avx512(a: u32x16, m: u32) -> (u32x16, u32x16) {
