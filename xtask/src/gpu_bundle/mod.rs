@@ -39,6 +39,7 @@ pub struct GpuBundleArgs {
 
 /// Builds the bundle.
 pub fn run(args: GpuBundleArgs) -> Result<ExitCode, String> {
+    portable_build(cfg!(target_feature = "avx512f"), |k| std::env::var_os(k).is_some())?;
     let root = root();
     let dest = args.out.unwrap_or_else(|| root.join("target/gpu-bundle"));
     println!("==> cargo test --workspace --no-run (the GPU test binaries)");
@@ -65,6 +66,30 @@ pub fn run(args: GpuBundleArgs) -> Result<ExitCode, String> {
         dest.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Variables that replace the `-C target-cpu=x86-64-v3` of `.cargo/config.toml`.
+const FLAG_OVERRIDES: [&str; 3] =
+    ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS"];
+
+/// The bundle's binaries run on another machine (the GPU host), so they must be the
+/// portable x86-64-v3 build: refuses an xtask built for AVX-512 (`avx512_build`) and
+/// rustflags from the environment (`is_set`), which would reach the test binaries too.
+fn portable_build(avx512_build: bool, is_set: impl Fn(&str) -> bool) -> Result<(), String> {
+    let set: Vec<&str> = FLAG_OVERRIDES.iter().copied().filter(|k| is_set(k)).collect();
+    if avx512_build || !set.is_empty() {
+        return Err(format!(
+            "gpu-bundle makes portable x86-64-v3 binaries for the GPU host, but {}: run \
+             `cargo xtask gpu-bundle` with the flags of .cargo/config.toml and no RUSTFLAGS (the \
+             GPU host's CPU may lack AVX-512)",
+            if set.is_empty() {
+                "this xtask was built for AVX-512".to_string()
+            } else {
+                format!("{} is set", set.join(", "))
+            }
+        ));
+    }
+    Ok(())
 }
 
 /// Runs `cargo test --workspace --no-run` and returns the executables of [`TESTS`].
@@ -252,6 +277,15 @@ fn walk_sizes(dir: &Path) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bundles_only_portable_builds() {
+        assert!(portable_build(false, |_| false).is_ok());
+        let e = portable_build(true, |_| false).unwrap_err();
+        assert!(e.contains("built for AVX-512"), "{e}");
+        let e = portable_build(false, |k| k == "RUSTFLAGS").unwrap_err();
+        assert!(e.contains("RUSTFLAGS is set"), "{e}");
+    }
 
     fn artifact(name: &str, test: bool, exe: Option<&str>) -> String {
         serde_json::json!({
