@@ -160,19 +160,15 @@ pub fn pct(x: Option<f64>) -> String {
 }
 
 /// Which instruction set the kernels of this binary were compiled for, and whether the
-/// running CPU has AVX-512 that this build leaves unused (README, "Target CPU").
+/// running CPU has AVX-512 that this build leaves unused (README, "Target CPU"), from
+/// [`simlanes::cpu::check_cpu`]: the features the build requires and the CPU's AVX-512F.
 fn build_isa() -> String {
-    let has_avx512 = {
-        #[cfg(target_arch = "x86_64")]
-        {
-            std::arch::is_x86_feature_detected!("avx512f")
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
+    let info = match simlanes::cpu::check_cpu() {
+        Ok(info) => info,
+        Err(e) => return format!("Kernels: {e}"),
     };
-    match (cfg!(target_feature = "avx512f"), cfg!(target_feature = "avx2"), has_avx512) {
+    let built = |f: &str| info.required.contains(&f);
+    match (built("avx512f"), built("avx2"), info.avx512f) {
         (true, _, _) => {
             "Kernels built for x86-64-v4 (AVX-512: f32x16 and u32x16 are one zmm register)".into()
         }
