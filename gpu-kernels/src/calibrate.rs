@@ -126,65 +126,58 @@ mod tests {
     }
 }
 
-/// The `extern "ptx-kernel"` entry (nvptx only): thread index, bounds check, the body
-/// ([`binomial_histogram_merged`]), and the atomic increments.
-#[cfg(target_arch = "nvptx64")]
-mod device {
-    use core::arch::nvptx;
+/// The kernel entry (the `kernel!` form: PTX on nvptx, host-launchable elsewhere):
+/// thread index, bounds check, the body ([`binomial_histogram_merged`]), and the atomic
+/// increments.
+#[allow(unsafe_code)]
+pub(crate) mod device {
+    use crate::grid::thread_index;
     use core::sync::atomic::{AtomicU32, Ordering};
 
-    /// Global index of the calling thread in a 1-D grid, widened to u64.
-    #[inline(always)]
-    fn thread_index() -> u64 {
-        // SAFETY: reading %ctaid.x, %ntid.x, %tid.x has no preconditions in a kernel.
-        unsafe {
-            (nvptx::_block_idx_x() as u64) * (nvptx::_block_dim_x() as u64) + nvptx::_thread_idx_x() as u64
-        }
-    }
-
-    /// W3 calibrate histograms: `hist[g·(n·d+1) + count[g,s]] += 1` for every point
-    /// `g < points` and simulation `s < sims` (see [`super::binomial_histogram`]); `u` null
-    /// means fused uniforms. `hist` must be zeroed by the caller.
-    ///
-    /// # Safety
-    /// `p` points to `points·d` readable `f32`; `hist` to `points·(n·d + 1)` writable `u32`;
-    /// `u`, unless null, to `sims·n·d` readable `f32`; all device-global, `d >= 1`,
-    /// `sims_per_thread >= 1`, `n·d <= 2^24`.
-    #[unsafe(no_mangle)]
-    pub unsafe extern "ptx-kernel" fn binomial_histogram(
-        hist: *mut u32,
-        p: *const f32,
-        points: u32,
-        d: u32,
-        n: u32,
-        sims: u32,
-        sims_per_thread: u32,
-        seed: u64,
-        u: *const f32,
-    ) {
-        let (d, n) = (d as usize, n as usize);
-        // SAFETY: `p` holds points·d f32 (caller's contract), read-only for the whole launch.
-        let p = unsafe { core::slice::from_raw_parts(p, points as usize * d) };
-        let uniforms = if u.is_null() {
-            crate::body::Uniforms::Fused { seed }
-        } else {
-            // SAFETY: a non-null `u` holds sims·n·d f32, read-only for the whole launch.
-            crate::body::Uniforms::Pregenerated(unsafe {
-                core::slice::from_raw_parts(u, sims as usize * n * d)
-            })
-        };
-        let args = super::CountArgs { p, d, n, sims, sims_per_thread, uniforms };
-        let bins = args.bins();
-        let i = thread_index();
-        if i < args.threads() {
-            super::binomial_histogram_merged(i as u32, &args, |g, c, k| {
-                // SAFETY: g < points and c <= n·d, so g·bins + c < points·bins; the bin is
-                // shared between threads, hence the atomic (relaxed: only the final sums
-                // matter, read by the host after the kernel completes).
-                unsafe {
-                    AtomicU32::from_ptr(hist.add(g * bins + c as usize)).fetch_add(k, Ordering::Relaxed)
-                };
-            });
+    kernel! {
+        /// W3 calibrate histograms: `hist[g·(n·d+1) + count[g,s]] += 1` for every point
+        /// `g < points` and simulation `s < sims` (see [`super::binomial_histogram`]); `u` null
+        /// means fused uniforms. `hist` must be zeroed by the caller.
+        ///
+        /// # Safety
+        /// `p` points to `points·d` readable `f32`; `hist` to `points·(n·d + 1)` writable `u32`;
+        /// `u`, unless null, to `sims·n·d` readable `f32`; all device-global, `d >= 1`,
+        /// `sims_per_thread >= 1`, `n·d <= 2^24`.
+        pub unsafe fn binomial_histogram(
+            hist: *mut u32,
+            p: *const f32,
+            points: u32,
+            d: u32,
+            n: u32,
+            sims: u32,
+            sims_per_thread: u32,
+            seed: u64,
+            u: *const f32,
+        ) {
+            let (d, n) = (d as usize, n as usize);
+            // SAFETY: `p` holds points·d f32 (caller's contract), read-only for the whole launch.
+            let p = unsafe { core::slice::from_raw_parts(p, points as usize * d) };
+            let uniforms = if u.is_null() {
+                crate::body::Uniforms::Fused { seed }
+            } else {
+                // SAFETY: a non-null `u` holds sims·n·d f32, read-only for the whole launch.
+                crate::body::Uniforms::Pregenerated(unsafe {
+                    core::slice::from_raw_parts(u, sims as usize * n * d)
+                })
+            };
+            let args = super::CountArgs { p, d, n, sims, sims_per_thread, uniforms };
+            let bins = args.bins();
+            let i = thread_index();
+            if i < args.threads() {
+                super::binomial_histogram_merged(i as u32, &args, |g, c, k| {
+                    // SAFETY: g < points and c <= n·d, so g·bins + c < points·bins; the bin is
+                    // shared between threads, hence the atomic (relaxed: only the final sums
+                    // matter, read by the host after the kernel completes).
+                    unsafe {
+                        AtomicU32::from_ptr(hist.add(g * bins + c as usize)).fetch_add(k, Ordering::Relaxed)
+                    };
+                });
+            }
         }
     }
 

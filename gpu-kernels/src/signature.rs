@@ -6,12 +6,15 @@
 //! are written here once and three parties are held to them by the compiler or a test:
 //!
 //! * the device entries: `cargo xtask ptx` compiles `const _: Sig = entry;` beside each
-//!   entry (nvptx only, where these types are `unsafe extern "ptx-kernel" fn`), so an
-//!   entry whose parameters differ does not build;
+//!   entry (on nvptx these types are `unsafe extern "ptx-kernel" fn`, on the host plain
+//!   `unsafe fn`, and the entries compile for both), so an entry whose parameters differ
+//!   does not build;
 //! * the host runner (`simlanes::backend::gpu`): it pushes a launch's arguments as one
-//!   tuple through a function bounded by the kernel's [`Signature`] (host only, where these
-//!   types are plain `fn`), so a missing, extra, misplaced or mistyped argument — or an
-//!   input buffer passed where the kernel writes — does not compile;
+//!   tuple through a function bounded by the kernel's [`Signature`] (host only), so a
+//!   missing, extra, misplaced or mistyped argument — or an input buffer passed where the
+//!   kernel writes — does not compile;
+//! * the host launches of the entries ([`crate::host`], for the libcuda stand-in): a
+//!   driver's argument block is read back by the same types ([`HostEntry`]);
 //! * [`crate::ENTRY_POINTS`], which `cargo xtask ptx --check` compares with the built
 //!   PTX, is derived from these types.
 
@@ -22,7 +25,7 @@ macro_rules! signatures {
         pub type $name$(<$g>)? = unsafe extern "ptx-kernel" fn($($p: $t),*);
         $(#[$doc])*
         #[cfg(not(target_arch = "nvptx64"))]
-        pub type $name$(<$g>)? = fn($($p: $t),*);
+        pub type $name$(<$g>)? = unsafe fn($($p: $t),*);
     )*};
 }
 
@@ -229,12 +232,46 @@ pub trait Signature {
     const PTX: &'static [&'static str];
 }
 
+/// An entry point's host form, called with its parameters read from a driver's argument
+/// block (what `cuLaunchKernel` receives), for [`crate::host::launch`].
+#[cfg(not(target_arch = "nvptx64"))]
+#[allow(unsafe_code)]
+pub trait HostEntry: Signature {
+    /// Runs the entry once, for the current grid thread ([`crate::grid`]).
+    ///
+    /// # Safety
+    /// `params` holds one pointer per parameter, each to a value of that parameter's type,
+    /// and the values satisfy the entry's `# Safety` contract with host memory as the
+    /// device's.
+    unsafe fn call(self, params: crate::host::RawParams);
+}
+
 #[cfg(not(target_arch = "nvptx64"))]
 macro_rules! signature_arities {
     ($(($($a:ident),+))*) => {$(
-        impl<$($a: PtxParam),+> Signature for fn($($a),+) {
+        impl<$($a: PtxParam),+> Signature for unsafe fn($($a),+) {
             type Params = ($($a,)+);
             const PTX: &'static [&'static str] = &[$($a::PTX),+];
+        }
+
+        #[allow(unsafe_code)]
+        impl<$($a: PtxParam + Copy),+> HostEntry for unsafe fn($($a),+) {
+            #[allow(non_snake_case)]
+            unsafe fn call(self, params: crate::host::RawParams) {
+                let mut next = params;
+                $(
+                    // SAFETY: `params` holds one pointer per parameter, this one to an
+                    // `$a` (the caller's contract); `next` stays within the block.
+                    let $a = unsafe {
+                        let v = (*next as *const $a).read_unaligned();
+                        next = next.add(1);
+                        v
+                    };
+                )+
+                let _ = next;
+                // SAFETY: the entry's own contract, which the caller guarantees.
+                unsafe { self($($a),+) }
+            }
         }
     )*};
 }

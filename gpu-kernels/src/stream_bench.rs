@@ -134,124 +134,116 @@ mod tests {
     }
 }
 
-/// The `extern "ptx-kernel"` entries (nvptx only), one set per element type.
-#[cfg(target_arch = "nvptx64")]
-mod device {
-    use core::arch::nvptx;
-
-    /// Global index of the calling thread in a 1-D grid, widened to u64.
-    #[inline(always)]
-    fn thread_index() -> u64 {
-        // SAFETY: reading %ctaid.x, %ntid.x, %tid.x has no preconditions in a kernel.
-        unsafe {
-            (nvptx::_block_idx_x() as u64) * (nvptx::_block_dim_x() as u64) + nvptx::_thread_idx_x() as u64
-        }
-    }
-
-    /// Threads in the 1-D grid (`gridDim.x · blockDim.x`).
-    #[inline(always)]
-    fn grid_threads() -> u64 {
-        // SAFETY: reading %nctaid.x and %ntid.x has no preconditions in a kernel.
-        unsafe { (nvptx::_grid_dim_x() as u64) * (nvptx::_block_dim_x() as u64) }
-    }
+/// The kernel entries, one set per element type (the `kernel!` form: PTX on nvptx,
+/// host-launchable elsewhere).
+#[allow(unsafe_code)]
+pub(crate) mod device {
+    use crate::grid::{grid_threads, thread_index};
 
     macro_rules! stream_kernels {
         ($t:ty, $fill:ident, $copy:ident, $scale:ident, $add:ident, $triad:ident, $dot:ident, $sum:ident) => {
-            /// Fill: `c[i] = v` for `i < n`.
-            ///
-            /// # Safety
-            /// `c` points to `n` writable device-global elements.
-            #[unsafe(no_mangle)]
-            pub unsafe extern "ptx-kernel" fn $fill(c: *mut $t, n: u64, v: $t) {
-                let i = thread_index();
-                if i < n {
-                    // SAFETY: i < n; each thread writes its own element.
-                    unsafe { c.add(i as usize).write(v) }
+            kernel! {
+                /// Fill: `c[i] = v` for `i < n`.
+                ///
+                /// # Safety
+                /// `c` points to `n` writable device-global elements.
+                pub unsafe fn $fill(c: *mut $t, n: u64, v: $t) {
+                    let i = thread_index();
+                    if i < n {
+                        // SAFETY: i < n; each thread writes its own element.
+                        unsafe { c.add(i as usize).write(v) }
+                    }
                 }
             }
 
-            /// Copy: `c[i] = a[i]` for `i < n`.
-            ///
-            /// # Safety
-            /// `a` and `c` point to `n` device-global elements each (`c` writable), disjoint.
-            #[unsafe(no_mangle)]
-            pub unsafe extern "ptx-kernel" fn $copy(a: *const $t, c: *mut $t, n: u64) {
-                let i = thread_index() as usize;
-                if (i as u64) < n {
-                    // SAFETY: i < n; each thread reads and writes its own element.
-                    unsafe { c.add(i).write(a.add(i).read()) }
+            kernel! {
+                /// Copy: `c[i] = a[i]` for `i < n`.
+                ///
+                /// # Safety
+                /// `a` and `c` point to `n` device-global elements each (`c` writable), disjoint.
+                pub unsafe fn $copy(a: *const $t, c: *mut $t, n: u64) {
+                    let i = thread_index() as usize;
+                    if (i as u64) < n {
+                        // SAFETY: i < n; each thread reads and writes its own element.
+                        unsafe { c.add(i).write(a.add(i).read()) }
+                    }
                 }
             }
 
-            /// Scale: `b[i] = s·c[i]` for `i < n`.
-            ///
-            /// # Safety
-            /// As the copy kernel, for `c` (read) and `b` (written).
-            #[unsafe(no_mangle)]
-            pub unsafe extern "ptx-kernel" fn $scale(c: *const $t, b: *mut $t, n: u64, s: $t) {
-                let i = thread_index() as usize;
-                if (i as u64) < n {
-                    // SAFETY: i < n; each thread reads and writes its own element.
-                    unsafe { b.add(i).write(super::scale(s, c.add(i).read())) }
+            kernel! {
+                /// Scale: `b[i] = s·c[i]` for `i < n`.
+                ///
+                /// # Safety
+                /// As the copy kernel, for `c` (read) and `b` (written).
+                pub unsafe fn $scale(c: *const $t, b: *mut $t, n: u64, s: $t) {
+                    let i = thread_index() as usize;
+                    if (i as u64) < n {
+                        // SAFETY: i < n; each thread reads and writes its own element.
+                        unsafe { b.add(i).write(super::scale(s, c.add(i).read())) }
+                    }
                 }
             }
 
-            /// Add: `c[i] = a[i] + b[i]` for `i < n`.
-            ///
-            /// # Safety
-            /// `a`, `b`, `c` point to `n` device-global elements each (`c` writable, disjoint).
-            #[unsafe(no_mangle)]
-            pub unsafe extern "ptx-kernel" fn $add(a: *const $t, b: *const $t, c: *mut $t, n: u64) {
-                let i = thread_index() as usize;
-                if (i as u64) < n {
-                    // SAFETY: i < n; each thread reads and writes its own element.
-                    unsafe { c.add(i).write(super::add(a.add(i).read(), b.add(i).read())) }
+            kernel! {
+                /// Add: `c[i] = a[i] + b[i]` for `i < n`.
+                ///
+                /// # Safety
+                /// `a`, `b`, `c` point to `n` device-global elements each (`c` writable, disjoint).
+                pub unsafe fn $add(a: *const $t, b: *const $t, c: *mut $t, n: u64) {
+                    let i = thread_index() as usize;
+                    if (i as u64) < n {
+                        // SAFETY: i < n; each thread reads and writes its own element.
+                        unsafe { c.add(i).write(super::add(a.add(i).read(), b.add(i).read())) }
+                    }
                 }
             }
 
-            /// Triad: `a[i] = b[i] + s·c[i]` for `i < n`.
-            ///
-            /// # Safety
-            /// `b`, `c`, `a` point to `n` device-global elements each (`a` writable, disjoint).
-            #[unsafe(no_mangle)]
-            pub unsafe extern "ptx-kernel" fn $triad(b: *const $t, c: *const $t, a: *mut $t, n: u64, s: $t) {
-                let i = thread_index() as usize;
-                if (i as u64) < n {
-                    // SAFETY: i < n; each thread reads and writes its own element.
-                    unsafe { a.add(i).write(super::triad(b.add(i).read(), s, c.add(i).read())) }
+            kernel! {
+                /// Triad: `a[i] = b[i] + s·c[i]` for `i < n`.
+                ///
+                /// # Safety
+                /// `b`, `c`, `a` point to `n` device-global elements each (`a` writable, disjoint).
+                pub unsafe fn $triad(b: *const $t, c: *const $t, a: *mut $t, n: u64, s: $t) {
+                    let i = thread_index() as usize;
+                    if (i as u64) < n {
+                        // SAFETY: i < n; each thread reads and writes its own element.
+                        unsafe { a.add(i).write(super::triad(b.add(i).read(), s, c.add(i).read())) }
+                    }
                 }
             }
 
-            /// Dot, first pass: `partial[t] = Σ a[i]·b[i]` over `i ≡ t` modulo the grid size.
-            ///
-            /// # Safety
-            /// `a`, `b` point to `n` readable elements, `partial` to one writable element per
-            /// thread of the grid; all device-global.
-            #[unsafe(no_mangle)]
-            pub unsafe extern "ptx-kernel" fn $dot(a: *const $t, b: *const $t, partial: *mut $t, n: u64) {
-                let (t, threads) = (thread_index() as usize, grid_threads() as usize);
-                // SAFETY: dot_partial only asks for i < n.
-                let x = |i: usize| unsafe { a.add(i).read() };
-                // SAFETY: as above.
-                let y = |i: usize| unsafe { b.add(i).read() };
-                let acc = super::dot_partial(t, threads, n as usize, x, y);
-                // SAFETY: t is below the grid size; each thread writes its own element.
-                unsafe { partial.add(t).write(acc) }
+            kernel! {
+                /// Dot, first pass: `partial[t] = Σ a[i]·b[i]` over `i ≡ t` modulo the grid size.
+                ///
+                /// # Safety
+                /// `a`, `b` point to `n` readable elements, `partial` to one writable element per
+                /// thread of the grid; all device-global.
+                pub unsafe fn $dot(a: *const $t, b: *const $t, partial: *mut $t, n: u64) {
+                    let (t, threads) = (thread_index() as usize, grid_threads() as usize);
+                    // SAFETY: dot_partial only asks for i < n.
+                    let x = |i: usize| unsafe { a.add(i).read() };
+                    // SAFETY: as above.
+                    let y = |i: usize| unsafe { b.add(i).read() };
+                    let acc = super::dot_partial(t, threads, n as usize, x, y);
+                    // SAFETY: t is below the grid size; each thread writes its own element.
+                    unsafe { partial.add(t).write(acc) }
+                }
             }
 
-            /// Sum (and Dot's second pass): `partial[t] = Σ x[i]` over `i ≡ t` modulo the
-            /// grid size.
-            ///
-            /// # Safety
-            /// `x` points to `n` readable elements, `partial` to one writable element per
-            /// thread of the grid; all device-global, disjoint.
-            #[unsafe(no_mangle)]
-            pub unsafe extern "ptx-kernel" fn $sum(x: *const $t, partial: *mut $t, n: u64) {
-                let (t, threads) = (thread_index() as usize, grid_threads() as usize);
-                // SAFETY: sum_partial only asks for i < n.
-                let acc = super::sum_partial(t, threads, n as usize, |i| unsafe { x.add(i).read() });
-                // SAFETY: t is below the grid size; each thread writes its own element.
-                unsafe { partial.add(t).write(acc) }
+            kernel! {
+                /// Sum (and Dot's second pass): `partial[t] = Σ x[i]` over `i ≡ t` modulo the
+                /// grid size.
+                ///
+                /// # Safety
+                /// `x` points to `n` readable elements, `partial` to one writable element per
+                /// thread of the grid; all device-global, disjoint.
+                pub unsafe fn $sum(x: *const $t, partial: *mut $t, n: u64) {
+                    let (t, threads) = (thread_index() as usize, grid_threads() as usize);
+                    // SAFETY: sum_partial only asks for i < n.
+                    let acc = super::sum_partial(t, threads, n as usize, |i| unsafe { x.add(i).read() });
+                    // SAFETY: t is below the grid size; each thread writes its own element.
+                    unsafe { partial.add(t).write(acc) }
+                }
             }
 
             // Each entry has its kernel's parameter list (`crate::signature`): one that

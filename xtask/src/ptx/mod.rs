@@ -128,7 +128,7 @@ fn build_arch(
 fn expected_entries() -> Vec<Entry> {
     gpu_kernels::ENTRY_POINTS
         .iter()
-        .map(|(n, p)| Entry { name: n.to_string(), params: p.iter().map(|s| s.to_string()).collect() })
+        .map(|e| Entry { name: e.name.to_string(), params: e.params.iter().map(|s| s.to_string()).collect() })
         .collect()
 }
 

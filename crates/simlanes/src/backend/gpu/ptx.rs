@@ -41,9 +41,10 @@ mod tests {
             assert_eq!(source_hash(ptx).map(str::len), Some(64));
             // The header lists what `cargo xtask ptx` parsed from the PTX itself: every
             // kernel the runner launches, with the parameter types its launches push.
-            for (name, params) in gpu_kernels::ENTRY_POINTS {
+            for e in gpu_kernels::ENTRY_POINTS {
+                let name = e.name;
                 assert!(ptx.contains(&format!(".entry {name}(")), "{name} missing");
-                let line = format!("// entry: {name}({})\n", params.join(", "));
+                let line = format!("// entry: {name}({})\n", e.params.join(", "));
                 assert!(ptx.contains(&line), "{name}: parameters differ from ENTRY_POINTS");
             }
         }
