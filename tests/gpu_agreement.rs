@@ -117,6 +117,9 @@ fn bad_sizes_are_typed_errors_before_any_launch() {
     let Some(gpu) = gpu_or_skip() else { return };
     let spec = PiSpec { seed: 0, pairs_per_estimate: 0, estimates: 4, jax_key: None };
     assert!(matches!(gpu.pi(&spec), Err(SimError::Param(_))));
+    // Zero estimates: a typed error, not the driver's refusal of a zero-byte allocation.
+    assert!(matches!(gpu.pi_hits(0, 0, 0, 10), Err(SimError::Param(_))));
+    assert!(matches!(gpu.uniforms(0, 0, 0, 4), Err(SimError::Param(_))));
     let spec = OuSpec { seed: 0, num_sim: 4, num_steps: 3, params: OuParams::default(), jax_key: None };
     let mut short = vec![0f64; 5];
     assert!(matches!(gpu.ou_path(&spec, &mut short), Err(SimError::Shape { name: "out", .. })));

@@ -244,9 +244,12 @@ impl Gpu {
     /// W1 hit counts of estimates `first .. first + n` (kernel `pi_hits`).
     ///
     /// # Errors
-    /// [`SimError::Param`] for `n` above `u32::MAX` or invalid `pairs`; [`GpuError`]s.
+    /// [`SimError::Param`] for `n` zero or above `u32::MAX`, or invalid `pairs`;
+    /// [`GpuError`]s.
     pub fn pi_hits(&self, seed: u64, first: u64, n: usize, pairs: u64) -> Result<Vec<u32>, SimError> {
         simcore::models::pi::validate_pairs(pairs)?;
+        // A zero-byte device allocation is a driver error, not an empty result.
+        simcore::error::nonzero("estimates", n)?;
         let n32 = u32::try_from(n)
             .map_err(|_| simcore::ParamError::TooLarge { name: "estimates", max: u64::from(u32::MAX) })?;
         let mut hits = self.alloc::<u32>("pi hits", n)?;
