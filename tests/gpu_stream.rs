@@ -70,7 +70,11 @@ fn gpu_stream_passes_gold_and_measures_bandwidth() {
     {
         println!("{} {} {:.1} GB/s (theoretical {theo:.0})", r.kernel.name(), r.precision, r.gbs());
         assert_eq!(r.times_s.len(), 4);
-        assert!(r.gbs() > 0.02 * theo && r.gbs() < 1.5 * theo, "{r:?}");
+        // A plausibility range for a device's memory; the libcuda stand-in of `.ci/run`
+        // runs the kernels on the host CPU, where it does not apply.
+        if !gpu.info().name.contains("CUDA stand-in") {
+            assert!(r.gbs() > 0.02 * theo && r.gbs() < 1.5 * theo, "{r:?}");
+        }
         assert_eq!(r.bytes, r.kernel.arrays() * (64 << 20));
     }
     assert!(StreamKernel::ALL.len() == 6);

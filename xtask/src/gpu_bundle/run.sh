@@ -84,6 +84,11 @@ for t in gpu_emulator gpu_agreement gpu_calibrate gpu_stream; do
   fi
 done
 
+# Which device the tests ran on, as the backend reported it (on the libcuda stand-in of
+# `.ci/run` this says so: kernels on the host CPU, not a GPU).
+gpu_line=$(grep -m 1 '^GPU: ' "$out/tests.log")
+[ -z "$gpu_line" ] || say "device: ${gpu_line#GPU: }"
+
 if [ "$skipped" = 1 ] && [ "$allow_skip" = 0 ]; then
   say "FAILED: the device tests were skipped (no usable GPU; see tests.log) and --allow-skip was not given"
   exit 1
