@@ -112,6 +112,24 @@ fn gpu_agrees_with_scalar_on_every_kernel() {
     }
 }
 
+/// A W2 path larger than the device's free memory runs in batches of simulations, sized
+/// by `Gpu::ou_path` from the driver's free-memory figure, with the same bits. On a real
+/// GPU this 25.6 MB path fits and runs in one launch; `.ci/run` also runs this test on the
+/// libcuda stand-in with 16 MiB of device memory, where it takes three batches.
+#[test]
+fn ou_path_beyond_free_memory_runs_in_batches_with_the_same_bits() {
+    let Some(gpu) = gpu_or_skip() else { return };
+    let spec = OuSpec { seed: 6, num_sim: 64, num_steps: 50_000, params: OuParams::default(), jax_key: None };
+    let len = spec.path_len().unwrap();
+    let free = gpu.context().mem_get_info().expect("cuMemGetInfo").0;
+    let how = if len * 8 > free / 4 * 3 { "in batches" } else { "in one launch" };
+    println!("W2 path of {} bytes, {free} bytes free on the device: {how}", len * 8);
+    let (mut got, mut want) = (vec![f64::NAN; len], vec![0f64; len]);
+    gpu.ou_path(&spec, &mut got).unwrap();
+    scalar().ou_path(&spec, &mut want).unwrap();
+    assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "W2 path {how}");
+}
+
 #[test]
 fn bad_sizes_are_typed_errors_before_any_launch() {
     let Some(gpu) = gpu_or_skip() else { return };
