@@ -24,6 +24,9 @@ pub extern "C" fn cuInit(flags: c_uint) -> CUresult {
     if flags != 0 {
         return code::INVALID_VALUE;
     }
+    if let Err(e) = crate::faults::check("cuInit") {
+        return e;
+    }
     if !INITIALIZED.swap(true, Ordering::AcqRel) {
         say(format_args!(
             "this libcuda.so is simlanes' CUDA stand-in: kernels run on the host CPU, no GPU is used"
@@ -122,6 +125,7 @@ const ERRORS: &[(CUresult, &CStr)] = &[
     (1, c"invalid argument"),
     (2, c"out of memory"),
     (3, c"initialization error"),
+    (100, c"no CUDA-capable device is detected"),
     (101, c"invalid device ordinal"),
     (201, c"invalid device context"),
     (218, c"a PTX JIT compilation failed (CUDA stand-in: see stderr)"),
@@ -129,7 +133,7 @@ const ERRORS: &[(CUresult, &CStr)] = &[
     (400, c"invalid resource handle"),
     (500, c"named symbol not found"),
     (700, c"an illegal memory access was encountered (CUDA stand-in: see stderr)"),
-    (719, c"unspecified launch failure (CUDA stand-in: a kernel thread panicked; see stderr)"),
+    (719, c"unspecified launch failure (CUDA stand-in: see stderr)"),
     (801, c"operation not supported (CUDA stand-in: see stderr)"),
 ];
 

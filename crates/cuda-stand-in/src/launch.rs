@@ -92,17 +92,22 @@ pub unsafe extern "C" fn cuLaunchKernel(
         && (1..=i32::MAX as c_uint).contains(&grid_x)
         && (1..=crate::MAX_BLOCK_THREADS as c_uint).contains(&block_x)
         && shared <= crate::SHARED_PER_BLOCK as c_uint;
-    status(enter().and_then(|()| module::function(f)).and_then(|(entry, pointers)| {
-        crate::stream::check_stream(stream)?;
-        if !shape_ok || (params.is_null() && !entry.params.is_empty()) {
-            return Err(code::INVALID_VALUE);
-        }
-        if !extra.is_null() {
-            return Err(code::NOT_SUPPORTED);
-        }
-        // SAFETY: the caller's contract, and `params` is non-null if there are parameters.
-        unsafe { run(entry, &pointers, grid_x, block_x, params) }
-    }))
+    status(
+        enter()
+            .and_then(|()| crate::faults::check("cuLaunchKernel"))
+            .and_then(|()| module::function(f))
+            .and_then(|(entry, pointers)| {
+                crate::stream::check_stream(stream)?;
+                if !shape_ok || (params.is_null() && !entry.params.is_empty()) {
+                    return Err(code::INVALID_VALUE);
+                }
+                if !extra.is_null() {
+                    return Err(code::NOT_SUPPORTED);
+                }
+                // SAFETY: the caller's contract, and `params` is non-null if there are parameters.
+                unsafe { run(entry, &pointers, grid_x, block_x, params) }
+            }),
+    )
 }
 
 #[cfg(test)]

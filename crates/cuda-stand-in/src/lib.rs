@@ -62,6 +62,10 @@
 //! the process (the stand-in cannot tell an optional input, which may be null, from a
 //! required one).
 //!
+//! `CUDA_STAND_IN_FAIL` makes chosen calls fail as a real driver's do (no device, a PTX
+//! too new for the driver, out of memory, a trapping kernel, a fault at the next copy: see
+//! `faults.rs`), for the tests of the runner's error paths.
+//!
 //! ## Use
 //!
 //! ```text
@@ -84,6 +88,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 mod context;
 mod device;
+mod faults;
 mod launch;
 mod memory;
 mod module;
@@ -112,6 +117,7 @@ pub(crate) mod code {
     pub const INVALID_VALUE: u32 = 1;
     pub const OUT_OF_MEMORY: u32 = 2;
     pub const NOT_INITIALIZED: u32 = 3;
+    pub const NO_DEVICE: u32 = 100;
     pub const INVALID_DEVICE: u32 = 101;
     pub const INVALID_CONTEXT: u32 = 201;
     pub const INVALID_PTX: u32 = 218;

@@ -179,7 +179,7 @@ fn transfer(stream: *mut c_void, p: CUdeviceptr, len: usize, copy: impl FnOnce()
 /// `dptr` is null or valid for a write.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cuMemAlloc_v2(dptr: *mut CUdeviceptr, bytes: usize) -> CUresult {
-    status(enter().and_then(|()| allocate(dptr, bytes)))
+    status(enter().and_then(|()| crate::faults::check("cuMemAlloc_v2")).and_then(|()| allocate(dptr, bytes)))
 }
 
 /// `cuMemFree_v2`: frees an allocation (by its base address; 0 is a no-op).
@@ -245,6 +245,9 @@ pub unsafe extern "C" fn cuMemcpyDtoHAsync_v2(
 ) -> CUresult {
     if dst.is_null() && n > 0 {
         return code::INVALID_VALUE;
+    }
+    if let Err(e) = crate::faults::check("cuMemcpyDtoHAsync_v2") {
+        return e;
     }
     transfer(stream, src, n, || {
         // SAFETY: `dst` holds n writable bytes (the caller's contract); src..src+n lies in

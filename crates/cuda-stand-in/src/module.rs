@@ -74,7 +74,7 @@ pub(crate) fn release_all() -> usize {
 /// `module` is null or valid for a write; `image` is null or a NUL-terminated string.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cuModuleLoadData(module: *mut *mut c_void, image: *const c_void) -> CUresult {
-    status(enter().and_then(|()| {
+    status(enter().and_then(|()| crate::faults::check("cuModuleLoadData")).and_then(|()| {
         if module.is_null() || image.is_null() {
             return Err(code::INVALID_VALUE);
         }

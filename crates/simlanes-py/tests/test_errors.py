@@ -2,6 +2,7 @@
 TypeError (wrong dtypes and types), RuntimeError (a backend that cannot start). Never a
 crash."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -179,6 +180,49 @@ def test_gpu_backend_error_is_runtime_error_when_absent():
         assert str(e)  # says why (no driver, no device, ...)
     else:
         pytest.skip("a GPU is present: nothing to map")
+
+
+# The libcuda stand-in (crates/cuda-stand-in: kernels on the host CPU) as `libcuda.so` in
+# this folder; `.ci/python` sets it where `.ci/run` has built the stand-in.
+STAND_IN = os.environ.get("SIMLANES_CUDA_STAND_IN")
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        ("cuInit", "no CUDA device 0 (the driver reports 0)"),  # a driver but no GPU
+        ("cuModuleLoadData", "the CUDA driver rejected the sm_90 PTX"),  # a driver too old
+        ("cuMemAlloc_v2", "out of GPU memory allocating"),
+        ("cuLaunchKernel", "kernel `pi_hits` failed"),  # a kernel that traps
+        ("cuMemcpyDtoHAsync_v2", "CUDA driver call `cuMemcpyDtoH` failed"),  # a later fault
+    ],
+)
+def test_gpu_driver_failures_are_runtime_errors_that_say_why(call, message):
+    """Each driver failure the stand-in injects (`CUDA_STAND_IN_FAIL`) reaches Python as a
+    RuntimeError naming the cause, in a fresh interpreter that must not crash and whose
+    CPU backends still work afterwards."""
+    if not STAND_IN:
+        pytest.skip("needs the libcuda stand-in (SIMLANES_CUDA_STAND_IN; set by .ci/python after .ci/run)")
+    code = """
+        try:
+            simlanes.pi(1000, 64, backend="gpu")
+        except RuntimeError as e:
+            print("RuntimeError:", e)
+        else:
+            print("no error")
+        assert simlanes.pi(1000, 64, backend="simd").hits.shape == (64,)
+        """
+    env = dict(os.environ, LD_LIBRARY_PATH=STAND_IN, CUDA_STAND_IN_FAIL=call)
+    run = subprocess.run(
+        [sys.executable, "-c", "import simlanes\n" + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert run.returncode == 0, f"exit status {run.returncode}\n{run.stdout}\n{run.stderr}"
+    assert "RuntimeError:" in run.stdout and message in run.stdout, run.stdout + run.stderr
+    assert f"{call} fails on request" in run.stderr, run.stderr  # the stand-in did inject it
 
 
 def _in_subprocess(code):
