@@ -154,18 +154,8 @@ pub(crate) mod device {
             seed: u64,
             u: *const f32,
         ) {
-            let (d, n) = (d as usize, n as usize);
-            // SAFETY: `p` holds points·d f32 (caller's contract), read-only for the whole launch.
-            let p = unsafe { core::slice::from_raw_parts(p, points as usize * d) };
-            let uniforms = if u.is_null() {
-                crate::body::Uniforms::Fused { seed }
-            } else {
-                // SAFETY: a non-null `u` holds sims·n·d f32, read-only for the whole launch.
-                crate::body::Uniforms::Pregenerated(unsafe {
-                    core::slice::from_raw_parts(u, sims as usize * n * d)
-                })
-            };
-            let args = super::CountArgs { p, d, n, sims, sims_per_thread, uniforms };
+            // SAFETY: this kernel's contract includes `count_args`'s.
+            let args = unsafe { crate::entry::count_args(p, points, d, n, sims, sims_per_thread, seed, u) };
             let bins = args.bins();
             let i = thread_index();
             if i < args.threads() {

@@ -69,19 +69,36 @@ kernel! {
     }
 }
 
+/// For thread `i < n`: `i` and a writer of row `i` of `out` (`count` wide; `put(j, v)`
+/// stores `v` at `out[i·count + j]` for `j < count`); `None` for threads at or past `n`.
+/// The shape of the `fill_*` kernels.
+///
+/// # Safety
+/// `out` points to `n·count` writable, device-global `f32`, and the writer is called with
+/// `j < count` only.
+#[inline(always)]
+unsafe fn own_row(out: *mut f32, n: u32, count: u32) -> Option<(u32, impl FnMut(u32, f32))> {
+    let i = thread_index();
+    if i >= u64::from(n) {
+        return None;
+    }
+    let row = i as usize * count as usize;
+    Some((i as u32, move |j: u32, v: f32| {
+        // SAFETY: row + j < n·count (i < n, j < count); each thread writes its own row.
+        unsafe { out.add(row + j as usize).write(v) }
+    }))
+}
+
 kernel! {
     /// Uniforms: `out[i * count + j]` = uniform `j` of stream `first + i`, for `i < n`.
     ///
     /// # Safety
     /// `out` points to `n * count` writable, device-global `f32`.
     pub unsafe fn fill_uniforms(out: *mut f32, seed: u64, first: u64, n: u32, count: u32) {
-        let i = thread_index();
-        if i < u64::from(n) {
-            let row = i as usize * count as usize;
-            crate::body::fill_uniforms(i as u32, seed, first, count, |j, u| {
-                // SAFETY: row + j < n * count (i < n, j < count); each thread writes its own row.
-                unsafe { out.add(row + j as usize).write(u) }
-            });
+        // SAFETY: `out` holds n·count elements (this kernel's contract); the body writes
+        // columns below `count` only.
+        if let Some((i, put)) = unsafe { own_row(out, n, count) } {
+            crate::body::fill_uniforms(i, seed, first, count, put);
         }
     }
 }
@@ -92,13 +109,9 @@ kernel! {
     /// # Safety
     /// `out` points to `n * count` writable, device-global `f32`.
     pub unsafe fn fill_normals(out: *mut f32, seed: u64, first: u64, n: u32, count: u32) {
-        let i = thread_index();
-        if i < u64::from(n) {
-            let row = i as usize * count as usize;
-            crate::body::fill_normals(i as u32, seed, first, count, |j, z| {
-                // SAFETY: row + j < n * count (i < n, j < count); each thread writes its own row.
-                unsafe { out.add(row + j as usize).write(z) }
-            });
+        // SAFETY: as in `fill_uniforms`.
+        if let Some((i, put)) = unsafe { own_row(out, n, count) } {
+            crate::body::fill_normals(i, seed, first, count, put);
         }
     }
 }
@@ -293,6 +306,36 @@ kernel! {
     }
 }
 
+/// The W3 kernels' shared arguments ([`crate::body::CountArgs`]) from their parameters:
+/// `u` null means fused uniforms of `seed`.
+///
+/// # Safety
+/// `p` points to `points·d` readable `f32`; `u`, unless null, to `sims·n·d` readable `f32`;
+/// both device-global and unchanged for the whole launch.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn count_args<'a>(
+    p: *const f32,
+    points: u32,
+    d: u32,
+    n: u32,
+    sims: u32,
+    sims_per_thread: u32,
+    seed: u64,
+    u: *const f32,
+) -> crate::body::CountArgs<'a> {
+    let (d, n) = (d as usize, n as usize);
+    // SAFETY: `p` holds points·d f32 (caller's contract), read-only for the whole launch.
+    let p = unsafe { core::slice::from_raw_parts(p, points as usize * d) };
+    let uniforms = if u.is_null() {
+        crate::body::Uniforms::Fused { seed }
+    } else {
+        // SAFETY: a non-null `u` holds sims·n·d f32, read-only for the whole launch.
+        crate::body::Uniforms::Pregenerated(unsafe { core::slice::from_raw_parts(u, sims as usize * n * d) })
+    };
+    crate::body::CountArgs { p, d, n, sims, sims_per_thread, uniforms }
+}
+
 kernel! {
     /// W3 validate: `partial[g·chunks + c]` = rejections at point `g` among chunk `c` of the
     /// simulations (see [`crate::body::binomial_validate`]); `u` null means fused uniforms.
@@ -313,16 +356,8 @@ kernel! {
         seed: u64,
         u: *const f32,
     ) {
-        let (d, n) = (d as usize, n as usize);
-        // SAFETY: `p` holds points·d f32 (caller's contract), read-only for the whole launch.
-        let p = unsafe { core::slice::from_raw_parts(p, points as usize * d) };
-        let uniforms = if u.is_null() {
-            crate::body::Uniforms::Fused { seed }
-        } else {
-            // SAFETY: a non-null `u` holds sims·n·d f32, read-only for the whole launch.
-            crate::body::Uniforms::Pregenerated(unsafe { core::slice::from_raw_parts(u, sims as usize * n * d) })
-        };
-        let counts = crate::body::CountArgs { p, d, n, sims, sims_per_thread, uniforms };
+        // SAFETY: this kernel's contract is `count_args`'s.
+        let counts = unsafe { count_args(p, points, d, n, sims, sims_per_thread, seed, u) };
         let args = crate::body::BinomialArgs { counts, lambda };
         let i = thread_index();
         if i < counts.threads() {
