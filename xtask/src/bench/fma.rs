@@ -41,13 +41,14 @@ pub struct FmaPeak {
     pub lanes: u32,
     /// FMA units at that width (measured FMA instructions per cycle, rounded).
     pub units: u32,
-    /// FMA instructions per cycle measured at 256 bits (one core).
+    /// FMA instructions per cycle measured at 256 bits on one core: the fastest of the
+    /// loop run alone and the same loop run on every core at once.
     pub ipc_256: f64,
     /// FMA instructions per cycle measured at 512 bits (one core), if AVX-512F exists.
     pub ipc_512: Option<f64>,
     /// Cores counted.
     pub cores: usize,
-    /// `cores × lanes × units × 2 × clock`, GFLOP/s f32.
+    /// `cores × lanes × units × 2 × clock`, GFLOP/s f32 (never below the AVX2 peak).
     pub peak_gflops: f64,
     /// The same peak for AVX2 code, GFLOP/s f32.
     pub peak_avx2_gflops: f64,
@@ -171,14 +172,19 @@ pub fn measure(pool: &rayon::ThreadPool, scale: f64) -> Result<FmaPeak, String> 
     // 12 FMAs per round, ~0.5 ms per run.
     let tput_n = 150_000u64;
     let fmas = (12 * tput_n) as f64;
-    let ipc_256 = pool.install(|| fmas / best_time(&|| tput_256(tput_n))) / (clock_ghz * 1e9);
+    let alone_256 = pool.install(|| fmas / best_time(&|| tput_256(tput_n)));
     #[cfg(target_arch = "x86_64")]
     // SAFETY: only called when the CPU reports AVX-512F.
     let ipc_512 = has_avx512()
         .then(|| pool.install(|| fmas / best_time(&|| unsafe { tput_512(tput_n) })) / (clock_ghz * 1e9));
     #[cfg(not(target_arch = "x86_64"))]
     let ipc_512: Option<f64> = None;
-    let achieved: f64 = pool.broadcast(|_| fmas / best_time(&|| tput_256(tput_n))).iter().sum();
+    let per_thread_256: Vec<f64> = pool.broadcast(|_| fmas / best_time(&|| tput_256(tput_n)));
+    let achieved: f64 = per_thread_256.iter().sum();
+    // The 256-bit loop ran alone and then on every thread at once: the same loop, so the
+    // fastest of all those best runs is the one least disturbed by other work (a test
+    // thread, or a VM neighbour on the same physical core, can halve one of them).
+    let ipc_256 = per_thread_256.iter().copied().fold(alone_256, f64::max) / (clock_ghz * 1e9);
 
     let units_256 = (ipc_256.round() as u32).max(1);
     let (width_bits, lanes, units) = match ipc_512 {
@@ -186,6 +192,9 @@ pub fn measure(pool: &rayon::ThreadPool, scale: f64) -> Result<FmaPeak, String> 
         None => (256, 8, units_256),
     };
     let peak = |lanes: u32, units: u32| cores as f64 * f64::from(lanes * units) * 2.0 * clock_ghz;
+    // AVX2 code runs on an AVX-512 machine too, so the widest peak is never below the
+    // AVX2 one (a disturbed 512-bit measurement must not make it so).
+    let peak_avx2_gflops = peak(8, units_256);
     Ok(FmaPeak {
         latency_cycles,
         clock_ghz,
@@ -195,8 +204,8 @@ pub fn measure(pool: &rayon::ThreadPool, scale: f64) -> Result<FmaPeak, String> 
         ipc_256,
         ipc_512,
         cores,
-        peak_gflops: peak(lanes, units),
-        peak_avx2_gflops: peak(8, units_256),
+        peak_gflops: peak(lanes, units).max(peak_avx2_gflops),
+        peak_avx2_gflops,
         achieved_avx2_gflops: achieved * 8.0 * 2.0 / 1e9,
     })
 }
@@ -222,7 +231,12 @@ mod tests {
         // Any machine this runs on clocks between 0.5 and 7 GHz and has 1–4 FMA units.
         assert!((0.5..7.0).contains(&p.clock_ghz), "{p:?}");
         assert!((1..=4).contains(&p.units), "{p:?}");
-        assert!(p.peak_gflops >= p.peak_avx2_gflops * 0.99, "{p:?}");
-        assert!(p.achieved_avx2_gflops <= p.peak_avx2_gflops * 1.3, "{p:?}");
+        assert!(p.peak_gflops >= p.peak_avx2_gflops, "{p:?}");
+        // The unit count is the best measured IPC rounded, and the achieved loop is one of
+        // the measurements, so achieved per core ≤ (units + ½) FMAs per cycle: this holds
+        // however noisy the machine, and fails if the peak is built from a worse run.
+        let units_256 = f64::from((p.ipc_256.round() as u32).max(1));
+        let bound = p.peak_avx2_gflops * (units_256 + 0.5) / units_256;
+        assert!(p.achieved_avx2_gflops <= bound * (1.0 + 1e-12), "{p:?}");
     }
 }
