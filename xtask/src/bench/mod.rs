@@ -9,13 +9,15 @@
 //!    workload's unit, bytes per a byte model written beside each workload's rows,
 //!    flops where counted, and the workload's check computed from its outputs.
 //! 3. **Report** ([`report`], [`plot`]): terminal table (with a progress bar while it
-//!    runs), `--json PATH`, `--out DIR` (Markdown + SVG roofline and W3 tile sweep).
+//!    runs), `--json PATH`, `--out DIR` (Markdown + SVG roofline and W3 tile sweep); when
+//!    the GPU ran, its speed goals judged from the same rows ([`goals`]).
 //!
 //! A failed check is printed loudly and the command exits with status 1 (2 on errors).
 //! `--verify PATH` only checks a JSON report (CI: `cargo xtask bench --quick --json
 //! out.json && cargo xtask bench --verify out.json`).
 
 pub mod fma;
+pub mod goals;
 pub mod gpu_stream;
 pub mod machine;
 pub mod plot;
@@ -195,6 +197,10 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
 
     println!("\n{}", report::machine_summary(&m));
     println!("\n{}", report::table(&m, &rows));
+    let gpu_goals = goals::summary(&goals::judge(&m, &rows));
+    if !gpu_goals.is_empty() {
+        println!("\n{gpu_goals}");
+    }
     if rows.is_empty() {
         println!("(no workload rows: none of the chosen workloads is available on the chosen backends yet)");
     }

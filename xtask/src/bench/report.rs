@@ -13,7 +13,9 @@
 //! machine's whole FMA peak (all cores, whatever the row's thread count). `check` is
 //! `"pass"` or `"fail"`. GPU rows (`backend` `"gpu"`) use the GPU's BabelStream ceilings
 //! and theoretical bandwidth instead ([`super::gpu_stream`]); when the GPU was measured
-//! the document has a top-level `gpu_stream` object (its figures), else no such key.
+//! the document has a top-level `gpu_stream` object (its figures), else no such key; when
+//! any row ran on the GPU, a top-level `gpu_goals` array ([`super::goals`]: `{name, target,
+//! measured, verdict, detail}`).
 
 use serde_json::{Value, json};
 
@@ -139,6 +141,10 @@ pub fn to_json(m: &Machine, rows: &[Row]) -> Value {
     });
     if let (Some(g), Some(obj)) = (&m.gpu_stream, doc.as_object_mut()) {
         obj.insert("gpu_stream".into(), super::gpu_stream::to_json(g));
+    }
+    let goals = super::goals::judge(m, rows);
+    if let (false, Some(obj)) = (goals.is_empty(), doc.as_object_mut()) {
+        obj.insert("gpu_goals".into(), super::goals::to_json(&goals));
     }
     doc
 }
@@ -348,6 +354,10 @@ pub fn markdown(m: &Machine, rows: &[Row], plots: &[(&str, &str)], command: &str
             notes = format!("{:.2} GFLOP/s; {notes}", f / 1e9);
         }
         s.push_str(&format!("| {} | {} |\n", c.join(" | "), notes.replace('|', "\\|")));
+    }
+    let goals = super::goals::summary(&super::goals::judge(m, rows));
+    if !goals.is_empty() {
+        s.push_str(&format!("\n## GPU speed goals\n\n```\n{goals}```\n"));
     }
     let failed = failures(rows);
     if !failed.is_empty() {

@@ -60,7 +60,7 @@ pub fn run(args: GpuBundleArgs) -> Result<ExitCode, String> {
         .map_err(|e| format!("{} → {}: {e}", staging.display(), dest.display()))?;
     let bytes: u64 = walk_sizes(&dest);
     println!(
-        "gpu-bundle: {} ({:.1} MiB). On a GPU machine (driver only, no Rust): {}/run.sh [--size seed]",
+        "gpu-bundle: {} ({:.1} MiB). On a GPU machine (driver only, no Rust): {}/run.sh [--size seed|sweep]",
         dest.display(),
         bytes as f64 / (1 << 20) as f64,
         dest.display()
