@@ -12,7 +12,8 @@
 //! `NormalSeq`), two lane groups per stream, with `relax = 1, diffuse = 1`, so that the
 //! "model" is a running sum of the normals.
 //! Chunks along time give every lane its own dependent chain, the most favourable
-//! schedule for the generator. Streams are spread over the backend's threads. Check: the
+//! schedule for the generator; a count that does not split into whole blocks per chunk is
+//! rounded down (the row's note says so). Streams are spread over the backend's threads. Check: the
 //! mean of all the normals is within 4 standard errors (`1/sqrt(N)`) of 0.
 
 use rayon::prelude::*;
@@ -40,15 +41,20 @@ pub fn row<P: WidePrecision>(
     if !matches!(b, Backend::Simd | Backend::Threaded(_)) {
         return None;
     }
-    // Chunks per call: two lane groups.
+    // Chunks per call: two lane groups, each chunk whole generator blocks. A count that
+    // does not split so (W2's sweep: 50 000 steps in 16 chunks of 2-normal blocks) is
+    // rounded down to one that does, by fewer than `chunks · per` normals, and the row's
+    // work scaled to match: the rate is that of the normals actually drawn.
     let chunks = 2 * <P::Wide as Real>::LANES;
     let per = normals_per_block::<P>() as usize;
-    if streams == 0 || per_stream == 0 || !per_stream.is_multiple_of(chunks * per) {
+    let drawn = per_stream / (chunks * per) * (chunks * per);
+    if streams == 0 || drawn == 0 {
         return Some(meta.failed(format!(
-            "{per_stream} normals per stream are not {chunks} chunks of whole {per}-normal blocks"
+            "{streams} streams of {per_stream} normals: fewer than {chunks} chunks of whole {per}-normal blocks"
         )));
     }
-    let len = (per_stream / chunks) as u64;
+    let work = work * drawn as f64 / per_stream as f64;
+    let len = (drawn / chunks) as u64;
     // Pinned, as the threaded backend of the rows it is compared with.
     let pool = match pinned_pool(threads_of(b).max(1)) {
         Ok(p) => p,
@@ -75,7 +81,37 @@ pub fn row<P: WidePrecision>(
         })
     };
     let (stats, sum) = repeat(ctx.repeats(), ctx.budget_s(), draw);
-    let n = (streams * per_stream) as f64;
+    let n = (streams * drawn) as f64;
     let check = within_4se("mean of the normals", sum / n, 0.0, 1.0 / n.sqrt());
-    Some(meta.row(Measured { stats, work, bytes: None, flops: None, check }))
+    let mut row = meta.row(Measured { stats, work, bytes: None, flops: None, check });
+    if drawn < per_stream {
+        row.note = Some(format!("{drawn} of the {per_stream} normals per stream (whole blocks per chunk)"));
+    }
+    Some(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Size;
+    use super::*;
+
+    fn noise_row(per_stream: usize) -> Row {
+        let ctx = Ctx { size: Size::Quick, seed: 3, quick: true };
+        let meta = Meta::new("W2", "noise only", Backend::Simd, "steps/s");
+        row::<f64>(Backend::Simd, &ctx, meta, 2, per_stream, per_stream as f64).expect("SIMD has a noise row")
+    }
+
+    #[test]
+    fn counts_that_do_not_split_into_whole_blocks_are_rounded_down_and_the_work_with_them() {
+        // f64x8: 16 chunks of 2-normal blocks, so whole multiples of 32 normals.
+        let exact = noise_row(3200);
+        assert!(exact.check.pass && exact.note.is_none(), "{exact:?}");
+        assert_eq!(exact.work, 3200.0);
+        let rounded = noise_row(3210);
+        assert!(rounded.check.pass, "{rounded:?}");
+        assert_eq!(rounded.work, 3200.0);
+        assert!(rounded.note.as_deref().is_some_and(|n| n.starts_with("3200 of the 3210")), "{rounded:?}");
+        let none = noise_row(31);
+        assert!(!none.check.pass && none.check.detail.contains("fewer than 16 chunks"), "{none:?}");
+    }
 }
